@@ -1,0 +1,30 @@
+namespace RdpProbe.Cli;
+
+/// <summary>Process exit codes; README.md documents them and scripts rely on them.</summary>
+public static class ExitCodes
+{
+    public const int Ok = 0;
+    public const int InternalError = 1;
+    public const int Usage = 2;
+
+    // analyze: input problems
+    public const int InputUnreadable = 3;
+    public const int CaptureDamaged = 4;
+
+    // probe: the first phase that did not end ok, by class
+    public const int Dns = 10;
+    public const int Tcp = 11;
+    public const int X224 = 12;
+    public const int Tls = 13;
+    public const int Credssp = 14;
+    public const int EarlyAuth = 15;
+    public const int RdpConnect = 16;     // mcs, channels, security_exchange
+    public const int RdpSession = 17;     // client_info, licensing, capabilities
+    public const int PathCheck = 18;      // udp, mtu and other extra checks
+
+    // analyze: what the capture shows
+    public const int ConnectionFailed = 20;
+    public const int NoRdpConnections = 21;
+
+    public const int Interrupted = 130;
+}

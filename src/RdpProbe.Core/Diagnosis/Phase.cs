@@ -1,0 +1,64 @@
+namespace RdpProbe.Diagnosis;
+
+/// <summary>
+/// Handshake phases in connection order (REPORTS.md). Serialised in snake_case: dns, tcp, x224, tls, credssp, early_auth,
+/// mcs, channels, security_exchange, client_info, licensing, capabilities; extra checks follow.
+/// </summary>
+public enum Phase
+{
+    Dns,
+    Tcp,
+    X224,
+    Tls,
+    Credssp,
+    EarlyAuth,
+    Mcs,
+    Channels,
+    SecurityExchange,
+    ClientInfo,
+    Licensing,
+    Capabilities,
+
+    // Extra checks, not part of the connection sequence.
+    SecurityMatrix,
+    TlsVersions,
+    EncryptionLevels,
+    Udp,
+    Mtu,
+}
+
+/// <summary>How a phase ended (REPORTS.md "Endings").</summary>
+public enum Ending
+{
+    Ok,
+    Refused,
+    Timeout,
+    Reset,
+    Closed,
+    NegotiationFailure,
+    TlsAlert,
+    ProtocolViolation,
+    NotRdp,
+    AuthFailed,
+    AccessDenied,
+    ServerErrorInfo,
+    Skipped,
+
+    /// <summary>Host unreachable / no route / name did not resolve: the phase could not even start talking.</summary>
+    Unreachable,
+}
+
+public enum PhaseStatus
+{
+    Ok,
+    Failed,
+    Skipped,
+}
+
+public static class PhaseNames
+{
+    /// <summary>The report word: snake_case of the enum name ("EarlyAuth" → "early_auth", "X224" → "x224").</summary>
+    public static string ToReportName(this Phase phase) => System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(phase.ToString());
+
+    public static string ToReportName(this Ending ending) => System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(ending.ToString());
+}
