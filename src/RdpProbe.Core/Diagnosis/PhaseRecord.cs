@@ -1,0 +1,47 @@
+namespace RdpProbe.Diagnosis;
+
+public enum Direction
+{
+    Sent,
+    Received,
+}
+
+/// <summary>One message on the wire as a phase saw it: when (ms since the phase began), which way, how big, what it was.</summary>
+public sealed record WireMessage(Direction Direction, double AtMs, int Length, string Description);
+
+/// <summary>
+/// What one phase did: what was sent, what came back, how long it took and how it ended. Verdicts are computed
+/// from these records, never from exception text (STYLE.md habit 6).
+/// </summary>
+public sealed class PhaseRecord
+{
+    public PhaseRecord(Phase phase) => Phase = phase;
+
+    public Phase Phase { get; }
+    public PhaseStatus Status { get; set; } = PhaseStatus.Ok;
+    public Ending Ending { get; set; } = Ending.Ok;
+    public double Ms { get; set; }
+
+    /// <summary>The peer's code in report form when it sent one: a failure code, an NTSTATUS or alert name, an errorInfo name.</summary>
+    public string? Code { get; set; }
+
+    /// <summary>One line on what happened, for the human view.</summary>
+    public string? Detail { get; set; }
+
+    public List<WireMessage> Messages { get; } = [];
+
+    public void Fail(Ending ending, string? code = null, string? detail = null)
+    {
+        Status = PhaseStatus.Failed;
+        Ending = ending;
+        Code = code;
+        Detail = detail;
+    }
+
+    public void Skip(string? detail = null)
+    {
+        Status = PhaseStatus.Skipped;
+        Ending = Ending.Skipped;
+        Detail = detail;
+    }
+}
