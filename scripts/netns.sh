@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# Network-path lab: three network namespaces, client — router — server, for path diagnostics tests and benchmarks.
+#
+#   scripts/netns.sh up   [--id N] [--mtu N] [--icmp block|allow] [--udp drop|closed|open] [--udp-port P]
+#   scripts/netns.sh down [--id N]
+#   scripts/netns.sh status [--id N]
+#   scripts/netns.sh exec [--id N] client|router|server CMD ARGS...
+#   scripts/netns.sh lab start|stop [--id N] [--base PORT]   (scripts/lab.sh inside the server namespace)
+#
+# Layout for id N (0..9; default 0, env RDPP_NETNS_ID):
+#   rdpp[N-]client  veth rp<N>c0  10.213.<10N+1>.2/24  default via .1
+#   rdpp[N-]router  veth rp<N>r1  10.213.<10N+1>.1/24, veth rp<N>r2 10.213.<10N+2>.1/24, forwarding on
+#   rdpp[N-]server  veth rp<N>s0  10.213.<10N+2>.2/24  default via .1
+# (id 0 gives rdpp-client / rdpp-router / rdpp-server.)
+#
+# --mtu N: a narrow link *inside* the path. The endpoints keep 1500-byte interfaces, so both announce MSS 1460 and
+#   send full-size DF segments; the router's routes towards each side carry "mtu lock N". A forwarded packet larger
+#   than N then needs ICMP fragmentation-needed (type 3 code 4, next-hop MTU N) from the router, exactly like a VPN or
+#   PPPoE hop. (A small MTU on a veth interface instead would make the endpoints announce a small MSS, and a veth
+#   silently drops received frames above its own MTU — neither is what a real path does.)
+# --icmp block: the router drops the fragmentation-needed messages it generates and forwards → PMTUD black hole.
+# --icmp allow (default): they reach the sender and PMTUD works.
+# --udp drop: the router drops UDP to the server's --udp-port (default 3389) → silence.
+# --udp closed (default) / open: no rule; the server namespace answers ICMP port unreachable unless something
+#   listens on the port (a test starts its own responder there for "open").
+#
+# Everything lives inside the namespaces: `down` deletes them, and every veth, route and iptables rule goes with them.
+# Needs root, iproute2 and iptables.
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+
+die() { echo "netns.sh: $*" >&2; exit 2; }
+
+id="${RDPP_NETNS_ID:-0}"
+mtu=""
+icmp="allow"
+udp="closed"
+udp_port=3389
+base=""
+
+cmd="${1:-}"
+[[ -n "$cmd" ]] || die "usage: netns.sh up|down|status|exec|lab ... (see the header of this script)"
+shift
+
+sub=""
+if [[ "$cmd" == "lab" ]]; then
+    sub="${1:-}"
+    [[ "$sub" == "start" || "$sub" == "stop" || "$sub" == "status" ]] || die "usage: netns.sh lab start|stop|status [--id N] [--base PORT]"
+    shift
+fi
+
+role=""
+exec_args=()
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --id) id="${2:?--id needs a value}"; shift 2 ;;
+        --mtu) mtu="${2:?--mtu needs a value}"; shift 2 ;;
+        --icmp) icmp="${2:?--icmp needs a value}"; shift 2 ;;
+        --udp) udp="${2:?--udp needs a value}"; shift 2 ;;
+        --udp-port) udp_port="${2:?--udp-port needs a value}"; shift 2 ;;
+        --base) base="${2:?--base needs a value}"; shift 2 ;;
+        *)
+            if [[ "$cmd" == "exec" ]]; then
+                role="$1"; shift; exec_args=("$@"); break
+            fi
+            die "unknown option: $1" ;;
+    esac
+done
+
+[[ "$id" =~ ^[0-9]$ ]] || die "--id must be 0..9"
+[[ -z "$mtu" || ( "$mtu" =~ ^[0-9]+$ && "$mtu" -ge 576 && "$mtu" -le 1500 ) ]] || die "--mtu must be 576..1500"
+[[ "$icmp" == "block" || "$icmp" == "allow" ]] || die "--icmp must be block or allow"
+[[ "$udp" == "drop" || "$udp" == "closed" || "$udp" == "open" ]] || die "--udp must be drop, closed or open"
+[[ "$udp_port" =~ ^[0-9]+$ && "$udp_port" -ge 1 && "$udp_port" -le 65535 ]] || die "--udp-port must be 1..65535"
+
+if [[ "$id" == "0" ]]; then prefix="rdpp-"; else prefix="rdpp${id}-"; fi
+ns_client="${prefix}client"
+ns_router="${prefix}router"
+ns_server="${prefix}server"
+net_c="10.213.$((10 * id + 1))"
+net_s="10.213.$((10 * id + 2))"
+client_addr="${net_c}.2"
+server_addr="${net_s}.2"
+if_c="rp${id}c0"; if_r1="rp${id}r1"; if_r2="rp${id}r2"; if_s="rp${id}s0"
+
+nsx() { local ns="$1"; shift; ip netns exec "$ns" "$@"; }
+
+exists() { ip netns list | awk '{print $1}' | grep -qx "$1"; }
+
+down() {
+    for ns in "$ns_client" "$ns_router" "$ns_server"; do
+        if exists "$ns"; then
+            # Processes started inside keep a namespace's network alive after `ip netns del`; stop the lab first.
+            ip netns del "$ns" || true
+        fi
+    done
+    # veth ends left in the root namespace by an interrupted `up`.
+    for dev in "$if_c" "$if_r1" "$if_r2" "$if_s"; do
+        ip link del "$dev" 2>/dev/null || true
+    done
+}
+
+up() {
+    down
+    trap 'down' ERR
+    ip netns add "$ns_client"
+    ip netns add "$ns_router"
+    ip netns add "$ns_server"
+
+    ip link add "$if_c" type veth peer name "$if_r1"
+    ip link add "$if_s" type veth peer name "$if_r2"
+    ip link set "$if_c" netns "$ns_client"
+    ip link set "$if_r1" netns "$ns_router"
+    ip link set "$if_r2" netns "$ns_router"
+    ip link set "$if_s" netns "$ns_server"
+
+    for ns in "$ns_client" "$ns_router" "$ns_server"; do nsx "$ns" ip link set lo up; done
+
+    nsx "$ns_client" ip addr add "${client_addr}/24" dev "$if_c"
+    nsx "$ns_client" ip link set "$if_c" up
+    nsx "$ns_client" ip route add default via "${net_c}.1"
+
+    nsx "$ns_server" ip addr add "${server_addr}/24" dev "$if_s"
+    nsx "$ns_server" ip link set "$if_s" up
+    nsx "$ns_server" ip route add default via "${net_s}.1"
+
+    nsx "$ns_router" ip addr add "${net_c}.1/24" dev "$if_r1"
+    nsx "$ns_router" ip addr add "${net_s}.1/24" dev "$if_r2"
+    nsx "$ns_router" ip link set "$if_r1" up
+    nsx "$ns_router" ip link set "$if_r2" up
+    nsx "$ns_router" sysctl -qw net.ipv4.ip_forward=1
+
+    if [[ -n "$mtu" ]]; then
+        # Route MTU is what forwarding honours (ip_dst_mtu_maybe_forward); "lock" keeps it from being raised.
+        nsx "$ns_router" ip route replace "${net_c}.0/24" dev "$if_r1" src "${net_c}.1" mtu lock "$mtu"
+        nsx "$ns_router" ip route replace "${net_s}.0/24" dev "$if_r2" src "${net_s}.1" mtu lock "$mtu"
+    fi
+
+    if [[ "$icmp" == "block" ]]; then
+        # The router's own frag-needed messages leave through OUTPUT; FORWARD covers any from further away.
+        nsx "$ns_router" iptables -w -A OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP
+        nsx "$ns_router" iptables -w -A FORWARD -p icmp --icmp-type fragmentation-needed -j DROP
+    fi
+
+    if [[ "$udp" == "drop" ]]; then
+        nsx "$ns_router" iptables -w -A FORWARD -p udp -d "$server_addr" --dport "$udp_port" -j DROP
+    fi
+
+    trap - ERR
+    # Both endpoints must see each other before a test starts.
+    # (TCP to the discard port: "connection refused" proves the round trip without needing ping on the machine.)
+    local out
+    out="$(nsx "$ns_client" timeout 3 bash -c "exec 3<>/dev/tcp/${server_addr}/9" 2>&1 || true)"
+    if [[ "$out" != *refused* ]]; then down; die "path check failed: client cannot reach $server_addr ($out)"; fi
+    echo "netns id=$id client=$ns_client/$client_addr server=$ns_server/$server_addr router=$ns_router mtu=${mtu:-1500} icmp=$icmp udp=$udp/$udp_port"
+}
+
+status() {
+    for ns in "$ns_client" "$ns_router" "$ns_server"; do
+        if exists "$ns"; then echo "$ns: up"; else echo "$ns: absent"; fi
+    done
+    if exists "$ns_router"; then
+        nsx "$ns_router" ip route show
+        nsx "$ns_router" iptables -w -S
+    fi
+}
+
+lab() {
+    exists "$ns_server" || die "namespaces are not up (run: netns.sh up --id $id)"
+    [[ -x "$here/lab.sh" ]] || die "scripts/lab.sh is missing"
+    local b="${base:-${RDPPROBE_LAB_BASE:-13389}}"
+    # The lab binds its servers to 127.0.0.1; inside the server namespace that loopback is private, so DNAT the
+    # namespace's own address to it (route_localnet lets the kernel route 127/8 after DNAT). Rules live in the
+    # namespace and vanish with it.
+    if [[ "$sub" == "start" ]]; then
+        nsx "$ns_server" sysctl -qw net.ipv4.conf.all.route_localnet=1
+        for off in 0 1 2 3; do
+            local p=$((b + off))
+            if ! nsx "$ns_server" iptables -w -t nat -C PREROUTING -d "$server_addr" -p tcp --dport "$p" -j DNAT --to-destination "127.0.0.1:$p" 2>/dev/null; then
+                nsx "$ns_server" iptables -w -t nat -A PREROUTING -d "$server_addr" -p tcp --dport "$p" -j DNAT --to-destination "127.0.0.1:$p"
+            fi
+        done
+    fi
+    nsx "$ns_server" "$here/lab.sh" "$sub" --base "$b"
+}
+
+case "$cmd" in
+    up) up ;;
+    down) down ;;
+    status) status ;;
+    exec)
+        [[ -n "$role" ]] || die "usage: netns.sh exec [--id N] client|router|server CMD ARGS..."
+        case "$role" in client) ns="$ns_client" ;; router) ns="$ns_router" ;; server) ns="$ns_server" ;; *) die "role must be client, router or server" ;; esac
+        [[ ${#exec_args[@]} -gt 0 ]] || die "exec needs a command"
+        exec ip netns exec "$ns" "${exec_args[@]}" ;;
+    lab) lab ;;
+    *) die "unknown command: $cmd" ;;
+esac
