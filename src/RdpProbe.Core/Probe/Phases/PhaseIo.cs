@@ -1,0 +1,200 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Net.Sockets;
+using RdpProbe.Diagnosis;
+using RdpProbe.Protocol;
+
+namespace RdpProbe.Probe.Phases;
+
+/// <summary>
+/// Ends a phase from inside a helper: the peer did something that decides the phase (closed, sent garbage, said no).
+/// Never leaves a phase function; <see cref="PhaseIo.TryRecordFailure"/> turns it into the record's ending.
+/// </summary>
+internal sealed class PhaseFailedException(Ending ending, string detail, string? code = null) : Exception(detail)
+{
+    public Ending Ending { get; } = ending;
+    public string? Code { get; } = code;
+}
+
+/// <summary>
+/// The stream side of one phase: sends and bounded reads with the phase's clock, and the mapping from what the
+/// transport did (EOF, reset, cancellation) to the phase ending. Phase functions read only through this so every
+/// read is bounded in size and honours the token even over streams whose async reads ignore it.
+/// </summary>
+internal sealed class PhaseIo
+{
+    /// <summary>No PDU this probe waits for is larger; anything claiming more is a protocol violation.</summary>
+    public const int MaxPduLength = 64 * 1024;
+
+    private readonly Stream _stream;
+    private readonly CancellationToken _ct;
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+
+    public PhaseIo(Stream stream, PhaseRecord record, CancellationToken ct)
+    {
+        _stream = stream;
+        Record = record;
+        _ct = ct;
+    }
+
+    public PhaseRecord Record { get; }
+
+    /// <summary>When the last complete read finished, in ms since the phase began.</summary>
+    public double LastReceivedAtMs { get; private set; }
+
+    public double ElapsedMs => _clock.Elapsed.TotalMilliseconds;
+
+    /// <summary>What the phase was doing, for the failure detail ("waiting for the answer to NEGOTIATE").</summary>
+    public string Doing { get; set; } = "starting";
+
+    public async Task SendAsync(ReadOnlyMemory<byte> data, string description)
+    {
+        double at = ElapsedMs;
+        await _stream.WriteAsync(data, _ct).AsTask().WaitAsync(_ct).ConfigureAwait(false);
+        await _stream.FlushAsync(_ct).WaitAsync(_ct).ConfigureAwait(false);
+        Record.Messages.Add(new WireMessage(Direction.Sent, at, data.Length, description));
+    }
+
+    public void Received(int length, string description)
+        => Record.Messages.Add(new WireMessage(Direction.Received, LastReceivedAtMs, length, description));
+
+    /// <summary>Reads exactly <paramref name="count"/> bytes; the peer closing first ends the phase as Closed.</summary>
+    public async Task<byte[]> ReadExactAsync(int count, string what)
+    {
+        var buffer = new byte[count];
+        await FillAsync(buffer, 0, what).ConfigureAwait(false);
+        LastReceivedAtMs = ElapsedMs;
+        return buffer;
+    }
+
+    /// <summary>Reads one DER SEQUENCE (a TSRequest): tag and length first, then exactly the announced body.</summary>
+    public async Task<byte[]> ReadDerSequenceAsync(string what)
+    {
+        var head = new byte[5];
+        int have = 0;
+        while (true)
+        {
+            var status = TsRequest.TryReadFrameLength(head.AsSpan(0, have), out _, out int total, out var error);
+            if (status == OperationStatus.Done)
+            {
+                var frame = new byte[total];
+                head.AsSpan(0, Math.Min(have, total)).CopyTo(frame);
+                await FillAsync(frame, have, what).ConfigureAwait(false);
+                LastReceivedAtMs = ElapsedMs;
+                return frame;
+            }
+
+            if (status == OperationStatus.InvalidData)
+            {
+                throw new PhaseFailedException(Ending.ProtocolViolation, $"{what}: not a DER TSRequest ({Describe(error)}; first bytes {Hex(head.AsSpan(0, have))})");
+            }
+
+            await FillAsync(head.AsMemory(0, have + 1), have, what).ConfigureAwait(false);
+            have++;
+        }
+    }
+
+    /// <summary>Reads one TPKT frame (RFC 1006 §6), header included; the length is checked before the body is read.</summary>
+    public async Task<byte[]> ReadTpktFrameAsync(string what)
+    {
+        var header = new byte[TpktHeader.Size];
+        await FillAsync(header, 0, what).ConfigureAwait(false);
+        var status = TpktHeader.TryRead(header, out var tpkt, out _, out var error);
+        if (status != OperationStatus.Done)
+        {
+            throw new PhaseFailedException(Ending.ProtocolViolation, $"{what}: not a TPKT frame ({Describe(error)}; first bytes {Hex(header)})");
+        }
+
+        var frame = new byte[tpkt.Length];
+        header.CopyTo(frame, 0);
+        await FillAsync(frame, TpktHeader.Size, what).ConfigureAwait(false);
+        LastReceivedAtMs = ElapsedMs;
+        return frame;
+    }
+
+    private Task FillAsync(byte[] buffer, int offset, string what) => FillAsync(buffer.AsMemory(), offset, what);
+
+    private async Task FillAsync(Memory<byte> buffer, int offset, string what)
+    {
+        while (offset < buffer.Length)
+        {
+            // WaitAsync: some TLS streams run reads synchronously underneath and never look at the token.
+            int n = await _stream.ReadAsync(buffer[offset..], _ct).AsTask().WaitAsync(_ct).ConfigureAwait(false);
+            if (n == 0)
+            {
+                string got = offset == 0 ? "" : $" (after {offset} of {buffer.Length} bytes)";
+                throw new PhaseFailedException(Ending.Closed, $"the server closed the connection {what}{got}");
+            }
+
+            offset += n;
+        }
+    }
+
+    /// <summary>
+    /// Turns what went wrong into the record's ending. Every exception is recorded: peer behaviour must never escape a
+    /// phase as an exception (the engine checks the user's own Ctrl+C token itself).
+    /// </summary>
+    public void RecordFailure(Exception ex)
+    {
+        var (ending, code, detail) = Classify(ex, Doing);
+        Record.Fail(ending, code, detail);
+    }
+
+    public static (Ending Ending, string? Code, string Detail) Classify(Exception ex, string doing)
+    {
+        switch (ex)
+        {
+            case PhaseFailedException p:
+                return (p.Ending, p.Code, p.Message);
+            case OperationCanceledException:
+                return (Ending.Timeout, null, $"no answer in time {doing}");
+            case Org.BouncyCastle.Tls.TlsFatalAlertReceived alert:
+                return (Ending.TlsAlert, Org.BouncyCastle.Tls.AlertDescription.GetName(alert.AlertDescription), $"the server sent a TLS alert {doing}");
+            case Org.BouncyCastle.Tls.TlsFatalAlert alert:
+                return (Ending.ProtocolViolation, Org.BouncyCastle.Tls.AlertDescription.GetName(alert.AlertDescription), $"the TLS layer failed {doing}");
+        }
+
+        if (IsReset(ex))
+        {
+            return (Ending.Reset, null, $"the server reset the connection {doing}");
+        }
+
+        if (ex is IOException or ObjectDisposedException or SocketException)
+        {
+            // EndOfStreamException (TLS without close_notify) lands here too: the peer went away.
+            return (Ending.Closed, null, $"the connection ended {doing}");
+        }
+
+        // A decoder tripping over hostile bytes; the type name (never a message that might echo input) says which.
+        return (Ending.ProtocolViolation, null, $"could not decode the server's answer {doing} ({ex.GetType().Name})");
+    }
+
+    public static bool IsReset(Exception ex)
+    {
+        for (Exception? e = ex; e is not null; e = e.InnerException)
+        {
+            if (e is SocketException { SocketErrorCode: SocketError.ConnectionReset or SocketError.ConnectionAborted })
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    public static string Describe(DecodeError error) => error switch
+    {
+        DecodeError.BadVersion => "bad version",
+        DecodeError.LengthTooSmall => "length too small",
+        DecodeError.LengthTooLarge => "length too large",
+        DecodeError.LengthMismatch => "lengths disagree",
+        DecodeError.UnexpectedType => "unexpected type",
+        DecodeError.Truncated => "truncated",
+        DecodeError.BadValue => "bad value",
+        _ => "malformed",
+    };
+
+    /// <summary>A short escaped excerpt of bad bytes (at most 16) for a one-line detail.</summary>
+    public static string Hex(ReadOnlySpan<byte> bytes)
+        => bytes.IsEmpty ? "(none)" : Convert.ToHexString(bytes[..Math.Min(16, bytes.Length)]).ToLowerInvariant() + (bytes.Length > 16 ? "…" : "");
+}
