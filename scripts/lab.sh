@@ -1,0 +1,326 @@
+#!/usr/bin/env bash
+# RdpProbe test lab: real RDP servers on 127.0.0.1 for integration tests and hand checks.
+#
+#   scripts/lab.sh start|stop|status|display [--base PORT]     (default 13389, or env RDPPROBE_LAB_BASE)
+#
+#   base+0  xrdp 0.9.21, security_layer=negotiate (TLS + standard RDP security, no NLA)
+#   base+1  FreeRDP shadow server, NLA only  (+auth /sec:nla, SAM user probe, domain LAB, password Passw0rd!)
+#   base+2  FreeRDP shadow server, TLS only  (/sec:tls -auth)
+#   base+3  FreeRDP shadow server, standard RDP security only (/sec:rdp -auth)
+#   base+9  nothing listens (closed port: the kernel answers a SYN with RST)
+#
+# State (pids, logs, generated configs, the Xvfb display) lives in .lab/<base>/ at the repository root.
+# "start" is idempotent: a server already listening on its port is left alone, also when another checkout
+# of the repository started it (the servers are recognised by their command line). It waits, bounded, until
+# every port accepts a TCP connection and fails naming the server (with the end of its log) that did not come up.
+# "stop" stops only the processes whose pids this checkout recorded. "display" prints the Xvfb DISPLAY (e.g. :5)
+# that xfreerdp can use.
+set -euo pipefail
+
+readonly ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+readonly START_TIMEOUT_S="${RDPPROBE_LAB_TIMEOUT:-30}"
+readonly SAM_LINE='probe:LAB:00000000000000000000000000000000:fc525c9683e8fe067095ba2ddc971889:::'
+
+usage() {
+  echo "usage: scripts/lab.sh start|stop|status|display [--base PORT]   (default base 13389 or \$RDPPROBE_LAB_BASE)" >&2
+  exit 2
+}
+
+die() {
+  echo "lab.sh: $*" >&2
+  exit 1
+}
+
+cmd="${1:-}"
+[[ -n "$cmd" ]] || usage
+shift
+base="${RDPPROBE_LAB_BASE:-13389}"
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --base) [[ $# -ge 2 ]] || usage; base="$2"; shift 2 ;;
+    --base=*) base="${1#--base=}"; shift ;;
+    *) usage ;;
+  esac
+done
+[[ "$base" =~ ^[0-9]+$ ]] && (( base >= 1 && base + 9 <= 65535 )) || die "--base must be a port number with room for base+9 (got '$base')"
+
+readonly STATE="$ROOT/.lab/$base"
+readonly NAMES=(xrdp shadow-nla shadow-tls shadow-rdp)
+port_of() {
+  case "$1" in
+    xrdp) echo $((base + 0)) ;;
+    shadow-nla) echo $((base + 1)) ;;
+    shadow-tls) echo $((base + 2)) ;;
+    shadow-rdp) echo $((base + 3)) ;;
+    closed) echo $((base + 9)) ;;
+  esac
+}
+
+# True when something listens on 127.0.0.1:PORT (or on all addresses).
+listening() {
+  [[ -n "$(ss -Hltn "( sport = :$1 )" 2>/dev/null)" ]]
+}
+
+# Pid of the process listening on PORT, empty when none (or when ss cannot tell).
+listener_pid() {
+  ss -Hltnp "( sport = :$1 )" 2>/dev/null | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -n1
+}
+
+cmdline_of() {
+  tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null || true
+}
+
+# Running and not a zombie waiting to be reaped.
+alive() {
+  [[ -n "${1:-}" ]] && kill -0 "$1" 2>/dev/null || return 1
+  local state
+  state="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || true)"
+  [[ -n "$state" && "$state" != Z ]]
+}
+
+# A pid file is trusted only while its process still runs the program it was started as (pids get reused).
+recorded_pid() {
+  local name="$1" pid
+  [[ -f "$STATE/$name.pid" ]] || return 0
+  pid="$(cat "$STATE/$name.pid")"
+  if alive "$pid" && [[ "$(cmdline_of "$pid")" == *"$(expected_program "$name")"* ]]; then
+    echo "$pid"
+  fi
+}
+
+expected_program() {
+  case "$1" in
+    xvfb) echo "Xvfb" ;;
+    xrdp) echo "xrdp" ;;
+    shadow-*) echo "freerdp-shadow-cli" ;;
+  esac
+}
+
+# Does the process listening on the server's port look like that server (e.g. started by another checkout)?
+foreign_server_matches() {
+  local name="$1" port pid line
+  port="$(port_of "$name")"
+  pid="$(listener_pid "$port")"
+  [[ -n "$pid" ]] || return 1
+  line="$(cmdline_of "$pid")"
+  case "$name" in
+    xrdp) [[ "$line" == *xrdp* ]] ;;
+    shadow-nla) [[ "$line" == *freerdp-shadow-cli* && "$line" == *"/port:$port"* && "$line" == *"/sec:nla"* ]] ;;
+    shadow-tls) [[ "$line" == *freerdp-shadow-cli* && "$line" == *"/port:$port"* && "$line" == *"/sec:tls"* ]] ;;
+    shadow-rdp) [[ "$line" == *freerdp-shadow-cli* && "$line" == *"/port:$port"* && "$line" == *"/sec:rdp"* ]] ;;
+  esac
+}
+
+need_tools() {
+  local missing=()
+  for t in xrdp freerdp-shadow-cli Xvfb ss setsid flock; do
+    command -v "$t" >/dev/null 2>&1 || missing+=("$t")
+  done
+  if [[ ${#missing[@]} -gt 0 ]]; then
+    die "missing ${missing[*]}; install with: DEBIAN_FRONTEND=noninteractive apt-get install -y xrdp freerdp2-shadow-x11 xvfb iproute2 util-linux"
+  fi
+}
+
+# Starts a server detached from the caller (own session, no inherited stdio) so that a test runner waiting
+# on lab.sh's output is never kept waiting by the long-lived servers.
+spawn() {
+  local name="$1"
+  shift
+  setsid "$@" </dev/null >"$STATE/$name.log" 2>&1 9>&- &
+  echo $! >"$STATE/$name.pid"
+}
+
+start_xvfb() {
+  local pid display
+  pid="$(recorded_pid xvfb)"
+  if [[ -n "$pid" && -s "$STATE/display" ]]; then
+    return 0
+  fi
+  rm -f "$STATE/display"
+  # -displayfd makes Xvfb pick a free display number itself and write it when it is ready.
+  setsid Xvfb -displayfd 3 -screen 0 1024x768x24 -nolisten tcp 3>"$STATE/display.tmp" </dev/null >"$STATE/xvfb.log" 2>&1 9>&- &
+  echo $! >"$STATE/xvfb.pid"
+  for ((i = 0; i < 100; i++)); do
+    display="$(tr -dc '0-9' <"$STATE/display.tmp" 2>/dev/null || true)"
+    if [[ -n "$display" ]]; then
+      echo ":$display" >"$STATE/display"
+      rm -f "$STATE/display.tmp"
+      return 0
+    fi
+    alive "$(cat "$STATE/xvfb.pid")" || break
+    sleep 0.1
+  done
+  fail_with_log xvfb "Xvfb did not report a display"
+}
+
+fail_with_log() {
+  local name="$1" why="$2"
+  {
+    echo "lab.sh: $name (base $base): $why. Last lines of $STATE/$name.log:"
+    tail -n 15 "$STATE/$name.log" 2>/dev/null | sed 's/^/    /'
+  } >&2
+  exit 1
+}
+
+write_xrdp_ini() {
+  local port="$1"
+  # A private copy of the packaged xrdp.ini: our port bound to 127.0.0.1 only, our own log file, no syslog.
+  # With --nodaemon xrdp writes no pid file, so several instances (one per base) can run side by side.
+  sed -e "s|^port=.*|port=tcp://127.0.0.1:$port|" \
+    -e "s|^LogFile=.*|LogFile=$STATE/xrdp.log|" \
+    -e "s|^EnableSyslog=.*|EnableSyslog=false|" \
+    /etc/xrdp/xrdp.ini >"$STATE/xrdp.ini"
+  grep -q "^port=tcp://127.0.0.1:$port\$" "$STATE/xrdp.ini" || die "could not set the port in $STATE/xrdp.ini (is /etc/xrdp/xrdp.ini the packaged one?)"
+}
+
+start_server() {
+  local name="$1" port display
+  port="$(port_of "$name")"
+  if [[ -n "$(recorded_pid "$name")" ]]; then
+    return 0
+  fi
+  if listening "$port"; then
+    if foreign_server_matches "$name"; then
+      echo "lab.sh: $name on $port is already running (pid $(listener_pid "$port"), started elsewhere); reusing it"
+      rm -f "$STATE/$name.pid"
+      return 0
+    fi
+    die "$name: port $port is taken by another program: $(cmdline_of "$(listener_pid "$port")")(pick another base with --base or RDPPROBE_LAB_BASE)"
+  fi
+  display="$(cat "$STATE/display")"
+  case "$name" in
+    xrdp)
+      # xrdp keeps its runtime sockets in /run/xrdp (gone after a reboot on tmpfs).
+      mkdir -p /run/xrdp/sockdir
+      chmod 3777 /run/xrdp/sockdir
+      write_xrdp_ini "$port"
+      : >"$STATE/xrdp.log"
+      setsid xrdp --nodaemon --config "$STATE/xrdp.ini" </dev/null >"$STATE/xrdp.stdout" 2>&1 9>&- &
+      echo $! >"$STATE/xrdp.pid"
+      ;;
+    shadow-nla)
+      spawn "$name" env DISPLAY="$display" freerdp-shadow-cli "/port:$port" /bind-address:127.0.0.1 +auth /sec:nla "/sam-file:$STATE/sam"
+      ;;
+    shadow-tls)
+      spawn "$name" env DISPLAY="$display" freerdp-shadow-cli "/port:$port" /bind-address:127.0.0.1 -auth /sec:tls
+      ;;
+    shadow-rdp)
+      spawn "$name" env DISPLAY="$display" freerdp-shadow-cli "/port:$port" /bind-address:127.0.0.1 -auth /sec:rdp
+      ;;
+  esac
+}
+
+accepts() {
+  # A real connect, not just a LISTEN entry: the port must complete a TCP handshake.
+  timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null
+}
+
+wait_ready() {
+  local deadline=$((SECONDS + START_TIMEOUT_S)) pending name port pid
+  while :; do
+    pending=()
+    for name in "${NAMES[@]}"; do
+      port="$(port_of "$name")"
+      if ! listening "$port"; then
+        pid="$(cat "$STATE/$name.pid" 2>/dev/null || true)"
+        if [[ -n "$pid" ]] && ! alive "$pid"; then
+          fail_with_log "$name" "exited before listening on 127.0.0.1:$port"
+        fi
+        pending+=("$name")
+      fi
+    done
+    [[ ${#pending[@]} -eq 0 ]] && break
+    if ((SECONDS >= deadline)); then
+      name="${pending[0]}"
+      fail_with_log "$name" "not listening on 127.0.0.1:$(port_of "$name") after ${START_TIMEOUT_S}s (waiting for: ${pending[*]})"
+    fi
+    sleep 0.2
+  done
+  for name in "${NAMES[@]}"; do
+    port="$(port_of "$name")"
+    accepts "$port" || fail_with_log "$name" "listens on $port but a TCP connect to 127.0.0.1:$port failed"
+  done
+  port="$(port_of closed)"
+  if listening "$port"; then
+    die "closed port $port (base+9) must have no listener, but $(cmdline_of "$(listener_pid "$port")")listens there; pick another base"
+  fi
+}
+
+do_start() {
+  need_tools
+  mkdir -p "$STATE"
+  # One start at a time per base across every checkout on this machine.
+  exec 9>"/tmp/rdpprobe-lab-$base.lock"
+  flock -w 60 9 || die "another lab.sh start for base $base holds /tmp/rdpprobe-lab-$base.lock"
+  printf '%s\n' "$SAM_LINE" >"$STATE/sam"
+  local all_up=1 name
+  for name in "${NAMES[@]}"; do
+    listening "$(port_of "$name")" || all_up=0
+  done
+  start_xvfb
+  for name in "${NAMES[@]}"; do
+    start_server "$name"
+  done
+  wait_ready
+  if ((all_up)); then
+    echo "lab.sh: lab on base $base already running"
+  else
+    echo "lab.sh: lab on base $base is up"
+  fi
+  do_status
+}
+
+stop_pid() {
+  local name="$1" pid
+  pid="$(recorded_pid "$name")"
+  rm -f "$STATE/$name.pid"
+  [[ -n "$pid" ]] || return 0
+  # Each server leads its own process group (setsid), which also holds xrdp's per-connection children.
+  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 50; i++)); do
+    alive "$pid" || return 0
+    sleep 0.1
+  done
+  kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+}
+
+do_stop() {
+  [[ -d "$STATE" ]] || { echo "lab.sh: nothing recorded for base $base"; return 0; }
+  exec 9>"/tmp/rdpprobe-lab-$base.lock"
+  flock -w 60 9 || die "another lab.sh holds /tmp/rdpprobe-lab-$base.lock"
+  local name
+  for name in "${NAMES[@]}" xvfb; do
+    stop_pid "$name"
+  done
+  rm -f "$STATE/display"
+  echo "lab.sh: lab on base $base stopped (processes started from this checkout)"
+}
+
+do_status() {
+  local name port pid state rc=0
+  for name in "${NAMES[@]}" closed; do
+    port="$(port_of "$name")"
+    if [[ "$name" == closed ]]; then
+      if listening "$port"; then state="NOT CLOSED: $(cmdline_of "$(listener_pid "$port")")"; rc=1; else state="closed (as intended)"; fi
+    elif listening "$port"; then
+      pid="$(listener_pid "$port")"
+      if [[ -n "$(recorded_pid "$name")" ]]; then state="up (pid ${pid:-?})"; else state="up (pid ${pid:-?}, not started from this checkout)"; fi
+    else
+      state="down"
+      rc=1
+    fi
+    printf '%-11s 127.0.0.1:%-5s %s\n' "$name" "$port" "$state"
+  done
+  if [[ -s "$STATE/display" ]]; then
+    echo "display     $(cat "$STATE/display")"
+  fi
+  return $rc
+}
+
+case "$cmd" in
+  start) do_start ;;
+  stop) do_stop ;;
+  status) do_status ;;
+  display) [[ -s "$STATE/display" ]] || die "no display recorded for base $base (run start first)"; cat "$STATE/display" ;;
+  *) usage ;;
+esac

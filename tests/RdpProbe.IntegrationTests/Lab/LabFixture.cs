@@ -1,0 +1,78 @@
+using System.Globalization;
+using System.Net;
+
+namespace RdpProbe.IntegrationTests.Lab;
+
+/// <summary>The lab's servers, all on 127.0.0.1 (see scripts/lab.sh).</summary>
+public sealed record LabEndpoints(IPEndPoint Xrdp, IPEndPoint ShadowNla, IPEndPoint ShadowTls, IPEndPoint ShadowRdp, IPEndPoint ClosedPort)
+{
+    public static LabEndpoints ForBase(int basePort) => new(
+        new IPEndPoint(IPAddress.Loopback, basePort + 0),
+        new IPEndPoint(IPAddress.Loopback, basePort + 1),
+        new IPEndPoint(IPAddress.Loopback, basePort + 2),
+        new IPEndPoint(IPAddress.Loopback, basePort + 3),
+        new IPEndPoint(IPAddress.Loopback, basePort + 9));
+}
+
+/// <summary>
+/// Starts the lab (scripts/lab.sh start --base N, N = env RDPPROBE_LAB_BASE or 13389) once per test run.
+/// Start is idempotent, so a lab that is already up (from an earlier run or another checkout) is reused.
+/// DisposeAsync deliberately stops nothing: the servers stay up for the next run and for people working by hand;
+/// `scripts/lab.sh stop` (or .ci/run's exit trap) stops them.
+/// </summary>
+public sealed class LabFixture : IAsyncLifetime
+{
+    public const string User = "probe", Domain = "LAB", Password = "Passw0rd!";
+    public const int DefaultBasePort = 13389;
+
+    /// <summary>xrdp and three FreeRDP shadow servers need up to ~30 s on a loaded 2-core machine; lab.sh bounds its own wait.</summary>
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
+
+    public LabFixture()
+    {
+        BasePort = ReadBasePort();
+        Endpoints = LabEndpoints.ForBase(BasePort);
+    }
+
+    public int BasePort { get; }
+
+    public LabEndpoints Endpoints { get; }
+
+    /// <summary>What lab.sh start printed (server states and the Xvfb display).</summary>
+    public string StartOutput { get; private set; } = "";
+
+    public async Task InitializeAsync()
+    {
+        var (exitCode, output) = await LabScripts.RunAsync("lab.sh", ["start", "--base", BasePort.ToString(CultureInfo.InvariantCulture)], StartTimeout).ConfigureAwait(false);
+        if (exitCode != 0)
+        {
+            throw new InvalidOperationException($"scripts/lab.sh start --base {BasePort} failed (exit {exitCode}):{Environment.NewLine}{output}");
+        }
+
+        StartOutput = output;
+    }
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    private static int ReadBasePort()
+    {
+        string? text = Environment.GetEnvironmentVariable("RDPPROBE_LAB_BASE");
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return DefaultBasePort;
+        }
+
+        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int port) || port < 1 || port + 9 > IPEndPoint.MaxPort)
+        {
+            throw new InvalidOperationException($"RDPPROBE_LAB_BASE must be a port number with room for base+9, got '{text}'");
+        }
+
+        return port;
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class LabCollection : ICollectionFixture<LabFixture>
+{
+    public const string Name = "lab";
+}
