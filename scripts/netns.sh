@@ -2,10 +2,14 @@
 # Network-path lab: three network namespaces, client — router — server, for path diagnostics tests and benchmarks.
 #
 #   scripts/netns.sh up   [--id N] [--mtu N] [--icmp block|allow] [--udp drop|closed|open] [--udp-port P]
+#   scripts/netns.sh set  [--id N] [--mtu N] [--icmp block|allow] [--udp drop|closed|open] [--udp-port P]
+#       (changes only the router's part of a running lab; endpoints and servers stay up)
 #   scripts/netns.sh down [--id N]
 #   scripts/netns.sh status [--id N]
 #   scripts/netns.sh exec [--id N] client|router|server CMD ARGS...
-#   scripts/netns.sh lab start|stop [--id N] [--base PORT]   (scripts/lab.sh inside the server namespace)
+#   scripts/netns.sh lab start|stop|status [--id N] [--base PORT]
+#       scripts/lab.sh inside the server namespace; base+0..3 answer on the server address (DNAT to its loopback).
+#       Use a base no other lab uses (e.g. 15389): lab.sh keeps its state per base in .lab/<base>/.
 #
 # Layout for id N (0..9; default 0, env RDPP_NETNS_ID):
 #   rdpp[N-]client  veth rp<N>c0  10.213.<10N+1>.2/24  default via .1
@@ -88,16 +92,59 @@ nsx() { local ns="$1"; shift; ip netns exec "$ns" "$@"; }
 
 exists() { ip netns list | awk '{print $1}' | grep -qx "$1"; }
 
+labfile() { echo "/tmp/rdpp-netns-${id}.labbases"; }
+
 down() {
+    # Processes started inside keep a namespace's network alive after `ip netns del`: stop the lab we started there,
+    # then whatever else a test started inside our own namespaces (never anything outside them).
+    if [[ -f "$(labfile)" ]] && exists "$ns_server"; then
+        while read -r b; do
+            [[ -n "$b" ]] && nsx "$ns_server" "$here/lab.sh" stop --base "$b" >/dev/null 2>&1 || true
+        done <"$(labfile)"
+    fi
+    rm -f "$(labfile)"
     for ns in "$ns_client" "$ns_router" "$ns_server"; do
         if exists "$ns"; then
-            # Processes started inside keep a namespace's network alive after `ip netns del`; stop the lab first.
+            local pids
+            pids="$(ip netns pids "$ns" 2>/dev/null || true)"
+            if [[ -n "$pids" ]]; then
+                kill -TERM $pids 2>/dev/null || true
+                sleep 0.3
+                pids="$(ip netns pids "$ns" 2>/dev/null || true)"
+                [[ -z "$pids" ]] || kill -KILL $pids 2>/dev/null || true
+            fi
             ip netns del "$ns" || true
         fi
     done
     # veth ends left in the root namespace by an interrupted `up`.
     for dev in "$if_c" "$if_r1" "$if_r2" "$if_s"; do
         ip link del "$dev" 2>/dev/null || true
+    done
+}
+
+# The router's part of the scenario: routed MTU, ICMP frag-needed filtering, UDP drop. Idempotent: it first puts the
+# router back to a plain 1500-byte forwarder with no rules, and makes both endpoints forget learned path MTUs.
+apply_path() {
+    nsx "$ns_router" iptables -w -F FORWARD
+    nsx "$ns_router" iptables -w -F OUTPUT
+    local m="${mtu:-1500}"
+    # Route MTU is what forwarding honours (ip_dst_mtu_maybe_forward); "lock" keeps it from being raised.
+    nsx "$ns_router" ip route replace "${net_c}.0/24" dev "$if_r1" proto kernel scope link src "${net_c}.1" mtu lock "$m"
+    nsx "$ns_router" ip route replace "${net_s}.0/24" dev "$if_r2" proto kernel scope link src "${net_s}.1" mtu lock "$m"
+
+    if [[ "$icmp" == "block" ]]; then
+        # The router's own frag-needed messages leave through OUTPUT; FORWARD covers any from further away.
+        nsx "$ns_router" iptables -w -A OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP
+        nsx "$ns_router" iptables -w -A FORWARD -p icmp --icmp-type fragmentation-needed -j DROP
+    fi
+
+    if [[ "$udp" == "drop" ]]; then
+        nsx "$ns_router" iptables -w -A FORWARD -p udp -d "$server_addr" --dport "$udp_port" -j DROP
+    fi
+
+    # A path MTU learned in an earlier scenario would hide a black hole in this one.
+    for ns in "$ns_client" "$ns_server"; do
+        nsx "$ns" ip -4 route flush cache 2>/dev/null || true
     done
 }
 
@@ -131,21 +178,7 @@ up() {
     nsx "$ns_router" ip link set "$if_r2" up
     nsx "$ns_router" sysctl -qw net.ipv4.ip_forward=1
 
-    if [[ -n "$mtu" ]]; then
-        # Route MTU is what forwarding honours (ip_dst_mtu_maybe_forward); "lock" keeps it from being raised.
-        nsx "$ns_router" ip route replace "${net_c}.0/24" dev "$if_r1" src "${net_c}.1" mtu lock "$mtu"
-        nsx "$ns_router" ip route replace "${net_s}.0/24" dev "$if_r2" src "${net_s}.1" mtu lock "$mtu"
-    fi
-
-    if [[ "$icmp" == "block" ]]; then
-        # The router's own frag-needed messages leave through OUTPUT; FORWARD covers any from further away.
-        nsx "$ns_router" iptables -w -A OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP
-        nsx "$ns_router" iptables -w -A FORWARD -p icmp --icmp-type fragmentation-needed -j DROP
-    fi
-
-    if [[ "$udp" == "drop" ]]; then
-        nsx "$ns_router" iptables -w -A FORWARD -p udp -d "$server_addr" --dport "$udp_port" -j DROP
-    fi
+    apply_path
 
     trap - ERR
     # Both endpoints must see each other before a test starts.
@@ -181,12 +214,22 @@ lab() {
                 nsx "$ns_server" iptables -w -t nat -A PREROUTING -d "$server_addr" -p tcp --dport "$p" -j DNAT --to-destination "127.0.0.1:$p"
             fi
         done
+        grep -qx "$b" "$(labfile)" 2>/dev/null || echo "$b" >>"$(labfile)"
     fi
-    nsx "$ns_server" "$here/lab.sh" "$sub" --base "$b"
+    if [[ "$sub" == "start" ]]; then
+        # A FreeRDP shadow server sometimes fails to open a display Xvfb has only just announced; one more try.
+        nsx "$ns_server" "$here/lab.sh" start --base "$b" || { sleep 1; nsx "$ns_server" "$here/lab.sh" start --base "$b"; }
+    else
+        nsx "$ns_server" "$here/lab.sh" "$sub" --base "$b"
+    fi
 }
 
 case "$cmd" in
     up) up ;;
+    set)
+        exists "$ns_router" || die "namespaces are not up (run: netns.sh up --id $id)"
+        apply_path
+        echo "netns id=$id path: mtu=${mtu:-1500} icmp=$icmp udp=$udp/$udp_port" ;;
     down) down ;;
     status) status ;;
     exec)

@@ -1,7 +1,7 @@
 using System.Buffers;
 using RdpProbe.Protocol;
 
-namespace RdpProbe.Tests.Path;
+namespace RdpProbe.Tests.NetPath;
 
 public sealed class RdpeUdpTests
 {

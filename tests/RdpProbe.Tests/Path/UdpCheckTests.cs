@@ -2,10 +2,10 @@ using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 using RdpProbe.Diagnosis;
-using RdpProbe.Probe.Path;
+using RdpProbe.Probe.NetPath;
 using RdpProbe.Protocol;
 
-namespace RdpProbe.Tests.Path;
+namespace RdpProbe.Tests.NetPath;
 
 /// <summary>UdpCheck against scripted UDP peers on 127.0.0.1 (real servers answer no RDP-UDP; see the netns tests).</summary>
 public sealed class UdpCheckTests

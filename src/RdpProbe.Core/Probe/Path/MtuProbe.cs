@@ -8,7 +8,7 @@ using Org.BouncyCastle.Tls.Crypto.Impl.BC;
 using RdpProbe.Diagnosis;
 using RdpProbe.Protocol;
 
-namespace RdpProbe.Probe.Path;
+namespace RdpProbe.Probe.NetPath;
 
 /// <summary>How one MTU attempt ended.</summary>
 public enum MtuAttemptOutcome
@@ -43,6 +43,9 @@ public enum MtuVerdictKind
 
 public sealed record MtuProbeOptions
 {
+    /// <summary>Creates the sockets (tests create them inside a network namespace); default: <c>new Socket(...)</c>.</summary>
+    internal Func<AddressFamily, SocketType, ProtocolType, Socket>? SocketFactory { get; init; }
+
     /// <summary>Upper bound on connections made (each is TCP + X.224 + one ClientHello); clamped to 2..12.</summary>
     public int MaxAttempts { get; init; } = 8;
 
@@ -257,7 +260,8 @@ public static class MtuProbe
         var clock = Stopwatch.StartNew();
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         cts.CancelAfter(options.AttemptTimeout);
-        using var socket = new Socket(target.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        using var socket = options.SocketFactory?.Invoke(target.AddressFamily, SocketType.Stream, ProtocolType.Tcp) ?? new Socket(target.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        socket.NoDelay = true;
         if (advertisedMss is { } mss)
         {
             TcpInfo.TrySetMaxSegment(socket, mss);

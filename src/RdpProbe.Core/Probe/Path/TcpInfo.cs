@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Net.Sockets;
 
-namespace RdpProbe.Probe.Path;
+namespace RdpProbe.Probe.NetPath;
 
 /// <summary>
 /// The parts of Linux <c>struct tcp_info</c> (getsockopt TCP_INFO, linux/tcp.h) a path diagnosis needs: whether our

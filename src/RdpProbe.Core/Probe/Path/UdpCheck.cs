@@ -6,7 +6,7 @@ using System.Security.Cryptography;
 using RdpProbe.Diagnosis;
 using RdpProbe.Protocol;
 
-namespace RdpProbe.Probe.Path;
+namespace RdpProbe.Probe.NetPath;
 
 /// <summary>What the UDP port did with our SYNs.</summary>
 public enum UdpOutcome
@@ -29,6 +29,9 @@ public enum UdpOutcome
 
 public sealed record UdpCheckOptions
 {
+    /// <summary>Creates the sockets (tests create them inside a network namespace); default: <c>new Socket(...)</c>.</summary>
+    internal Func<AddressFamily, SocketType, ProtocolType, Socket>? SocketFactory { get; init; }
+
     /// <summary>SYNs sent before giving up; bounded to 1..10.</summary>
     public int Attempts { get; init; } = 3;
 
@@ -67,7 +70,7 @@ public static class UdpCheck
         int sent = 0;
         try
         {
-            using var socket = new Socket(target.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+            using var socket = options.SocketFactory?.Invoke(target.AddressFamily, SocketType.Dgram, ProtocolType.Udp) ?? new Socket(target.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
             await socket.ConnectAsync(target, cancellationToken).ConfigureAwait(false);
             for (int attempt = 0; attempt < attempts; attempt++)
             {
