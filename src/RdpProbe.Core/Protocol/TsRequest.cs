@@ -380,3 +380,46 @@ internal static class TsCredentials
         }
     }
 }
+
+/// <summary>
+/// What pubKeyAuth proves (MS-CSSP 3.1.5): that both ends of the CredSSP exchange see the same TLS server key.
+/// Versions 2–4 seal the key itself (the server answers with the key + 1); versions 5 and later seal a SHA-256 of a
+/// magic string, the client nonce and the key (the CVE-2018-0886 fix).
+/// </summary>
+internal static class CredSspBinding
+{
+    /// <summary>MS-CSSP 3.1.5: ASCII magic including the terminating NUL (38 bytes each).</summary>
+    private static ReadOnlySpan<byte> ClientToServer => "CredSSP Client-To-Server Binding Hash\0"u8;
+    private static ReadOnlySpan<byte> ServerToClient => "CredSSP Server-To-Client Binding Hash\0"u8;
+
+    public static bool UsesHash(int version) => version >= 5;
+
+    /// <summary>The plaintext the client seals into pubKeyAuth.</summary>
+    public static byte[] ClientValue(int version, ReadOnlySpan<byte> subjectPublicKey, ReadOnlySpan<byte> nonce)
+        => UsesHash(version)
+            ? System.Security.Cryptography.SHA256.HashData([.. ClientToServer, .. nonce, .. subjectPublicKey])
+            : subjectPublicKey.ToArray();
+
+    /// <summary>
+    /// The plaintext the server must have sealed into its pubKeyAuth: the hash with the server magic (v5+), or the key
+    /// incremented by one as a little-endian number, i.e. the first byte + 1 with carry (MS-CSSP 3.1.5, v2–v4).
+    /// </summary>
+    public static byte[] ServerValue(int version, ReadOnlySpan<byte> subjectPublicKey, ReadOnlySpan<byte> nonce)
+    {
+        if (UsesHash(version))
+        {
+            return System.Security.Cryptography.SHA256.HashData([.. ServerToClient, .. nonce, .. subjectPublicKey]);
+        }
+
+        var value = subjectPublicKey.ToArray();
+        for (int i = 0; i < value.Length; i++)
+        {
+            if (++value[i] != 0)
+            {
+                break;
+            }
+        }
+
+        return value;
+    }
+}

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Security.Cryptography;
 using RdpProbe.Diagnosis;
 using RdpProbe.Protocol;
 
@@ -27,9 +28,13 @@ internal static partial class CredSspPhase
                 return result;
             }
 
-            record.Detail = Summary(result) + (credentials is null
-                ? "; no credentials given, stopped after the NTLM challenge"
-                : "; stopped after the NTLM challenge (this build does not authenticate yet)");
+            if (credentials is null)
+            {
+                record.Detail = Summary(result) + "; no credentials given, stopped after the NTLM challenge";
+                return result;
+            }
+
+            await AuthenticateAsync(io, result, exchange.Value.Negotiate, exchange.Value.Challenge, serverSubjectPublicKey, credentials).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -82,6 +87,88 @@ internal static partial class CredSspPhase
             (info.ProductVersion is null ? "" : $" (Windows version {info.ProductVersion})"));
         return (negotiate, challenge!);
     }
+
+    /// <summary>
+    /// Second and third flights (MS-CSSP 3.1.5 steps 3–5): AUTHENTICATE with pubKeyAuth (and clientNonce from v5), the
+    /// server's pubKeyAuth or errorCode, then authInfo with the sealed password credentials.
+    /// </summary>
+    private static async Task AuthenticateAsync(PhaseIo io, CredSspResult result, byte[] negotiate, NtlmChallenge challenge, byte[] serverKey, CredSspCredentials credentials)
+    {
+        int version = result.NegotiatedVersion ?? TsRequest.MaxVersion;
+        if ((challenge.Flags & NtlmNegotiateFlags.ExtendedSessionSecurity) == 0)
+        {
+            throw new PhaseFailedException(Ending.ProtocolViolation, "the server's NTLM CHALLENGE refuses extended session security, which NTLMv2 sealing for CredSSP needs");
+        }
+
+        var input = new NtlmAuthenticateInput(credentials.Domain, credentials.User, credentials.Password, Workstation,
+            RandomNumberGenerator.GetBytes(8), RandomNumberGenerator.GetBytes(16));
+        var auth = NtlmAuthenticate.Create(negotiate, challenge, input);
+        var session = auth.Session;
+        result.Session = session;
+
+        byte[]? nonce = CredSspBinding.UsesHash(version) ? RandomNumberGenerator.GetBytes(TsRequest.NonceLength) : null;
+        byte[] pubKeyAuth = session.Seal(CredSspBinding.ClientValue(version, serverKey, nonce));
+        var request = new TsRequest(TsRequest.MaxVersion, [auth.Message], PubKeyAuth: pubKeyAuth, ClientNonce: nonce);
+        string binding = nonce is null ? "sealed server public key (CredSSP v2-4)" : "SHA-256 key binding with client nonce (CredSSP v5+)";
+        io.Doing = "sending the NTLM AUTHENTICATE";
+        await io.SendAsync(request.Encode(), $"TSRequest v{TsRequest.MaxVersion} with NTLMv2 AUTHENTICATE for {credentials.DisplayName}{(auth.Mic is null ? "" : " (MIC)")} and pubKeyAuth: {binding}").ConfigureAwait(false);
+
+        io.Doing = "waiting for the answer to the NTLM AUTHENTICATE";
+        ReadAnswer answer;
+        try
+        {
+            answer = await ReadTsRequestAsync(io, "after the NTLM AUTHENTICATE").ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is PhaseFailedException { Ending: Ending.Closed } || PhaseIo.IsReset(ex))
+        {
+            // No errorCode, just the end of the connection: CredSSP v2 servers and FreeRDP (towards every version)
+            // report a failed logon this way (MS-CSSP 3.1.5 leaves errorCode optional).
+            string how = PhaseIo.IsReset(ex) ? "reset" : "closed";
+            throw new PhaseFailedException(Ending.AuthFailed,
+                $"the server {how} the connection right after the NTLM AUTHENTICATE without an error code: wrong password, unknown user or account not allowed (CredSSP v2 servers and FreeRDP send no error code)");
+        }
+
+        if (answer.ErrorCode is { } code)
+        {
+            result.ErrorCode = code;
+            io.Received(answer.Length, $"TSRequest v{answer.Version} with errorCode {NtStatus.Name(code)} (0x{code:X8})");
+            io.Record.Fail(Ending.AuthFailed, NtStatus.Name(code), $"the server refused the credentials of {credentials.DisplayName}: {NtStatus.Meaning(code)}");
+            return;
+        }
+
+        if (answer.Request.PubKeyAuth is not { } serverProof)
+        {
+            io.Received(answer.Length, $"TSRequest v{answer.Version} without pubKeyAuth or errorCode");
+            throw new PhaseFailedException(Ending.ProtocolViolation, "the server answered the NTLM AUTHENTICATE with neither pubKeyAuth nor an errorCode");
+        }
+
+        if (!session.TryUnseal(serverProof, out var proof))
+        {
+            io.Received(answer.Length, $"TSRequest v{answer.Version} with a pubKeyAuth whose NTLM signature does not verify");
+            throw new PhaseFailedException(Ending.ProtocolViolation, "the server's pubKeyAuth does not verify with the NTLM session keys (tampered or a broken server)");
+        }
+
+        if (!CryptographicOperations.FixedTimeEquals(proof, CredSspBinding.ServerValue(version, serverKey, nonce)))
+        {
+            io.Received(answer.Length, $"TSRequest v{answer.Version} with a pubKeyAuth for a different TLS key");
+            throw new PhaseFailedException(Ending.ProtocolViolation,
+                "the server's pubKeyAuth binds a different TLS public key than the certificate this probe saw: something between the two re-terminates TLS");
+        }
+
+        result.ServerPubKeyAuthVerified = true;
+        io.Received(answer.Length, $"TSRequest v{answer.Version} with pubKeyAuth (verified: the server accepted the credentials and holds the TLS key)");
+
+        byte[] credentialsDer = TsCredentials.EncodePassword(credentials.Domain, credentials.User, credentials.Password);
+        byte[] authInfo = session.Seal(credentialsDer);
+        CryptographicOperations.ZeroMemory(credentialsDer);
+        io.Doing = "sending authInfo";
+        await io.SendAsync(new TsRequest(TsRequest.MaxVersion, [], AuthInfo: authInfo).Encode(), $"TSRequest v{TsRequest.MaxVersion} with authInfo (sealed password credentials)").ConfigureAwait(false);
+        result.Authenticated = true;
+        io.Record.Detail = $"{Summary(result)}; {credentials.DisplayName} authenticated (server pubKeyAuth verified), credentials delegated";
+    }
+
+    /// <summary>Workstation name in AUTHENTICATE: the probe names itself rather than leaking the host name.</summary>
+    internal const string Workstation = "RDPPROBE";
 
     private readonly record struct ReadAnswer(TsRequest Request, int Length)
     {

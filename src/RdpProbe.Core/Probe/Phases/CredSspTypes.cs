@@ -81,4 +81,10 @@ internal sealed class CredSspResult
 
     /// <summary>True when the server's pubKeyAuth answer verified: the credentials were accepted.</summary>
     public bool ServerPubKeyAuthVerified { get; internal set; }
+
+    /// <summary>
+    /// The NTLM security context after AUTHENTICATE (sealing keys and sequence numbers per direction). CredSSP is done
+    /// with it after authInfo; kept for callers that want to seal more (tests, transcripts).
+    /// </summary>
+    public NtlmSession? Session { get; internal set; }
 }
