@@ -423,3 +423,47 @@ internal static class CredSspBinding
         return value;
     }
 }
+
+/// <summary>
+/// Early User Authorization Result PDU (MS-RDPBCGR 2.2.10.2): with HYBRID_EX, after authInfo the server sends four
+/// raw bytes over TLS (no TPKT, no DER) saying whether the authenticated user may log on over Remote Desktop.
+/// </summary>
+internal enum EarlyUserAuthorizationResult : uint
+{
+    Success = 0x00000000,
+    AccessDenied = 0x00000005,
+}
+
+internal static class EarlyUserAuthorization
+{
+    public const int Size = 4;
+
+    public static OperationStatus TryRead(ReadOnlySpan<byte> source, out EarlyUserAuthorizationResult value, out int bytesConsumed, out DecodeError error)
+    {
+        value = default;
+        bytesConsumed = 0;
+        error = DecodeError.None;
+        if (source.Length < Size)
+        {
+            return OperationStatus.NeedMoreData;
+        }
+
+        uint raw = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(source);
+        if (raw is not ((uint)EarlyUserAuthorizationResult.Success or (uint)EarlyUserAuthorizationResult.AccessDenied))
+        {
+            error = DecodeError.BadValue;
+            return OperationStatus.InvalidData;
+        }
+
+        value = (EarlyUserAuthorizationResult)raw;
+        bytesConsumed = Size;
+        return OperationStatus.Done;
+    }
+
+    public static byte[] Encode(EarlyUserAuthorizationResult value)
+    {
+        var bytes = new byte[Size];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(bytes, (uint)value);
+        return bytes;
+    }
+}
