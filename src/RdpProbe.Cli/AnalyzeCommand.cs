@@ -1,16 +1,140 @@
 using System.CommandLine;
+using RdpProbe.Analysis;
+using RdpProbe.Reports;
+using Spectre.Console;
 
 namespace RdpProbe.Cli;
 
-/// <summary>rdpprobe analyze FILE... (placeholder until the analyzer lands).</summary>
+/// <summary>
+/// rdpprobe analyze FILE... [--port N]... [--json] [--details N] [--no-progress]: finds every RDP connection in the
+/// captures and says where and why it stopped. Exit codes: 0 all ok, 20 a connection failed, 21 no RDP connection,
+/// 3 unreadable input, 4 damaged capture (partial results printed), 2 usage.
+/// </summary>
 internal static class AnalyzeCommand
 {
-    public static Command Create()
+    /// <summary>Captures at least this large get a progress bar (when stderr is a terminal).</summary>
+    private const long ProgressThresholdBytes = 32L * 1024 * 1024;
+
+    public static Command Create(IAnsiConsole? console = null, IAnsiConsole? errorConsole = null)
     {
         var command = new Command("analyze", "Find every RDP connection in a capture and say where and why it stopped");
-        var files = new Argument<FileInfo[]>("files") { Arity = ArgumentArity.OneOrMore };
+        var files = new Argument<string[]>("files") { Arity = ArgumentArity.OneOrMore, Description = ".pcap or .pcapng files, read in the order given (frame numbers continue across files)" };
+        var ports = new Option<int[]>("--port") { Description = "Extra TCP/UDP port to treat as RDP (repeatable; 3389 is always included)", AllowMultipleArgumentsPerToken = false };
+        var json = new Option<bool>("--json") { Description = "Print the rdpprobe.analysis/1 JSON document on stdout" };
+        var details = new Option<int>("--details") { Description = "How many connections to show in detail (failed ones first)", DefaultValueFactory = _ => 20 };
+        var noProgress = new Option<bool>("--no-progress") { Description = "Never show a progress bar" };
+        ports.Validators.Add(result =>
+        {
+            foreach (int p in result.GetValueOrDefault<int[]>() ?? [])
+            {
+                if (p is < 1 or > 65535)
+                {
+                    result.AddError($"--port {p}: a port is 1-65535");
+                }
+            }
+        });
+        details.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() < 0)
+            {
+                result.AddError("--details must be 0 or more");
+            }
+        });
         command.Arguments.Add(files);
-        command.SetAction((parse, ct) => Task.FromResult(ExitCodes.InternalError));
+        command.Options.Add(ports);
+        command.Options.Add(json);
+        command.Options.Add(details);
+        command.Options.Add(noProgress);
+        command.SetAction((parse, ct) =>
+        {
+            var options = new AnalyzeInvocation(
+                parse.GetValue(files) ?? [],
+                [3389, .. parse.GetValue(ports) ?? []],
+                parse.GetValue(json),
+                parse.GetValue(details),
+                !parse.GetValue(noProgress));
+            return Task.FromResult(Run(options, console ?? CreateConsole(Console.Out), errorConsole ?? CreateConsole(Console.Error), ct));
+        });
         return command;
+    }
+
+    internal sealed record AnalyzeInvocation(string[] Files, int[] Ports, bool Json, int Details, bool Progress);
+
+    internal static int Run(AnalyzeInvocation invocation, IAnsiConsole console, IAnsiConsole errors, CancellationToken cancellationToken)
+    {
+        var analyzerOptions = new AnalyzerOptions { Ports = invocation.Ports.Distinct().ToArray() };
+        long totalBytes = invocation.Files.Sum(f => File.Exists(f) ? new FileInfo(f).Length : 0);
+        bool showProgress = invocation.Progress && totalBytes >= ProgressThresholdBytes && !Console.IsErrorRedirected && errors.Profile.Capabilities.Interactive;
+
+        CaptureAnalysis.Result result;
+        if (showProgress)
+        {
+            CaptureAnalysis.Result? captured = null;
+            errors.Progress()
+                .AutoClear(true)
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                .Start(ctx =>
+                {
+                    var task = ctx.AddTask("reading capture", maxValue: totalBytes);
+                    captured = CaptureAnalysis.Run(invocation.Files, analyzerOptions, (read, _) => task.Value = Math.Min(read, totalBytes), cancellationToken);
+                    task.Value = totalBytes;
+                });
+            result = captured!;
+        }
+        else
+        {
+            result = CaptureAnalysis.Run(invocation.Files, analyzerOptions, null, cancellationToken);
+        }
+
+        foreach (var error in result.Errors)
+        {
+            errors.Profile.Out.Writer.WriteLine($"rdpprobe: {error}");
+        }
+
+        if (result.Status == CaptureReadStatus.Unreadable)
+        {
+            return ExitCodes.InputUnreadable;
+        }
+
+        var report = result.Report;
+        if (invocation.Json)
+        {
+            console.Profile.Out.Writer.WriteLine(report.ToJson());
+        }
+        else
+        {
+            AnalyzeOutput.Render(console, report, invocation.Details);
+        }
+
+        console.Profile.Out.Writer.Flush();
+        if (result.Status == CaptureReadStatus.Damaged)
+        {
+            return ExitCodes.CaptureDamaged;
+        }
+
+        return ExitCodeFor(report);
+    }
+
+    internal static int ExitCodeFor(AnalysisReport report)
+    {
+        if (report.Connections.Count == 0 && report.Udp.Count == 0)
+        {
+            return ExitCodes.NoRdpConnections;
+        }
+
+        return report.Connections.Any(c => !c.Verdict.Ok) ? ExitCodes.ConnectionFailed : ExitCodes.Ok;
+    }
+
+    private static IAnsiConsole CreateConsole(TextWriter writer)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(writer) });
+        bool redirected = writer == Console.Out ? Console.IsOutputRedirected : Console.IsErrorRedirected;
+        if (redirected)
+        {
+            // Plain text for files and pipes: no wrapping at an imaginary 80 columns (filters must stay on one line).
+            console.Profile.Width = 100_000;
+        }
+
+        return console;
     }
 }

@@ -1,0 +1,298 @@
+using RdpProbe.Diagnosis;
+using RdpProbe.Protocol;
+using RdpProbe.Reports;
+
+namespace RdpProbe.Analysis;
+
+/// <summary>Turns finished flows into the "rdpprobe.analysis/1" report.</summary>
+internal sealed partial class CaptureAnalyzer
+{
+    /// <summary>Silence after the last client data before the stall rule applies (a server that answers later is slow, not stalled).</summary>
+    private const long StallSilenceMicros = 3_000_000;
+
+    /// <summary>Segments at least this large that are never acknowledged point to an MTU black hole.</summary>
+    private const int LargeSegment = 1000;
+
+    /// <summary>Finishes every live flow and builds the report. Call once, at the end.</summary>
+    public AnalysisReport BuildReport(IReadOnlyList<string> files, string? damage, IReadOnlyList<string> warnings)
+    {
+        foreach (var (_, c) in _tcp)
+        {
+            c.Finish();
+            _finished.Add(c);
+        }
+
+        _tcp.Clear();
+        _finishedUdp.AddRange(_udp.Values);
+        _udp.Clear();
+        Incomplete += _fragments.Count;
+        _fragments.Clear();
+
+        var connections = _finished
+            .Where(IsReportable)
+            .OrderBy(c => c.FirstFrame)
+            .Select(BuildConnection)
+            .ToList();
+
+        var udp = _finishedUdp.OrderBy(u => u.FirstFrame).Select(BuildUdp).ToList();
+        var icmp = _icmp.Select(i => new IcmpReport(
+            i.Frame,
+            i.Kind,
+            i.Mtu,
+            (i.Server ?? i.QuotedDestination).ToString(),
+            $"{(i.Protocol == IpProtocols.Tcp ? "tcp" : i.Protocol == IpProtocols.Udp ? "udp" : $"ip proto {i.Protocol}")} {i.QuotedSource} -> {i.QuotedDestination}",
+            $"frame.number == {i.Frame}")).ToList();
+
+        double seconds = FirstTimestamp < 0 ? 0 : (LastTimestamp - FirstTimestamp) / 1e6;
+        return new AnalysisReport(AnalysisReport.SchemaName, files, Frames, Bytes, Math.Round(seconds, 6), connections, udp, icmp,
+            new FragmentReport(Ipv4Fragments, Ipv6Fragments, Reassembled, Incomplete), damage, warnings);
+    }
+
+    /// <summary>
+    /// A flow on an RDP port is reported when it carried RDP or tried to (a SYN); mid-stream flows that never synced
+    /// and carried nothing recognisable are left out.
+    /// </summary>
+    private static bool IsReportable(TcpConnection c) =>
+        c.ClientHalf.SynSeen || c.Request is not null || c.Confirm is not null || c.ClientHello is not null || c.Current is not null;
+
+    private ConnectionReport BuildConnection(TcpConnection c)
+    {
+        string filter = Filters.Conversation(c.Client, c.Server, "tcp");
+        bool refused = c.ResetSeen && !c.ResetByClient && !c.SynAckSeen && c.ClientHalf.SynSeen;
+        string ending;
+        string? endedBy = null;
+        if (c.FirstEnd is { } end)
+        {
+            ending = end.Reset ? "reset" : "closed";
+            endedBy = end.ByClient ? "client" : "server";
+        }
+        else if (c.IdleTimedOut || LastTimestamp - c.LastTimestamp > _openGraceMicros)
+        {
+            ending = "timeout";
+        }
+        else
+        {
+            ending = "open";
+        }
+
+        var (stalled, stallDetail) = DetectStall(c, ending);
+        if (stalled)
+        {
+            var from = stallDetail!.StartsWith("The server", StringComparison.Ordinal) ? "server" : "client";
+            c.Anomalies.Add(AnomalyKinds.Stall, c.Current, from, from == "server" ? Math.Max(c.LastServerDataFrame, c.FirstFrame) : Math.Max(c.LastClientDataFrame, c.FirstFrame), stallDetail);
+        }
+
+        var phase = c.Current ?? Phase.Tcp;
+        (bool, TlsAlert?)? firstAlert = c.Alerts.Count > 0 ? (c.Alerts[0].FromClient, c.Alerts[0].Alert) : null;
+        var facts = new VerdictFacts(
+            phase, ending, endedBy, c.SynAckSeen || c.ServerHalf.PayloadBytes > 0, refused, c.Confirm?.FailureCode, c.Confirm is not null,
+            c.ServerDisconnectUltimatum, c.ServerHello is not null, firstAlert, c.LastCredsspRound, c.ErrorSizedAnswer, c.ExpectsCredssp,
+            stalled, stallDetail, c.SessionReached, c.NotRdpReason, c.StartedBeforeCapture, c.McsResult,
+            c.Alerts.Exists(a => !a.FromClient && a.Alert is null));
+        var verdict = AnalysisVerdicts.Explain(facts);
+        if (verdict.Ending == "ok")
+        {
+            ending = "ok";
+        }
+
+        var phases = new List<PhaseReportEntry>();
+        foreach (var (p, slot) in c.PhaseSlots())
+        {
+            string status = p != phase ? "ok" : verdict.Ok ? (ending is "open" ? "incomplete" : "ok") : "failed";
+            phases.Add(new PhaseReportEntry(p.ToReportName(), status, slot.FirstFrame, slot.LastFrame, slot.Inferred));
+        }
+
+        TlsReport? tls = null;
+        if (c.ClientHello is not null || c.ServerHello is not null || c.Alerts.Count > 0 || c.TlsDone)
+        {
+            var alerts = c.Alerts.Select(a => new TlsAlertReport(
+                a.Frame, a.FromClient ? "client" : "server",
+                a.Alert is { } al ? (al.Level == TlsAlertLevel.Fatal ? "fatal" : "warning") : null,
+                a.Alert is { } al2 ? TlsNames.AlertName(al2.Description) : null,
+                a.Alert is null)).ToList();
+            tls = new TlsReport(
+                c.ServerHello is { } sh ? TlsNames.VersionName(sh.Version) : null,
+                c.ClientHello is { } ch ? TlsNames.VersionName(ch.MaxVersion) : null,
+                c.ClientHello is { SupportedVersions.Count: > 0 } ch2 ? ch2.SupportedVersions.Where(v => (v & 0x0F0F) == v).Select(TlsNames.VersionName).ToList() : null,
+                c.ServerHello is { } sh2 ? TlsHandshake.CipherSuiteName(sh2.CipherSuite) : null,
+                c.ClientHello?.ServerName,
+                c.CertificateSubject,
+                c.CertificateIssuer,
+                alerts,
+                c.ClientHelloFrame,
+                c.ServerHelloFrame);
+        }
+
+        CredsspReport? credssp = null;
+        if (c.Flights.Count > 0 && c.ExpectsCredssp)
+        {
+            credssp = new CredsspReport(
+                c.LastCredsspRound ?? "negotiate",
+                c.Flights.Select(f => new FlightReport(f.FromClient ? "client" : "server", f.Label, f.Records, f.Bytes, f.FirstRecordLength, f.PlaintextEstimate, f.FirstFrame, f.LastFrame)).ToList(),
+                c.ErrorSizedAnswer,
+                c.EarlyAuthPlaintext,
+                true);
+        }
+
+        StandardSecurityReport? standard = null;
+        if (c.EncryptionMethod is not null || c.ClientEncryptionMethods is not null || c.McsResult is not null || c.SecurityExchangeSeen)
+        {
+            standard = new StandardSecurityReport(
+                c.ClientEncryptionMethods is { } cm ? EncryptionMethodNames(cm) : null,
+                c.EncryptionMethod is { } m ? EncryptionMethodNames(m) : null,
+                c.EncryptionLevel is { } l ? EncryptionLevelName(l) : null,
+                c.McsResult,
+                c.LicensingResult,
+                c.SecurityExchangeSeen,
+                c.ClientInfoSeen);
+        }
+
+        var request = c.Request;
+        return new ConnectionReport(
+            c.Client.ToString(),
+            c.Server.ToString(),
+            c.FirstFrame,
+            c.LastFrame,
+            request?.Cookie,
+            request?.RoutingToken,
+            request is null ? null : (request.RequestedProtocols ?? SecurityProtocols.Rdp).ToReportNames(),
+            c.Confirm is { } cc ? (cc.IsFailure ? null : (cc.SelectedProtocol ?? SecurityProtocols.Rdp).ToReportName()) : null,
+            c.Confirm?.FailureCode?.ToReportName(),
+            tls,
+            credssp,
+            standard,
+            phases,
+            phase.ToReportName(),
+            ending,
+            endedBy,
+            c.Anomalies.ToReports(filter),
+            new VerdictReport(verdict.Ok, verdict.Phase, verdict.Ending, verdict.Code, verdict.Summary, verdict.Causes, verdict.Inferred),
+            filter,
+            c.StartedBeforeCapture,
+            c.ClientHalf.PayloadBytes,
+            c.ServerHalf.PayloadBytes,
+            c.Packets);
+    }
+
+    /// <summary>
+    /// A side waits with data outstanding and nothing comes back: the server's large segments retransmitted and never
+    /// acknowledged (MTU black hole seen from the server side), the client's data retransmitted without any answer, or
+    /// the client's data acknowledged but never answered before the client gave up (the black hole seen from the client).
+    /// </summary>
+    private (bool, string?) DetectStall(TcpConnection c, string ending)
+    {
+        if (c.SessionReached || c.Confirm?.IsFailure == true || c.Alerts.Count > 0)
+        {
+            return (false, null);
+        }
+
+        var server = c.ServerHalf;
+        var client = c.ClientHalf;
+        bool serverUnacked = server.PayloadBytes > 0 && (!client.HasAck || (int)(server.HighestEnd - client.HighestAck) > 0);
+        int serverRetrans = c.MaxRetransmittedLength(client: false);
+        if (serverUnacked && serverRetrans > 0 && c.RetransmittedUnacked(client: false))
+        {
+            bool large = serverRetrans >= LargeSegment || (c.PathMtu[1] > 0 && serverRetrans + 40 > c.PathMtu[1]);
+            return (true, large
+                ? $"The server's {serverRetrans}-byte segments were retransmitted and never acknowledged: the MTU black-hole signature (large packets dropped on the path, ICMP fragmentation-needed not getting through)."
+                : "The server retransmitted data that the client never acknowledged: the path stopped delivering server packets.");
+        }
+
+        bool clientUnacked = client.PayloadBytes > 0 && (!server.HasAck || (int)(client.HighestEnd - server.HighestAck) > 0);
+        int clientRetrans = c.MaxRetransmittedLength(client: true);
+        bool noAnswer = c.LastServerDataTimestamp < c.LastClientDataTimestamp;
+        string what = c.Current == Phase.Tls && c.ServerHello is null ? "ClientHello" : c.Current == Phase.X224 && c.Confirm is null ? "X.224 Connection Request" : "data";
+        if (clientUnacked && clientRetrans > 0 && noAnswer && c.RetransmittedUnacked(client: true))
+        {
+            return (true, $"The client's {what} was retransmitted and never acknowledged or answered: packets from the client are not reaching the server (or its answers are dropped).");
+        }
+
+        long silence = (ending == "open" || ending == "timeout" ? LastTimestamp : c.LastTimestamp) - c.LastClientDataTimestamp;
+        if (noAnswer && c.LastClientDataTimestamp >= 0 && !clientUnacked && silence >= StallSilenceMicros
+            && (c.FirstEnd is { ByClient: true } || ending is "open" or "timeout")
+            && c.Current is Phase.Tls or Phase.X224 or Phase.Mcs or Phase.Credssp)
+        {
+            return (true, $"The server acknowledged the client's {what} but sent no answer for {silence / 1e6:0.#} s until the client gave up: when the answer is large (ServerHello + Certificate), this is the MTU black-hole signature seen from the client side.");
+        }
+
+        return (false, null);
+    }
+
+    private UdpFlowReport BuildUdp(UdpFlow u)
+    {
+        string filter = Filters.Conversation(u.Client, u.Server, "udp");
+        IcmpReport? icmp = u.Icmp is { } i ? new IcmpReport(i.Frame, i.Kind, null, u.Server.ToString(), $"udp {u.Client} -> {u.Server}", $"frame.number == {i.Frame}") : null;
+        string summary;
+        bool ok = u.SynAck;
+        if (u.SynAck)
+        {
+            summary = $"RDP-UDP handshake answered (SYN+ACK in frame {u.SynAckFrame}): the UDP transport is reachable.";
+        }
+        else if (icmp is not null)
+        {
+            summary = $"The server side answered the RDP-UDP SYN with ICMP {icmp.Kind.Replace('_', ' ')} (frame {icmp.Frame}): UDP {u.Server.Port} is closed or blocked there; RDP falls back to TCP.";
+        }
+        else if (u.ServerDatagrams > 0)
+        {
+            summary = "The server sent datagrams but no SYN+ACK for the client's SYN.";
+        }
+        else
+        {
+            summary = $"{u.SynFrames.Count} RDP-UDP SYN(s) got no answer: UDP {u.Server.Port} is dropped on the path (VPNs often drop UDP) or UDP transport is disabled on the server; RDP falls back to TCP.";
+        }
+
+        string? version = u.UdpVersion switch
+        {
+            null => null,
+            0x0001 => "v1",
+            0x0002 => "v2",
+            0x0101 => "v3",
+            var v => $"0x{v:x4}",
+        };
+        return new UdpFlowReport(u.Client.ToString(), u.Server.ToString(), u.SynFrames.ToList(), u.SynAck, u.SynAckFrame, version,
+            u.ClientDatagrams, u.ServerDatagrams, icmp, new UdpVerdictReport(ok, summary), filter);
+    }
+
+    /// <summary>encryptionMethod bits, MS-RDPBCGR 2.2.1.3.3.</summary>
+    internal static string EncryptionMethodNames(uint methods)
+    {
+        if (methods == 0)
+        {
+            return "none";
+        }
+
+        var names = new List<string>();
+        if ((methods & 0x01) != 0)
+        {
+            names.Add("40bit");
+        }
+
+        if ((methods & 0x02) != 0)
+        {
+            names.Add("128bit");
+        }
+
+        if ((methods & 0x08) != 0)
+        {
+            names.Add("56bit");
+        }
+
+        if ((methods & 0x10) != 0)
+        {
+            names.Add("fips");
+        }
+
+        return names.Count == 0 ? $"0x{methods:x}" : string.Join(",", names);
+    }
+
+    /// <summary>encryptionLevel, MS-RDPBCGR 2.2.1.4.3.</summary>
+    internal static string EncryptionLevelName(uint level) => level switch
+    {
+        0 => "none",
+        1 => "low",
+        2 => "client_compatible",
+        3 => "high",
+        4 => "fips",
+        _ => $"0x{level:x}",
+    };
+}

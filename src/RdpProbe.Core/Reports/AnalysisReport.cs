@@ -1,0 +1,118 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace RdpProbe.Reports;
+
+/// <summary>The "rdpprobe.analysis/1" document (REPORTS.md). Property names become the camelCase JSON keys.</summary>
+public sealed record AnalysisReport(
+    string Schema,
+    IReadOnlyList<string> Files,
+    long Packets,
+    long Bytes,
+    double Seconds,
+    IReadOnlyList<ConnectionReport> Connections,
+    IReadOnlyList<UdpFlowReport> Udp,
+    IReadOnlyList<IcmpReport> Icmp,
+    FragmentReport Fragments,
+    string? Damage,
+    IReadOnlyList<string> Warnings)
+{
+    public const string SchemaName = "rdpprobe.analysis/1";
+
+    private static readonly JsonSerializerOptions Options = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+        WriteIndented = true,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    public string ToJson() => JsonSerializer.Serialize(this, Options);
+}
+
+public sealed record ConnectionReport(
+    string Client,
+    string Server,
+    int FirstFrame,
+    int LastFrame,
+    string? Cookie,
+    string? RoutingToken,
+    IReadOnlyList<string>? RequestedProtocols,
+    string? SelectedProtocol,
+    string? FailureCode,
+    TlsReport? Tls,
+    CredsspReport? Credssp,
+    StandardSecurityReport? StandardSecurity,
+    IReadOnlyList<PhaseReportEntry> Phases,
+    string LastPhase,
+    string Ending,
+    string? EndedBy,
+    IReadOnlyList<AnomalyReport> Anomalies,
+    VerdictReport Verdict,
+    string Filter,
+    bool StartedBeforeCapture,
+    long ClientBytes,
+    long ServerBytes,
+    long Packets);
+
+public sealed record TlsReport(
+    string? Version,
+    string? ClientMaxVersion,
+    IReadOnlyList<string>? OfferedVersions,
+    string? CipherSuite,
+    string? ServerName,
+    string? CertificateSubject,
+    string? CertificateIssuer,
+    IReadOnlyList<TlsAlertReport> Alerts,
+    int? ClientHelloFrame,
+    int? ServerHelloFrame);
+
+/// <summary>An alert; level and description are null when the alert was encrypted (sent after ChangeCipherSpec).</summary>
+public sealed record TlsAlertReport(int Frame, string From, string? Level, string? Description, bool Encrypted);
+
+/// <summary>What the encrypted record sizes say about the CredSSP exchange; all of it is inferred.</summary>
+public sealed record CredsspReport(
+    string LastRound,
+    IReadOnlyList<FlightReport> Flights,
+    bool? ErrorSizedAnswer,
+    int? EarlyAuthPlaintextBytes,
+    bool Inferred);
+
+/// <summary>One flight: consecutive TLS application-data records from one side.</summary>
+public sealed record FlightReport(string From, string Label, int Records, long Bytes, int FirstRecordLength, int? PlaintextEstimate, int FirstFrame, int LastFrame);
+
+/// <summary>Standard RDP Security facts decoded in clear (MS-RDPBCGR 2.2.1.3/2.2.1.4).</summary>
+public sealed record StandardSecurityReport(
+    string? ClientEncryptionMethods,
+    string? EncryptionMethod,
+    string? EncryptionLevel,
+    int? McsResult,
+    string? LicensingResult,
+    bool SecurityExchangeSeen,
+    bool ClientInfoSeen);
+
+public sealed record PhaseReportEntry(string Name, string Status, int FirstFrame, int LastFrame, bool Inferred);
+
+public sealed record AnomalyReport(string Kind, IReadOnlyList<int> Frames, int Count, string? Phase, string? From, string? Detail, string Filter);
+
+public sealed record VerdictReport(bool Ok, string Phase, string Ending, string? Code, string Summary, IReadOnlyList<string> Causes, bool Inferred);
+
+public sealed record UdpFlowReport(
+    string Client,
+    string Server,
+    IReadOnlyList<int> SynFrames,
+    bool SynAck,
+    int? SynAckFrame,
+    string? UdpVersion,
+    long ClientDatagrams,
+    long ServerDatagrams,
+    IcmpReport? Icmp,
+    UdpVerdictReport Verdict,
+    string Filter);
+
+public sealed record UdpVerdictReport(bool Ok, string Summary);
+
+public sealed record IcmpReport(int Frame, string Kind, int? Mtu, string About, string Quoted, string Filter);
+
+public sealed record FragmentReport(long Ipv4, long Ipv6, long Reassembled, long Incomplete);
