@@ -1,0 +1,197 @@
+using System.Globalization;
+using System.Net;
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
+using SharpPcap;
+using SharpPcap.LibPcap;
+
+namespace RdpProbe.Probe.NetPath;
+
+/// <summary>Why a live capture could not start; the CLI turns it into a one-line error and its own exit code.</summary>
+public sealed class LiveCaptureException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// Records the probe's own packets with libpcap while it runs (issue 5 "live capture"): the TCP and UDP flows to the
+/// target port and every ICMP message about the target (unreachable, fragmentation-needed from a router on the way).
+/// Disposing stops the capture, lets the last packets (FIN, RST) land, flushes and closes the pcap file, which is kept.
+/// </summary>
+public sealed class LiveCapture : IAsyncDisposable
+{
+    /// <summary>Upper bounds so a long run cannot fill the disk: packets and bytes written.</summary>
+    public const int MaxPackets = 200_000;
+
+    public const long MaxBytes = 256L * 1024 * 1024;
+
+    private readonly LibPcapLiveDevice _device;
+    private readonly CaptureFileWriterDevice _writer;
+    private readonly object _gate = new();
+    private long _bytes;
+    private int _packets;
+    private int _dropped;
+    private bool _stopped;
+
+    private LiveCapture(string path, string interfaceName, string filter, LibPcapLiveDevice device, CaptureFileWriterDevice writer)
+    {
+        FilePath = path;
+        InterfaceName = interfaceName;
+        Filter = filter;
+        _device = device;
+        _writer = writer;
+    }
+
+    public string FilePath { get; }
+
+    public string InterfaceName { get; }
+
+    /// <summary>The BPF filter in use.</summary>
+    public string Filter { get; }
+
+    /// <summary>Packets written so far.</summary>
+    public int PacketCount => Volatile.Read(ref _packets);
+
+    /// <summary>Packets not written because a bound was reached.</summary>
+    public int DroppedPackets => Volatile.Read(ref _dropped);
+
+    /// <summary>
+    /// Opens <paramref name="interfaceName"/> (default: the interface that routes to the target; "lo" for loopback),
+    /// sets the filter for <paramref name="target"/> and starts writing <paramref name="path"/>.
+    /// </summary>
+    public static ValueTask<LiveCapture> StartAsync(string path, string? interfaceName, IPEndPoint target, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(Start(path, interfaceName, target));
+    }
+
+    /// <summary>Synchronous start: opening a pcap handle is a quick local call (tests run it inside a network namespace).</summary>
+    public static LiveCapture Start(string path, string? interfaceName, IPEndPoint target)
+    {
+        string name = interfaceName ?? InterfaceTowards(target.Address);
+        LibPcapLiveDevice? device;
+        try
+        {
+            // A fresh list, not the cached Instance: interfaces (tunnels, namespaces) come and go.
+            device = LibPcapLiveDeviceList.New().FirstOrDefault(d => string.Equals(d.Name, name, StringComparison.Ordinal));
+        }
+        catch (Exception ex) when (ex is DllNotFoundException or PcapException or TypeInitializationException)
+        {
+            throw new LiveCaptureException("live capture needs libpcap (Debian: apt-get install libpcap0.8)", ex);
+        }
+
+        if (device is null)
+        {
+            throw new LiveCaptureException($"no capture interface named '{name}' (see `ip link`)");
+        }
+
+        string filter = BuildFilter(target);
+        CaptureFileWriterDevice? writer = null;
+        try
+        {
+            device.Open(new DeviceConfiguration { Mode = DeviceModes.None, Snaplen = 65535, ReadTimeout = 100 });
+            device.Filter = filter;
+            writer = new CaptureFileWriterDevice(path, FileMode.Create);
+            writer.Open(device);
+        }
+        catch (Exception ex) when (ex is PcapException or IOException or UnauthorizedAccessException)
+        {
+            writer?.Close();
+            device.Close();
+            throw new LiveCaptureException($"cannot capture on '{name}' into {path}: {ex.Message} (capturing needs root or CAP_NET_RAW)", ex);
+        }
+
+        var capture = new LiveCapture(path, name, filter, device, writer);
+        device.OnPacketArrival += capture.OnPacketArrival;
+        device.StartCapture();
+        return capture;
+    }
+
+    /// <summary>
+    /// TCP/UDP to or from the target port, plus ICMP about the target: messages from the target itself, and ICMP errors
+    /// from routers whose quoted IP header (at ICMP offset 8, destination at 8 + 16) names the target (RFC 792).
+    /// </summary>
+    public static string BuildFilter(IPEndPoint target)
+    {
+        string port = target.Port.ToString(CultureInfo.InvariantCulture);
+        if (target.Address.AddressFamily == AddressFamily.InterNetwork)
+        {
+            string host = target.Address.ToString();
+            byte[] b = target.Address.GetAddressBytes();
+            uint quoted = ((uint)b[0] << 24) | ((uint)b[1] << 16) | ((uint)b[2] << 8) | b[3];
+            return $"(host {host} and (tcp port {port} or udp port {port})) or (icmp and (host {host} or icmp[24:4] = 0x{quoted.ToString("x8", CultureInfo.InvariantCulture)}))";
+        }
+
+        string host6 = target.Address.ToString();
+        return $"(host {host6} and (tcp port {port} or udp port {port} or icmp6)) or icmp6";
+    }
+
+    /// <summary>The interface whose address the kernel picks to reach <paramref name="address"/> (a connected UDP socket sends nothing).</summary>
+    public static string InterfaceTowards(IPAddress address)
+    {
+        if (IPAddress.IsLoopback(address))
+        {
+            return "lo";
+        }
+
+        using var socket = new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        socket.Connect(new IPEndPoint(address, 9));
+        var local = ((IPEndPoint)socket.LocalEndPoint!).Address;
+        foreach (var nic in NetworkInterface.GetAllNetworkInterfaces())
+        {
+            if (nic.GetIPProperties().UnicastAddresses.Any(a => a.Address.Equals(local)))
+            {
+                return nic.Name;
+            }
+        }
+
+        throw new LiveCaptureException($"no interface holds {local}, the address used to reach {address}; name one with --capture-interface");
+    }
+
+    private void OnPacketArrival(object sender, PacketCapture e)
+    {
+        lock (_gate)
+        {
+            if (_stopped)
+            {
+                return;
+            }
+
+            int length = e.Data.Length;
+            if (_packets >= MaxPackets || _bytes + length > MaxBytes)
+            {
+                _dropped++;
+                return;
+            }
+
+            _writer.Write(e.GetPacket());
+            _packets++;
+            _bytes += length;
+        }
+    }
+
+    /// <summary>Stops after a short grace period (the last FIN/RST/ICMP of a probe lands shortly after it returns) and closes the file.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Volatile.Read(ref _stopped))
+        {
+            return;
+        }
+
+        await Task.Delay(150).ConfigureAwait(false);
+        try
+        {
+            _device.StopCapture();
+        }
+        catch (PcapException)
+        {
+            // Already stopped (interface gone, e.g. its namespace was deleted): the file still gets closed below.
+        }
+
+        lock (_gate)
+        {
+            _stopped = true;
+            _writer.Close();
+        }
+
+        _device.OnPacketArrival -= OnPacketArrival;
+        _device.Close();
+    }
+}
