@@ -66,6 +66,26 @@ rule_for() {
   esac
 }
 
+# The reset fault sends its RST to the client only, so the server's end of the connection stays ESTABLISHED with
+# no peer. A FreeRDP shadow server then blocks in that connection's read and stops serving everyone else. Once the
+# rule is gone, destroy exactly those orphans: server-side sockets on PORT whose client-side socket no longer exists.
+kill_orphans() {
+  local port="$1" local_addr peer n=0
+  command -v ss >/dev/null 2>&1 || return 0
+  declare -A clients=()
+  while read -r _ _ local_addr _; do
+    [[ -n "$local_addr" ]] && clients["$local_addr"]=1
+  done < <(ss -Htn state established "( dport = :$port )" 2>/dev/null)
+  while read -r _ _ _ peer; do
+    [[ -n "$peer" && -z "${clients[$peer]:-}" ]] || continue
+    ss -K state established "( sport = :$port and dst ${peer%:*} and dport = :${peer##*:} )" >/dev/null 2>&1 || true
+    n=$((n + 1))
+  done < <(ss -Htn state established "( sport = :$port )" 2>/dev/null)
+  if ((n > 0)); then
+    echo "faults.sh: closed $n server-side connection(s) on port $port left without a client by the reset fault"
+  fi
+}
+
 do_clear() {
   local chain line n=0
   for chain in INPUT OUTPUT; do
@@ -74,6 +94,9 @@ do_clear() {
       [[ -n "$line" ]] || continue
       read -r -a spec <<<"${line#-A }"
       ipt -D "${spec[@]}" && n=$((n + 1))
+      if [[ "$line" == *tcp-reset* && "$line" =~ --dport\ ([0-9]+) ]]; then
+        kill_orphans "${BASH_REMATCH[1]}"
+      fi
     done < <(ipt -S "$chain" | grep -- "--comment \"\\?$MARK\"\\?" || true)
   done
   echo "faults.sh: removed $n rdpprobe-test rule(s)"
@@ -88,6 +111,9 @@ case "$cmd" in
       ipt -I "${rule[@]}"
     else
       ipt -D "${rule[@]}" 2>/dev/null || echo "faults.sh: rule already absent: ${rule[*]}" >&2
+      if [[ "$2" == reset-at-clienthello ]]; then
+        kill_orphans "$3"
+      fi
     fi
     ;;
   list)

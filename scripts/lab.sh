@@ -126,6 +126,7 @@ need_tools() {
 spawn() {
   local name="$1"
   shift
+  # stdbuf: FreeRDP logs to stdout, which is block-buffered into a file; line buffering keeps the log current.
   setsid "$@" </dev/null >"$STATE/$name.log" 2>&1 9>&- &
   echo $! >"$STATE/$name.pid"
 }
@@ -177,10 +178,16 @@ start_server() {
   local name="$1" port display
   port="$(port_of "$name")"
   if [[ -n "$(recorded_pid "$name")" ]]; then
-    return 0
+    if ! listening "$port" || answers "$port"; then
+      return 0
+    fi
+    echo "lab.sh: $name on $port accepts TCP but no longer answers an X.224 Connection Request; restarting it"
+    restarted=1
+    stop_pid "$name"
   fi
   if listening "$port"; then
     if foreign_server_matches "$name"; then
+      answers "$port" || die "$name on $port (pid $(listener_pid "$port"), started elsewhere) accepts TCP but does not answer an X.224 Connection Request; restart it from the checkout that started it (scripts/lab.sh stop; scripts/lab.sh start)"
       echo "lab.sh: $name on $port is already running (pid $(listener_pid "$port"), started elsewhere); reusing it"
       rm -f "$STATE/$name.pid"
       return 0
@@ -199,13 +206,13 @@ start_server() {
       echo $! >"$STATE/xrdp.pid"
       ;;
     shadow-nla)
-      spawn "$name" env DISPLAY="$display" freerdp-shadow-cli "/port:$port" /bind-address:127.0.0.1 +auth /sec:nla "/sam-file:$STATE/sam"
+      spawn "$name" env DISPLAY="$display" stdbuf -oL -eL freerdp-shadow-cli "/port:$port" /bind-address:127.0.0.1 +auth /sec:nla "/sam-file:$STATE/sam"
       ;;
     shadow-tls)
-      spawn "$name" env DISPLAY="$display" freerdp-shadow-cli "/port:$port" /bind-address:127.0.0.1 -auth /sec:tls
+      spawn "$name" env DISPLAY="$display" stdbuf -oL -eL freerdp-shadow-cli "/port:$port" /bind-address:127.0.0.1 -auth /sec:tls
       ;;
     shadow-rdp)
-      spawn "$name" env DISPLAY="$display" freerdp-shadow-cli "/port:$port" /bind-address:127.0.0.1 -auth /sec:rdp
+      spawn "$name" env DISPLAY="$display" stdbuf -oL -eL freerdp-shadow-cli "/port:$port" /bind-address:127.0.0.1 -auth /sec:rdp
       ;;
   esac
 }
@@ -213,6 +220,16 @@ start_server() {
 accepts() {
   # A real connect, not just a LISTEN entry: the port must complete a TCP handshake.
   timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null
+}
+
+# Does the server answer an X.224 Connection Request (RDP_NEG_REQ asking TLS|HYBRID) with a Connection Confirm?
+# Every lab server does (a selection or an RDP_NEG_FAILURE). A FreeRDP shadow server can accept TCP yet never
+# answer: one client thread stuck in a blocking read (a peer that vanished without a RST reaching the server)
+# stalls every later connection.
+answers() {
+  local reply
+  reply="$(timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/$0 && printf "\x03\x00\x00\x13\x0e\xe0\x00\x00\x00\x00\x00\x01\x00\x08\x00\x03\x00\x00\x00" >&3 && head -c 6 <&3' "$1" 2>/dev/null | od -An -tx1 | tr -d ' \n' || true)"
+  [[ "$reply" =~ ^0300[0-9a-f]{6}d0$ ]]
 }
 
 wait_ready() {
@@ -239,6 +256,7 @@ wait_ready() {
   for name in "${NAMES[@]}"; do
     port="$(port_of "$name")"
     accepts "$port" || fail_with_log "$name" "listens on $port but a TCP connect to 127.0.0.1:$port failed"
+    answers "$port" || fail_with_log "$name" "accepts TCP on $port but sends no X.224 Connection Confirm within 5 s"
   done
   port="$(port_of closed)"
   if listening "$port"; then
@@ -254,6 +272,7 @@ do_start() {
   flock -w 60 9 || die "another lab.sh start for base $base holds /tmp/rdpprobe-lab-$base.lock"
   printf '%s\n' "$SAM_LINE" >"$STATE/sam"
   local all_up=1 name
+  restarted=0
   for name in "${NAMES[@]}"; do
     listening "$(port_of "$name")" || all_up=0
   done
@@ -262,7 +281,7 @@ do_start() {
     start_server "$name"
   done
   wait_ready
-  if ((all_up)); then
+  if ((all_up && !restarted)); then
     echo "lab.sh: lab on base $base already running"
   else
     echo "lab.sh: lab on base $base is up"
@@ -277,6 +296,7 @@ stop_pid() {
   [[ -n "$pid" ]] || return 0
   # Each server leads its own process group (setsid), which also holds xrdp's per-connection children.
   kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  kill -CONT -- "-$pid" 2>/dev/null || true
   for ((i = 0; i < 50; i++)); do
     alive "$pid" || return 0
     sleep 0.1

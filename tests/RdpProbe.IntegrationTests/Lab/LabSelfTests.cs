@@ -115,6 +115,13 @@ public sealed class LabSelfTests(LabFixture lab)
         }
 
         Assert.DoesNotContain(Faults.InstalledRules(), rule => rule.Contains($"--dport {port}", StringComparison.Ordinal) && rule.Contains("tcp-reset", StringComparison.Ordinal));
+
+        // The RST went to the client only; removing the fault also closes the server's orphaned end, after which
+        // the shadow server serves new connections through TLS again.
+        using var after = await ConnectAsync(lab.Endpoints.ShadowTls);
+        Assert.Equal(SecurityProtocols.Ssl, (await ExchangeConnectionRequestAsync(after, SecurityProtocols.Ssl)).SelectedProtocol);
+        await using var tlsAfter = await StartTlsAsync(after, CancellationToken.None);
+        Assert.True(tlsAfter.IsAuthenticated);
     }
 
     [Fact]
