@@ -5,17 +5,19 @@ namespace RdpProbe.Cli;
 /// <summary>Runs the parsed command with Ctrl+C wired to cancellation and usage errors mapped to exit code 2.</summary>
 internal static class CommandLineHost
 {
-    public static async Task<int> RunAsync(RootCommand root, string[] args)
+    public static Task<int> RunAsync(RootCommand root, string[] args) => RunAsync(root, args, Console.Error);
+
+    public static async Task<int> RunAsync(RootCommand root, string[] args, TextWriter error)
     {
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            foreach (var error in parse.Errors)
+            foreach (var parseError in parse.Errors)
             {
-                Console.Error.WriteLine($"rdpprobe: {error.Message}");
+                error.WriteLine($"rdpprobe: {parseError.Message}");
             }
 
-            Console.Error.WriteLine("Try 'rdpprobe --help'.");
+            error.WriteLine("Try 'rdpprobe --help'.");
             return ExitCodes.Usage;
         }
 
@@ -26,7 +28,8 @@ internal static class CommandLineHost
         }
         catch (OperationCanceledException)
         {
-            Console.Error.WriteLine("rdpprobe: interrupted");
+            // Ctrl+C: System.CommandLine cancelled the action's token; end quietly with the conventional code.
+            error.WriteLine("rdpprobe: interrupted");
             return ExitCodes.Interrupted;
         }
     }

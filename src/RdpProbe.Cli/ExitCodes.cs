@@ -1,3 +1,5 @@
+using RdpProbe.Diagnosis;
+
 namespace RdpProbe.Cli;
 
 /// <summary>Process exit codes; README.md documents them and scripts rely on them.</summary>
@@ -27,4 +29,20 @@ public static class ExitCodes
     public const int NoRdpConnections = 21;
 
     public const int Interrupted = 130;
+
+    /// <summary>The probe's exit code: 0 when the verdict is ok, else the class of the phase that failed.</summary>
+    public static int ForVerdict(Verdict verdict) => verdict.Ok ? Ok : ForPhase(verdict.Phase);
+
+    public static int ForPhase(Phase phase) => phase switch
+    {
+        Phase.Dns => Dns,
+        Phase.Tcp => Tcp,
+        Phase.X224 => X224,
+        Phase.Tls => Tls,
+        Phase.Credssp => Credssp,
+        Phase.EarlyAuth => EarlyAuth,
+        Phase.Mcs or Phase.Channels or Phase.SecurityExchange => RdpConnect,
+        Phase.ClientInfo or Phase.Licensing or Phase.Capabilities => RdpSession,
+        _ => PathCheck,
+    };
 }

@@ -20,7 +20,17 @@ public sealed class PhaseRecord
     public Phase Phase { get; }
     public PhaseStatus Status { get; set; } = PhaseStatus.Ok;
     public Ending Ending { get; set; } = Ending.Ok;
+    /// <summary>Time on the wire: the phase's waits for the network and the peer (PERFORMANCE.md), in milliseconds.</summary>
     public double Ms { get; set; }
+
+    /// <summary>Wall-clock time of the whole phase, client work included.</summary>
+    public double? WallMs { get; set; }
+
+    /// <summary>The client's own time in the phase (wall minus wire): crypto, JIT, scheduling.</summary>
+    public double? ClientMs { get; set; }
+
+    /// <summary>Send→receive turns seen on the wire during the phase.</summary>
+    public int? RoundTrips { get; set; }
 
     /// <summary>The peer's code in report form when it sent one: a failure code, an NTSTATUS or alert name, an errorInfo name.</summary>
     public string? Code { get; set; }

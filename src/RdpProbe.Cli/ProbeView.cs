@@ -1,0 +1,185 @@
+using System.Globalization;
+using RdpProbe.Diagnosis;
+using RdpProbe.Probe;
+using RdpProbe.Protocol;
+using Spectre.Console;
+
+namespace RdpProbe.Cli;
+
+/// <summary>The human view of a probe: phase table with wire timings, what went each way, decoded facts, the verdict.</summary>
+internal static class ProbeView
+{
+    public static void Render(IAnsiConsole console, ProbeReport report)
+    {
+        string address = report.Address is null ? string.Empty : $" → {report.Address}";
+        console.MarkupLine($"[bold]rdpprobe {Esc(report.Target.Input)}[/]{Esc(address)}");
+        if (report.ResolvedAddresses.Count > 1)
+        {
+            console.MarkupLine($"  resolved to {Esc(string.Join(", ", report.ResolvedAddresses))}");
+        }
+
+        console.WriteLine();
+        RenderPhases(console, report);
+        RenderMessages(console, report);
+        RenderNegotiation(console, report);
+        RenderTls(console, report);
+        RenderCredSsp(console, report);
+        RenderVerdict(console, report.Verdict);
+    }
+
+    private static void RenderPhases(IAnsiConsole console, ProbeReport report)
+    {
+        var table = new Table().Border(TableBorder.Rounded).Title("phases (ms = time on the wire; client = the probe's own time)");
+        table.AddColumn("phase");
+        table.AddColumn("result");
+        table.AddColumn(new TableColumn("ms").RightAligned());
+        table.AddColumn(new TableColumn("client ms").RightAligned());
+        table.AddColumn(new TableColumn("RTT").RightAligned());
+        table.AddColumn("detail");
+        foreach (var p in report.Phases)
+        {
+            string color = p.Status switch { PhaseStatus.Ok => "green", PhaseStatus.Skipped => "grey", _ => "red" };
+            string result = p.Status == PhaseStatus.Ok ? "ok" : p.Ending.ToReportName() + (p.Code is null ? string.Empty : $" ({p.Code})");
+            table.AddRow(
+                Esc(p.Phase.ToReportName()),
+                $"[{color}]{Esc(result)}[/]",
+                Ms(p.Ms),
+                p.ClientMs is { } c ? Ms(c) : "",
+                p.RoundTrips?.ToString(CultureInfo.InvariantCulture) ?? "",
+                Esc(p.Detail ?? string.Empty));
+        }
+
+        console.Write(table);
+    }
+
+    private static void RenderMessages(IAnsiConsole console, ProbeReport report)
+    {
+        foreach (var p in report.Phases.Where(p => p.Messages.Count > 0 && p.Phase < Phase.SecurityMatrix))
+        {
+            console.MarkupLine($"[bold]{Esc(p.Phase.ToReportName())}[/]");
+            foreach (var m in p.Messages)
+            {
+                string arrow = m.Direction == Direction.Sent ? "→" : "←";
+                console.MarkupLine($"  {Ms(m.AtMs),9} ms {arrow} {m.Length,5} B  {Esc(m.Description)}");
+            }
+        }
+
+        console.WriteLine();
+    }
+
+    private static void RenderNegotiation(IAnsiConsole console, ProbeReport report)
+    {
+        var n = report.Negotiation;
+        if (!report.Phases.Any(p => p.Phase == Phase.X224))
+        {
+            return;
+        }
+
+        console.MarkupLine($"[bold]negotiation[/]  requested {Esc(string.Join("|", n.RequestedProtocols.ToReportNames()))}"
+            + (n.SelectedProtocol is { } s ? $", selected [bold]{Esc(s.ToReportName())}[/]" : string.Empty)
+            + (n.FailureCode is { } f ? $", refused [red]{Esc(f.ToReportName())}[/] ({(uint)f})" : string.Empty)
+            + (n.Downgraded ? " [yellow](downgraded)[/]" : string.Empty)
+            + (n.ResponseFlags != NegotiationResponseFlags.None ? $", flags {Esc(n.ResponseFlags.ToString())}" : string.Empty));
+
+        if (n.Matrix is { } matrix)
+        {
+            var table = new Table().Border(TableBorder.Rounded).Title("security-layer matrix (one connection per protocol)");
+            table.AddColumn("requested");
+            table.AddColumn("result");
+            table.AddColumn("server answer");
+            table.AddColumn(new TableColumn("ms").RightAligned());
+            foreach (var e in matrix)
+            {
+                string color = e.Status switch { SupportStatus.Supported => "green", SupportStatus.Downgraded => "yellow", SupportStatus.Refused => "grey", _ => "red" };
+                table.AddRow(Esc(e.Protocol.ToReportName()), $"[{color}]{e.Status.ToString().ToLowerInvariant()}[/]", Esc(e.Detail), Ms(e.Ms));
+            }
+
+            console.Write(table);
+            string nla = n.NlaRequired switch { true => "[bold]required[/]", false => "not required", null => "unknown" };
+            console.MarkupLine($"NLA (CredSSP) {nla}");
+        }
+
+        console.WriteLine();
+    }
+
+    private static void RenderTls(IAnsiConsole console, ProbeReport report)
+    {
+        if (report.Tls is not { } tls)
+        {
+            return;
+        }
+
+        console.MarkupLine($"[bold]tls[/]  {Esc(tls.Version ?? "-")}  {Esc(tls.CipherSuite ?? "-")}");
+        if (tls.Versions is { } versions)
+        {
+            console.MarkupLine("  accepts: " + string.Join("  ", versions.Select(v => $"{Esc(v.Key)} {(v.Value is null ? "[grey]?[/]" : v.Value.Value ? "[green]yes[/]" : "[red]no[/]")}")));
+        }
+
+        foreach (var alert in tls.Alerts)
+        {
+            console.MarkupLine($"  alert from {Esc(alert.From)} at {Ms(alert.AtMs)} ms: {Esc(alert.Level)} {Esc(alert.Description)}");
+        }
+
+        if (tls.Certificate is { } c)
+        {
+            string days = c.DaysLeft < 0 ? $"[red]expired {-c.DaysLeft} days ago[/]" : c.DaysLeft < 30 ? $"[yellow]{c.DaysLeft} days left[/]" : $"{c.DaysLeft} days left";
+            console.MarkupLine($"  certificate  subject {Esc(c.Subject)}");
+            console.MarkupLine($"               issuer  {Esc(c.Issuer)}{(c.SelfSigned ? " (self-signed)" : string.Empty)}");
+            console.MarkupLine($"               valid   {c.NotBefore:yyyy-MM-dd} .. {c.NotAfter:yyyy-MM-dd}, {days}");
+            console.MarkupLine($"               key     {Esc(c.KeyAlgorithm)} {c.KeySize?.ToString(CultureInfo.InvariantCulture) ?? "?"} bits, signed {Esc(c.SignatureAlgorithm)}");
+            if (c.San.Count > 0)
+            {
+                console.MarkupLine($"               SAN     {Esc(string.Join(", ", c.San))}");
+            }
+
+            console.MarkupLine($"               sha256  {Esc(c.Sha256)}");
+        }
+
+        console.WriteLine();
+    }
+
+    private static void RenderCredSsp(IAnsiConsole console, ProbeReport report)
+    {
+        if (report.CredSsp is not { } c)
+        {
+            return;
+        }
+
+        console.MarkupLine($"[bold]credssp[/]  server version {c.ServerVersion?.ToString(CultureInfo.InvariantCulture) ?? "?"}{(c.ErrorCode is null ? string.Empty : $", error [red]{Esc(c.ErrorCode)}[/]")}");
+        if (c.Ntlm is { } n)
+        {
+            console.MarkupLine($"  NTLM  target {Esc(n.TargetName ?? "-")}, computer {Esc(n.NetbiosComputerName ?? "-")} ({Esc(n.DnsComputerName ?? "-")}), domain {Esc(n.NetbiosDomainName ?? "-")} ({Esc(n.DnsDomainName ?? "-")})");
+            console.MarkupLine($"        OS version {Esc(n.ProductVersion ?? "-")}, server time {n.ServerTime?.ToString("u", CultureInfo.InvariantCulture) ?? "-"}, clock skew {n.ClockSkewSeconds?.ToString("0.0", CultureInfo.InvariantCulture) ?? "-"} s");
+        }
+
+        console.WriteLine();
+    }
+
+    private static void RenderVerdict(IAnsiConsole console, Verdict v)
+    {
+        string color = v.Ok ? "green" : "red";
+        var lines = new List<string>
+        {
+            $"[bold {color}]{(v.Ok ? "OK" : "FAILED")}[/] at [bold]{Esc(v.Phase.ToReportName())}[/]: {Esc(v.Ending.ToReportName())}{(v.Code is null ? string.Empty : $" ({Esc(v.Code)})")}",
+            Esc(v.Summary),
+        };
+        if (v.Causes.Count > 0)
+        {
+            lines.Add(string.Empty);
+            lines.Add("[bold]likely causes[/]");
+            lines.AddRange(v.Causes.Select(c => "  • " + Esc(c)));
+        }
+
+        if (v.Remedies.Count > 0)
+        {
+            lines.Add("[bold]what to do[/]");
+            lines.AddRange(v.Remedies.Select(r => "  • " + Esc(r)));
+        }
+
+        console.Write(new Panel(new Markup(string.Join("\n", lines))).Header("verdict").BorderColor(v.Ok ? Color.Green : Color.Red));
+    }
+
+    private static string Ms(double ms) => ms.ToString(ms < 10 ? "0.00" : "0.0", CultureInfo.InvariantCulture);
+
+    private static string Esc(string text) => Markup.Escape(text);
+}

@@ -1,0 +1,84 @@
+using System.Net;
+using System.Net.Sockets;
+using RdpProbe.Diagnosis;
+
+namespace RdpProbe.Probe;
+
+/// <summary>One TCP connection of the probe: the socket and the recording stream over it. Transport only, no protocol.</summary>
+internal sealed class ProbeConnection : IAsyncDisposable
+{
+    private readonly Socket socket;
+
+    private ProbeConnection(Socket socket)
+    {
+        this.socket = socket;
+        Stream = new RecordingStream(new NetworkStream(socket, ownsSocket: true));
+    }
+
+    public RecordingStream Stream { get; }
+
+    public IPEndPoint? LocalEndPoint => socket.LocalEndPoint as IPEndPoint;
+
+    /// <summary>
+    /// Connects, telling refused (RST to SYN), filtered (no answer: the token's timeout) and unreachable (ICMP or no
+    /// route) apart as phase endings.
+    /// </summary>
+    public static async Task<ProbeConnection> ConnectAsync(IPEndPoint endPoint, CancellationToken ct)
+    {
+        var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(endPoint, ct).ConfigureAwait(false);
+            return new ProbeConnection(socket);
+        }
+        catch (SocketException ex)
+        {
+            socket.Dispose();
+            var (ending, what) = ex.SocketErrorCode switch
+            {
+                SocketError.ConnectionRefused => (Ending.Refused, "the host answered the SYN with a reset (nothing listens on this port)"),
+                SocketError.TimedOut => (Ending.Timeout, "the SYN was never answered"),
+                SocketError.HostUnreachable or SocketError.HostDown => (Ending.Unreachable, "host unreachable"),
+                SocketError.NetworkUnreachable or SocketError.NetworkDown => (Ending.Unreachable, "network unreachable"),
+                SocketError.AddressNotAvailable => (Ending.Unreachable, "the address is not available from this host"),
+                SocketError.AccessDenied => (Ending.Unreachable, "the connection is administratively prohibited"),
+                SocketError.ConnectionReset => (Ending.Reset, "the connection was reset during the TCP handshake"),
+                _ => (Ending.Unreachable, $"connect failed ({ex.SocketErrorCode})"),
+            };
+            string? code = ex.SocketErrorCode switch
+            {
+                SocketError.HostUnreachable or SocketError.HostDown => "host_unreachable",
+                SocketError.NetworkUnreachable or SocketError.NetworkDown => "network_unreachable",
+                SocketError.AccessDenied => "administratively_prohibited",
+                _ => null,
+            };
+            throw new PhaseFailedException(ending, code, $"{what} ({endPoint})");
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Stops sending (FIN) so the server sees a clean end, then closes.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            if (socket.Connected)
+            {
+                socket.Shutdown(SocketShutdown.Both);
+            }
+        }
+        catch (SocketException)
+        {
+            // Already reset by the peer: nothing left to shut down.
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+
+        await Stream.DisposeAsync().ConfigureAwait(false);
+    }
+}

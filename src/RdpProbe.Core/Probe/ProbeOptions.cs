@@ -1,0 +1,35 @@
+using RdpProbe.Protocol;
+
+namespace RdpProbe.Probe;
+
+/// <summary>What the probe sends and how long it waits. Never holds a password (issue 3 adds credentials separately).</summary>
+public sealed record ProbeOptions
+{
+    /// <summary>What the Windows client asks for by default (PROTOCOL.md §1.5).</summary>
+    public const SecurityProtocols DefaultProtocols = SecurityProtocols.Ssl | SecurityProtocols.Hybrid | SecurityProtocols.HybridEx;
+
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(5);
+
+    public SecurityProtocols RequestedProtocols { get; init; } = DefaultProtocols;
+
+    /// <summary>"Cookie: mstshash=" value (MS-RDPBCGR 2.2.1.1), normally the user name; a load-balancer hint.</summary>
+    public string? Cookie { get; init; }
+
+    /// <summary>A load-balancer routing token sent in place of the cookie, e.g. "Cookie: msts=3640205228.15629.0000".</summary>
+    public string? RoutingToken { get; init; }
+
+    /// <summary>Time limit for each phase on its own.</summary>
+    public TimeSpan PhaseTimeout { get; init; } = DefaultTimeout;
+
+    /// <summary>Run the security-layer matrix (one short connection per protocol).</summary>
+    public bool SecurityMatrix { get; init; } = true;
+
+    /// <summary>Check which TLS versions the server accepts (one connection per version).</summary>
+    public bool TlsVersions { get; init; } = true;
+
+    /// <summary>Append NSS key log lines for the main TLS connection to this file (Wireshark decryption).</summary>
+    public string? TlsKeyLogPath { get; init; }
+
+    /// <summary>Probe every resolved address instead of the first.</summary>
+    public bool AllAddresses { get; init; }
+}

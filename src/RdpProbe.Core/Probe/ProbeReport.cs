@@ -1,0 +1,147 @@
+using System.Net;
+using RdpProbe.Diagnosis;
+using RdpProbe.Protocol;
+
+namespace RdpProbe.Probe;
+
+/// <summary>Security-layer matrix outcome for one requested protocol (REPORTS.md negotiation.support).</summary>
+public enum SupportStatus
+{
+    Supported,
+    Refused,
+    Downgraded,
+    Error,
+}
+
+/// <summary>One connection of the security-layer matrix: what was asked, what the server did.</summary>
+public sealed record MatrixEntry(
+    SecurityProtocols Protocol,
+    SupportStatus Status,
+    SecurityProtocols? Selected,
+    NegotiationFailureCode? FailureCode,
+    Ending Ending,
+    string? Code,
+    string Detail,
+    double Ms);
+
+/// <summary>What the X.224 step and the matrix found out.</summary>
+public sealed class NegotiationFacts
+{
+    public SecurityProtocols RequestedProtocols { get; set; }
+
+    public SecurityProtocols? SelectedProtocol { get; set; }
+
+    public NegotiationFailureCode? FailureCode { get; set; }
+
+    public NegotiationResponseFlags ResponseFlags { get; set; }
+
+    /// <summary>The Connection Confirm carried no negotiation data (legacy server: Standard RDP Security).</summary>
+    public bool Legacy { get; set; }
+
+    /// <summary>The server selected a protocol outside the request (PROTOCOL_RDP counts: a downgrade).</summary>
+    public bool Downgraded { get; set; }
+
+    /// <summary>The server's answer described (CC, DPUM, banner...).</summary>
+    public string? Answer { get; set; }
+
+    public IReadOnlyList<MatrixEntry>? Matrix { get; set; }
+
+    public bool? NlaRequired { get; set; }
+}
+
+public sealed record TlsAlertInfo(string From, string Level, string Description, double AtMs);
+
+/// <summary>The server certificate, parsed from its DER (reported, never judged fatal).</summary>
+public sealed record CertificateInfo(
+    string Subject,
+    string Issuer,
+    DateTimeOffset NotBefore,
+    DateTimeOffset NotAfter,
+    int DaysLeft,
+    bool SelfSigned,
+    string KeyAlgorithm,
+    int? KeySize,
+    string SignatureAlgorithm,
+    string Sha256,
+    IReadOnlyList<string> San,
+    string SerialNumber);
+
+public sealed class TlsFacts
+{
+    public string? Version { get; set; }
+
+    public string? CipherSuite { get; set; }
+
+    /// <summary>tls1.0 .. tls1.3 → accepted; null when not checked.</summary>
+    public IReadOnlyDictionary<string, bool?>? Versions { get; set; }
+
+    public CertificateInfo? Certificate { get; set; }
+
+    /// <summary>Certificates in the chain the server sent (leaf first).</summary>
+    public int ChainLength { get; set; }
+
+    public List<TlsAlertInfo> Alerts { get; } = [];
+
+    /// <summary>The server's SubjectPublicKey (the BIT STRING contents), which CredSSP binds to (MS-CSSP 3.1.5).</summary>
+    internal byte[]? ServerSubjectPublicKey { get; set; }
+}
+
+/// <summary>CredSSP facts (REPORTS.md "credssp").</summary>
+public sealed class CredSspFacts
+{
+    public int? ServerVersion { get; set; }
+
+    public string? ErrorCode { get; set; }
+
+    public NtlmFacts? Ntlm { get; set; }
+}
+
+public sealed class NtlmFacts
+{
+    public string? TargetName { get; set; }
+
+    public string? NetbiosComputerName { get; set; }
+
+    public string? NetbiosDomainName { get; set; }
+
+    public string? DnsComputerName { get; set; }
+
+    public string? DnsDomainName { get; set; }
+
+    public string? DnsTreeName { get; set; }
+
+    public string? ProductVersion { get; set; }
+
+    public DateTimeOffset? ServerTime { get; set; }
+
+    public double? ClockSkewSeconds { get; set; }
+
+    public string? NegotiateFlags { get; set; }
+}
+
+/// <summary>Everything one probe of one address found: the phase records, the decoded facts and the verdict.</summary>
+public sealed class ProbeReport
+{
+    public ProbeReport(ProbeTarget target) => Target = target;
+
+    public ProbeTarget Target { get; }
+
+    /// <summary>The address the probe connected to.</summary>
+    public IPAddress? Address { get; set; }
+
+    /// <summary>Every address the name resolved to (just the literal for an address target).</summary>
+    public IReadOnlyList<IPAddress> ResolvedAddresses { get; set; } = [];
+
+    public List<PhaseRecord> Phases { get; } = [];
+
+    public NegotiationFacts Negotiation { get; } = new();
+
+    public TlsFacts? Tls { get; set; }
+
+    public CredSspFacts? CredSsp { get; set; }
+
+    public Verdict Verdict { get; set; } = Verdict.From([]);
+
+    /// <summary>When the probe started (UTC).</summary>
+    public DateTimeOffset StartedAt { get; set; } = DateTimeOffset.UtcNow;
+}

@@ -1,0 +1,206 @@
+using System.Net.Sockets;
+using Org.BouncyCastle.Tls;
+using RdpProbe.Diagnosis;
+using RdpProbe.Protocol;
+
+namespace RdpProbe.Probe;
+
+/// <summary>
+/// Drives BouncyCastle's TLS client in non-blocking mode (OfferInput / ReadOutput) over the recording stream, so every
+/// flight is awaited asynchronously with the phase's token and timed on the wire. After the handshake it is the
+/// <see cref="Stream"/> CredSSP and later phases talk through.
+/// </summary>
+internal sealed class TlsSession : Stream
+{
+    private const int ReadChunk = 16 * 1024 + 2048 + 5;
+
+    private readonly RecordingStream net;
+    private readonly TlsClientProtocol protocol;
+    private readonly byte[] readBuffer = new byte[ReadChunk];
+
+    private TlsSession(RecordingStream net, TlsClientProtocol protocol, ProbeTlsClient client)
+    {
+        this.net = net;
+        this.protocol = protocol;
+        Client = client;
+    }
+
+    public ProbeTlsClient Client { get; }
+
+    /// <summary>
+    /// Runs the handshake. Failures become <see cref="PhaseFailedException"/>: tls_alert (with who sent it), closed,
+    /// reset or protocol_violation, each coded before_server_hello / during_handshake where that matters.
+    /// </summary>
+    public static async Task<TlsSession> HandshakeAsync(RecordingStream net, ProbeTlsClient client, TlsMessageLog log, CancellationToken ct)
+    {
+        var protocol = new TlsClientProtocol();
+        var session = new TlsSession(net, protocol, client);
+        try
+        {
+            protocol.Connect(client);
+            await session.FlushOutputAsync(ct).ConfigureAwait(false);
+            while (protocol.IsHandshaking)
+            {
+                int n = await net.ReadAsync(session.readBuffer, ct).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    throw new PhaseFailedException(Ending.Closed, Stage(log),
+                        log.ServerHelloSeen ? "the server closed the connection (FIN) during the TLS handshake"
+                            : "the server closed the connection (FIN) after the ClientHello without sending a ServerHello");
+                }
+
+                try
+                {
+                    protocol.OfferInput(session.readBuffer, 0, n);
+                }
+                finally
+                {
+                    // Our next flight, or the alert BouncyCastle raised: send it before judging.
+                    await session.TryFlushAsync(ct).ConfigureAwait(false);
+                }
+            }
+
+            return session;
+        }
+        catch (TlsFatalAlertReceived ex)
+        {
+            string name = TlsNames.AlertName((TlsAlertDescription)ex.AlertDescription);
+            throw new PhaseFailedException(Ending.TlsAlert, name, $"the server sent a fatal TLS alert {name} ({ex.AlertDescription}) {(log.ServerHelloSeen ? "during the handshake" : "in answer to the ClientHello")}");
+        }
+        catch (TlsFatalAlert ex)
+        {
+            string name = TlsNames.AlertName((TlsAlertDescription)ex.AlertDescription);
+            if (log.FirstReceived is { } first && ByteSniffer.Classify(first) is { Kind: not (SniffKind.TlsHandshake or SniffKind.TlsAlert or SniffKind.TlsOther or SniffKind.NeedMoreData) } sniff)
+            {
+                throw new PhaseFailedException(Ending.ProtocolViolation, sniff.Code, $"the server answered the ClientHello with {sniff.Description}, not TLS");
+            }
+
+            throw new PhaseFailedException(Ending.TlsAlert, name, $"the client aborted the handshake with a fatal {name} alert: {ex.Message}");
+        }
+        catch (IOException ex) when (ex.InnerException is SocketException { SocketErrorCode: SocketError.ConnectionReset or SocketError.ConnectionAborted })
+        {
+            throw new PhaseFailedException(Ending.Reset, Stage(log),
+                log.ServerHelloSeen ? "the connection was reset during the TLS handshake" : "the connection was reset right after the ClientHello, before any ServerHello");
+        }
+    }
+
+    /// <summary>What a phase timeout means at this point of the handshake (the engine owns the timeout itself).</summary>
+    public static (string Code, string Detail) DescribeTimeout(TlsMessageLog log) => log.ServerHelloSeen
+        ? (Symptoms.DuringHandshake, "the TLS handshake stalled after the ServerHello")
+        : (Symptoms.BeforeServerHello, $"no ServerHello arrived after the ClientHello ({log.ServerBytes} bytes from the server)");
+
+    private static string Stage(TlsMessageLog log) => log.ServerHelloSeen ? Symptoms.DuringHandshake : Symptoms.BeforeServerHello;
+
+    private async Task FlushOutputAsync(CancellationToken ct)
+    {
+        int available;
+        while ((available = protocol.GetAvailableOutputBytes()) > 0)
+        {
+            byte[] output = new byte[available];
+            int n = protocol.ReadOutput(output, 0, available);
+            await net.WriteAsync(output.AsMemory(0, n), ct).ConfigureAwait(false);
+        }
+    }
+
+    private async Task TryFlushAsync(CancellationToken ct)
+    {
+        try
+        {
+            await FlushOutputAsync(ct).ConfigureAwait(false);
+        }
+        catch (IOException)
+        {
+            // The peer is gone; the read side reports how.
+        }
+    }
+
+    public override bool CanRead => true;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => true;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    /// <summary>Reads decrypted application data; 0 when the server closed (close_notify or FIN).</summary>
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            int available = protocol.GetAvailableInputBytes();
+            if (available > 0)
+            {
+                int take = Math.Min(available, buffer.Length);
+                byte[] plain = new byte[take];
+                int n = protocol.ReadInput(plain, 0, take);
+                plain.AsSpan(0, n).CopyTo(buffer.Span);
+                return n;
+            }
+
+            if (protocol.IsClosed)
+            {
+                return 0;
+            }
+
+            int got = await net.ReadAsync(readBuffer, cancellationToken).ConfigureAwait(false);
+            if (got == 0)
+            {
+                return 0;
+            }
+
+            try
+            {
+                protocol.OfferInput(readBuffer, 0, got);
+            }
+            finally
+            {
+                await TryFlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        protocol.WriteApplicationData(buffer.ToArray(), 0, buffer.Length);
+        await FlushOutputAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        => ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        => WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException("use ReadAsync");
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException("use WriteAsync");
+
+    public override void Flush()
+    {
+    }
+
+    public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    /// <summary>Sends close_notify when the connection is still up; the socket itself belongs to the connection.</summary>
+    public async Task CloseAsync(CancellationToken ct)
+    {
+        try
+        {
+            if (!protocol.IsClosed)
+            {
+                protocol.Close();
+                await FlushOutputAsync(ct).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or TlsException or OperationCanceledException or ObjectDisposedException)
+        {
+            // Best effort: the peer may already be gone.
+        }
+    }
+}

@@ -1,0 +1,177 @@
+using System.Globalization;
+using RdpProbe.Diagnosis;
+using RdpProbe.Probe;
+using RdpProbe.Protocol;
+
+namespace RdpProbe.Reports;
+
+// The "rdpprobe.probe/1" document (REPORTS.md). Names are a contract: keep them, add freely. Absent facts are null.
+#pragma warning disable SA1402 // several small records in one file: the whole document shape in one place
+
+public sealed record ProbeJsonDocument(
+    string Schema,
+    ProbeJsonTarget Target,
+    IReadOnlyList<ProbeJsonPhase> Phases,
+    ProbeJsonNegotiation Negotiation,
+    ProbeJsonTls? Tls,
+    ProbeJsonCredSsp? Credssp,
+    ProbeJsonVerdict Verdict,
+    string StartedAt);
+
+public sealed record ProbeJsonTarget(string Input, string Host, int Port, string? Address, IReadOnlyList<string> Addresses);
+
+public sealed record ProbeJsonMessage(string Direction, double AtMs, int Length, string Description);
+
+public sealed record ProbeJsonPhase(
+    string Name,
+    string Status,
+    double Ms,
+    string Ending,
+    string? Code,
+    string? Detail,
+    double? WallMs,
+    double? ClientMs,
+    int? RoundTrips,
+    IReadOnlyList<ProbeJsonMessage> Messages);
+
+public sealed record ProbeJsonMatrixEntry(string Status, string? Selected, string? FailureCode, string Ending, string? Code, string Detail, double Ms);
+
+public sealed record ProbeJsonNegotiation(
+    IReadOnlyList<string> RequestedProtocols,
+    string? SelectedProtocol,
+    string? FailureCode,
+    IReadOnlyDictionary<string, string>? Support,
+    bool? NlaRequired,
+    IReadOnlyList<string> ResponseFlags,
+    bool Legacy,
+    bool Downgraded,
+    string? Answer,
+    IReadOnlyDictionary<string, ProbeJsonMatrixEntry>? SupportDetail);
+
+public sealed record ProbeJsonCertificate(
+    string Subject,
+    string Issuer,
+    string NotBefore,
+    string NotAfter,
+    int DaysLeft,
+    bool SelfSigned,
+    string KeyAlgorithm,
+    int? KeySize,
+    string SignatureAlgorithm,
+    string Sha256,
+    IReadOnlyList<string> San,
+    string SerialNumber);
+
+public sealed record ProbeJsonAlert(string From, string Level, string Description, double AtMs);
+
+public sealed record ProbeJsonTls(
+    string? Version,
+    string? CipherSuite,
+    IReadOnlyDictionary<string, bool?>? Versions,
+    ProbeJsonCertificate? Certificate,
+    int ChainLength,
+    IReadOnlyList<ProbeJsonAlert> Alerts);
+
+public sealed record ProbeJsonNtlm(
+    string? TargetName,
+    string? NetbiosComputerName,
+    string? NetbiosDomainName,
+    string? DnsComputerName,
+    string? DnsDomainName,
+    string? DnsTreeName,
+    string? ProductVersion,
+    string? ServerTime,
+    double? ClockSkewSeconds,
+    string? NegotiateFlags);
+
+public sealed record ProbeJsonCredSsp(int? ServerVersion, string? ErrorCode, ProbeJsonNtlm? Ntlm);
+
+public sealed record ProbeJsonVerdict(bool Ok, string Phase, string Ending, string? Code, string Summary, IReadOnlyList<string> Causes, IReadOnlyList<string> Remedies);
+
+#pragma warning restore SA1402
+
+/// <summary>Maps a <see cref="ProbeReport"/> to the JSON contract.</summary>
+public static class ProbeJson
+{
+    public const string Schema = "rdpprobe.probe/1";
+
+    /// <summary>The six protocols of the matrix, in the order REPORTS.md lists them.</summary>
+    private static readonly SecurityProtocols[] SupportOrder =
+        [SecurityProtocols.Rdp, SecurityProtocols.Ssl, SecurityProtocols.Hybrid, SecurityProtocols.RdsTls, SecurityProtocols.HybridEx, SecurityProtocols.RdsAad];
+
+    public static ProbeJsonDocument ToDocument(ProbeReport report)
+    {
+        var n = report.Negotiation;
+        return new ProbeJsonDocument(
+            Schema,
+            new ProbeJsonTarget(report.Target.Input, report.Target.Host, report.Target.Port, report.Address?.ToString(),
+                report.ResolvedAddresses.Select(a => a.ToString()).ToList()),
+            report.Phases.Select(ToPhase).ToList(),
+            new ProbeJsonNegotiation(
+                n.RequestedProtocols.ToReportNames(),
+                n.SelectedProtocol?.ToReportName(),
+                n.FailureCode?.ToReportName(),
+                n.Matrix is null ? null : SupportOrder.Where(p => n.Matrix.Any(e => e.Protocol == p))
+                    .ToDictionary(p => p.ToReportName(), p => n.Matrix.First(e => e.Protocol == p).Status.ToString().ToLowerInvariant()),
+                n.NlaRequired,
+                FlagNames(n.ResponseFlags),
+                n.Legacy,
+                n.Downgraded,
+                n.Answer,
+                n.Matrix is null ? null : n.Matrix.ToDictionary(e => e.Protocol.ToReportName(), e => new ProbeJsonMatrixEntry(
+                    e.Status.ToString().ToLowerInvariant(), e.Selected?.ToReportName(), e.FailureCode?.ToReportName(), e.Ending.ToReportName(), e.Code, e.Detail, e.Ms))),
+            report.Tls is null ? null : ToTls(report.Tls),
+            report.CredSsp is null ? null : ToCredSsp(report.CredSsp),
+            ToVerdict(report.Verdict),
+            Iso(report.StartedAt));
+    }
+
+    public static ProbeJsonVerdict ToVerdict(Verdict v)
+        => new(v.Ok, v.Phase.ToReportName(), v.Ending.ToReportName(), v.Code, v.Summary, v.Causes, v.Remedies);
+
+    private static ProbeJsonPhase ToPhase(PhaseRecord p) => new(
+        p.Phase.ToReportName(),
+        p.Status.ToString().ToLowerInvariant(),
+        p.Ms,
+        p.Ending.ToReportName(),
+        p.Code,
+        p.Detail,
+        p.WallMs,
+        p.ClientMs,
+        p.RoundTrips,
+        p.Messages.Select(m => new ProbeJsonMessage(m.Direction == Direction.Sent ? "sent" : "received", m.AtMs, m.Length, m.Description)).ToList());
+
+    private static ProbeJsonTls ToTls(TlsFacts t) => new(
+        t.Version,
+        t.CipherSuite,
+        t.Versions,
+        t.Certificate is not { } c ? null : new ProbeJsonCertificate(c.Subject, c.Issuer, Iso(c.NotBefore), Iso(c.NotAfter), c.DaysLeft, c.SelfSigned,
+            c.KeyAlgorithm, c.KeySize, c.SignatureAlgorithm, c.Sha256, c.San, c.SerialNumber),
+        t.ChainLength,
+        t.Alerts.Select(a => new ProbeJsonAlert(a.From, a.Level, a.Description, a.AtMs)).ToList());
+
+    private static ProbeJsonCredSsp ToCredSsp(CredSspFacts c) => new(
+        c.ServerVersion,
+        c.ErrorCode,
+        c.Ntlm is not { } n ? null : new ProbeJsonNtlm(n.TargetName, n.NetbiosComputerName, n.NetbiosDomainName, n.DnsComputerName, n.DnsDomainName,
+            n.DnsTreeName, n.ProductVersion, n.ServerTime is { } t ? Iso(t) : null, n.ClockSkewSeconds, n.NegotiateFlags));
+
+    private static IReadOnlyList<string> FlagNames(NegotiationResponseFlags flags)
+    {
+        var names = new List<string>();
+        foreach (var flag in Enum.GetValues<NegotiationResponseFlags>())
+        {
+            if (flag != NegotiationResponseFlags.None && flags.HasFlag(flag))
+            {
+                names.Add(System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(flag.ToString()));
+            }
+        }
+
+        return names;
+    }
+
+    private static string Iso(DateTimeOffset t) => t.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    public static string Serialize(ProbeReport report)
+        => System.Text.Json.JsonSerializer.Serialize(ToDocument(report), JsonReportContext.Default.ProbeJsonDocument);
+}
