@@ -330,6 +330,11 @@ public static class Symptoms
     /// </summary>
     public static Explanation Explain(Phase phase, Ending ending, string? code)
     {
+        if (ending == Ending.Ok)
+        {
+            return Find(e => e.Phase is null && e.Ending == Ending.Ok)!;
+        }
+
         string? c = Normalize(code);
         return Find(e => e.Phase == phase && e.Ending == ending && c is not null && e.Code == c)
             ?? Find(e => e.Phase == phase && e.Ending is null && c is not null && e.Code == c)

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Org.BouncyCastle.Tls;
 using RdpProbe.Diagnosis;
+using RdpProbe.Probe.Phases;
 using RdpProbe.Protocol;
 
 namespace RdpProbe.Probe;
@@ -13,6 +14,10 @@ namespace RdpProbe.Probe;
 /// </summary>
 public sealed class ProbeEngine(ProbeOptions options)
 {
+    /// <summary>Who to log on as (issue 3); null probes without credentials. Kept out of <see cref="ProbeOptions"/> so
+    /// options can be printed and serialised without a password ever coming along.</summary>
+    internal CredSspCredentials? Credentials { get; init; }
+
     private static readonly SecurityProtocols[] MatrixProtocols =
         [SecurityProtocols.Rdp, SecurityProtocols.Ssl, SecurityProtocols.Hybrid, SecurityProtocols.RdsTls, SecurityProtocols.HybridEx, SecurityProtocols.RdsAad];
 
@@ -156,7 +161,24 @@ public sealed class ProbeEngine(ProbeOptions options)
                 }, ct).ConfigureAwait(false);
             }
 
-            // ---- credssp and the later phases slot in here (issue 3), on `tls` when it is up.
+            // ---- credssp (HYBRID / HYBRID_EX): NEGOTIATE → CHALLENGE without credentials; the codecs' phase does the work.
+            if (tls is not null && selected is SecurityProtocols.Hybrid or SecurityProtocols.HybridEx)
+            {
+                var credssp = Add(report, Phase.Credssp);
+                await RunPhaseAsync(credssp, connection.Stream, Options.PhaseTimeout, async context =>
+                {
+                    context.OnTimeout = () => (null, "the server did not answer the CredSSP TSRequest in time");
+                    var result = await CredSspPhase.RunAsync(tls, report.Tls?.ServerSubjectPublicKey ?? [], Credentials, credssp, context.Token).ConfigureAwait(false);
+                    report.CredSsp = ToFacts(result);
+                    if (credssp is { Status: PhaseStatus.Failed, Ending: Ending.Closed, Code: null } && result.ServerVersion is null)
+                    {
+                        // Closed before any TSRequest came back: the server did not take the first CredSSP message.
+                        credssp.Code = Symptoms.AfterNegotiate;
+                    }
+                }, ct).ConfigureAwait(false);
+            }
+
+            // ---- the later phases (issue 3: early_auth, mcs, channels, ...) slot in here, on `tls` or the raw stream.
         }
         finally
         {
@@ -188,6 +210,25 @@ public sealed class ProbeEngine(ProbeOptions options)
         report.Phases.Add(record);
         return record;
     }
+
+    private static CredSspFacts ToFacts(CredSspResult result) => new()
+    {
+        ServerVersion = result.ServerVersion,
+        ErrorCode = result.ErrorName,
+        Ntlm = result.Ntlm is not { } n ? null : new NtlmFacts
+        {
+            TargetName = n.TargetName,
+            NetbiosComputerName = n.NetbiosComputerName,
+            NetbiosDomainName = n.NetbiosDomainName,
+            DnsComputerName = n.DnsComputerName,
+            DnsDomainName = n.DnsDomainName,
+            DnsTreeName = n.DnsTreeName,
+            ProductVersion = n.ProductVersion,
+            ServerTime = n.ServerTime,
+            ClockSkewSeconds = n.ClockSkewSeconds,
+            NegotiateFlags = $"0x{(uint)n.NegotiateFlags:x8}",
+        },
+    };
 
     private static void ApplyConfirm(NegotiationFacts negotiation, X224ConnectionConfirm confirm, PhaseRecord x224)
     {
@@ -487,6 +528,9 @@ public sealed class ProbeEngine(ProbeOptions options)
         try
         {
             await body(context).ConfigureAwait(false);
+
+            // Phases that record their own failures (the codecs' phases) may have seen the user's Ctrl+C as a timeout.
+            ct.ThrowIfCancellationRequested();
         }
         catch (PhaseFailedException ex)
         {

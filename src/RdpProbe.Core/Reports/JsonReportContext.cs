@@ -8,4 +8,15 @@ namespace RdpProbe.Reports;
     DefaultIgnoreCondition = JsonIgnoreCondition.Never,
     WriteIndented = true)]
 [JsonSerializable(typeof(ProbeJsonDocument))]
-public sealed partial class JsonReportContext : JsonSerializerContext;
+public sealed partial class JsonReportContext : JsonSerializerContext
+{
+    /// <summary>The same context writing apostrophes and non-ASCII as they are ("server's", "→") instead of \uXXXX:
+    /// reports go to terminals, files and jq, never into HTML.</summary>
+    public static JsonReportContext Relaxed { get; } = new(new System.Text.Json.JsonSerializerOptions
+    {
+        PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.CamelCase,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+        WriteIndented = true,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    });
+}

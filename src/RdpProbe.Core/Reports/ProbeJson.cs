@@ -173,5 +173,5 @@ public static class ProbeJson
     private static string Iso(DateTimeOffset t) => t.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
     public static string Serialize(ProbeReport report)
-        => System.Text.Json.JsonSerializer.Serialize(ToDocument(report), JsonReportContext.Default.ProbeJsonDocument);
+        => System.Text.Json.JsonSerializer.Serialize(ToDocument(report), JsonReportContext.Relaxed.ProbeJsonDocument);
 }
