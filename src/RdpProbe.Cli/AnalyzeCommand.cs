@@ -25,9 +25,10 @@ internal static class AnalyzeCommand
         var noProgress = new Option<bool>("--no-progress") { Description = "Never show a progress bar" };
         ports.Validators.Add(result =>
         {
-            foreach (int p in result.GetValueOrDefault<int[]>() ?? [])
+            // Read the tokens, not the converted value: a non-number already has its own conversion error.
+            foreach (var token in result.Tokens)
             {
-                if (p is < 1 or > 65535)
+                if (int.TryParse(token.Value, out int p) && p is < 1 or > 65535)
                 {
                     result.AddError($"--port {p}: a port is 1-65535");
                 }
@@ -35,7 +36,7 @@ internal static class AnalyzeCommand
         });
         details.Validators.Add(result =>
         {
-            if (result.GetValueOrDefault<int>() < 0)
+            if (result.Tokens.Count > 0 && int.TryParse(result.Tokens[^1].Value, out int n) && n < 0)
             {
                 result.AddError("--details must be 0 or more");
             }

@@ -1,0 +1,165 @@
+using System.CommandLine;
+using System.Text.Json;
+using RdpProbe.Cli;
+using Spectre.Console.Testing;
+using static RdpProbe.Tests.Analysis.PacketBuilder;
+
+namespace RdpProbe.Tests.Analysis;
+
+/// <summary>The analyze verb end to end with an injected console: output, JSON contract and exit codes.</summary>
+public sealed class AnalyzeCommandTests
+{
+    private static (int Exit, string Out, string Err) Run(params string[] args)
+    {
+        var output = new TestConsole();
+        output.Profile.Width = 4000;
+        var errors = new TestConsole();
+        var root = new RootCommand();
+        root.Subcommands.Add(AnalyzeCommand.Create(output, errors));
+        int exit = CommandLineHost.RunAsync(root, ["analyze", .. args]).GetAwaiter().GetResult();
+        return (exit, output.Output, errors.Output);
+    }
+
+    [Fact]
+    public void Failed_connection_exits_20_with_a_verdict_line_and_frame_filters()
+    {
+        var (exit, output, _) = Run(TestCaptures.Public("ndpi", "rdp_over_tls.pcap"));
+        Assert.Equal(ExitCodes.ConnectionFailed, exit);
+        Assert.Contains("FAIL #1 91.238.181.21:35888 -> 89.31.79.12:3389", output, StringComparison.Ordinal);
+        Assert.Contains("Authentication failed", output, StringComparison.Ordinal);
+        Assert.Contains("filter: ip.addr==91.238.181.21 && ip.addr==89.31.79.12 && tcp.port==35888 && tcp.port==3389", output, StringComparison.Ordinal);
+        Assert.Contains("frame.number == 14", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void All_connections_ok_exits_0()
+    {
+        var (exit, output, _) = Run(TestCaptures.Public("ndpi", "rdp3.pcap"));
+        Assert.Equal(ExitCodes.Ok, exit);
+        Assert.Contains("ok   #1", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Json_follows_the_analysis_schema()
+    {
+        var (exit, output, _) = Run(TestCaptures.Public("ndpi", "rdp_over_tls.pcap"), "--json");
+        Assert.Equal(ExitCodes.ConnectionFailed, exit);
+        using var doc = JsonDocument.Parse(output);
+        var root = doc.RootElement;
+        Assert.Equal("rdpprobe.analysis/1", root.GetProperty("schema").GetString());
+        Assert.Equal(19, root.GetProperty("packets").GetInt64());
+        foreach (var key in new[] { "files", "bytes", "seconds", "connections", "udp", "icmp", "fragments" })
+        {
+            Assert.True(root.TryGetProperty(key, out _), key);
+        }
+
+        var fragments = root.GetProperty("fragments");
+        foreach (var key in new[] { "ipv4", "ipv6", "reassembled", "incomplete" })
+        {
+            Assert.True(fragments.TryGetProperty(key, out _), key);
+        }
+
+        var c = root.GetProperty("connections")[0];
+        Assert.Equal("91.238.181.21:35888", c.GetProperty("client").GetString());
+        Assert.Equal("89.31.79.12:3389", c.GetProperty("server").GetString());
+        Assert.Equal("WDeployAd", c.GetProperty("cookie").GetString());
+        Assert.Equal(JsonValueKind.Null, c.GetProperty("failureCode").ValueKind);
+        Assert.Equal("hybrid", c.GetProperty("selectedProtocol").GetString());
+        Assert.Equal("credssp", c.GetProperty("lastPhase").GetString());
+        Assert.Equal("reset", c.GetProperty("ending").GetString());
+        Assert.Equal("client", c.GetProperty("endedBy").GetString());
+        Assert.Equal("server", c.GetProperty("tls").GetProperty("alerts")[0].GetProperty("from").GetString());
+        var phase = c.GetProperty("phases")[0];
+        Assert.Equal("tcp", phase.GetProperty("name").GetString());
+        Assert.Equal(1, phase.GetProperty("firstFrame").GetInt32());
+        var verdict = c.GetProperty("verdict");
+        Assert.False(verdict.GetProperty("ok").GetBoolean());
+        Assert.Equal("credssp", verdict.GetProperty("phase").GetString());
+        Assert.Contains(c.GetProperty("anomalies").EnumerateArray(), a => a.GetProperty("kind").GetString() == "tls_alert" && a.GetProperty("frames")[0].GetInt32() == 14);
+    }
+
+    [Fact]
+    public void No_rdp_exits_21()
+    {
+        // An HTTP exchange on port 80 only.
+        var frames = new[]
+        {
+            (0.0, Concat(Ethernet(0x0800), Ipv4Tcp("10.0.0.1", 40000, "10.0.0.2", 80, 1, 0, Syn))),
+            (0.1, Concat(Ethernet(0x0800), Ipv4Tcp("10.0.0.2", 80, "10.0.0.1", 40000, 100, 2, Syn | Ack))),
+        };
+        string path = PcapFile.Write(1, frames);
+        try
+        {
+            var (exit, output, _) = Run(path);
+            Assert.Equal(ExitCodes.NoRdpConnections, exit);
+            Assert.Contains("No RDP connection found", output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void Unreadable_input_exits_3_with_one_line()
+    {
+        string path = Path.GetTempFileName();
+        File.WriteAllText(path, "this is not a capture");
+        try
+        {
+            var (exit, output, errors) = Run(path);
+            Assert.Equal(ExitCodes.InputUnreadable, exit);
+            Assert.Equal("", output);
+            Assert.Single(errors.Trim().Split('\n'));
+            Assert.StartsWith("rdpprobe: ", errors, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void Truncated_capture_exits_4_and_still_prints_results()
+    {
+        byte[] whole = File.ReadAllBytes(TestCaptures.Public("ndpi", "rdp_over_tls.pcap"));
+        string path = Path.GetTempFileName();
+        File.WriteAllBytes(path, whole[..3001]);
+        try
+        {
+            var (exit, output, errors) = Run(path, "--json");
+            Assert.Equal(ExitCodes.CaptureDamaged, exit);
+            Assert.Contains("damaged after frame", errors, StringComparison.Ordinal);
+            using var doc = JsonDocument.Parse(output);
+            Assert.Equal(1, doc.RootElement.GetProperty("connections").GetArrayLength());
+            Assert.Contains("damaged", doc.RootElement.GetProperty("damage").GetString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Theory]
+    [InlineData("--port", "0")]
+    [InlineData("--port", "70000")]
+    [InlineData("--port", "x")]
+    [InlineData("--details", "-1")]
+    public void Bad_arguments_exit_2(string option, string value)
+    {
+        var (exit, _, _) = Run(TestCaptures.Public("ndpi", "rdp.pcap"), option, value);
+        Assert.Equal(ExitCodes.Usage, exit);
+    }
+
+    [Fact]
+    public void Extra_port_is_analyzed()
+    {
+        // The socks5 capture's first TCP flow goes to port 42356; with --port 42356 it is tracked from its SYN.
+        var (exit, output, _) = Run(TestCaptures.Public("arkime", "socks5-rdp.pcap"), "--port", "42356", "--json");
+        using var doc = JsonDocument.Parse(output);
+        var connections = doc.RootElement.GetProperty("connections");
+        Assert.True(connections.GetArrayLength() >= 1);
+        Assert.Contains(connections.EnumerateArray(), c => c.GetProperty("server").GetString()!.EndsWith(":42356", StringComparison.Ordinal));
+        Assert.True(exit is ExitCodes.Ok or ExitCodes.ConnectionFailed);
+    }
+}
