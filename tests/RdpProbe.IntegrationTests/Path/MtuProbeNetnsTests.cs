@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Net;
 using PacketDotNet;
+using RdpProbe.Analysis;
 using RdpProbe.Diagnosis;
 using RdpProbe.Probe.NetPath;
 using SharpPcap;
@@ -88,6 +89,11 @@ public sealed class MtuProbeNetnsTests(NetPathFixture lab, ITestOutputHelper out
             output.WriteLine($"PMTUD capture: {fragNeeded.Count} ICMP fragmentation-needed, next-hop MTU {string.Join(",", fragNeeded)}");
             Assert.NotEmpty(fragNeeded);
             Assert.All(fragNeeded, mtu => Assert.Equal(1200, mtu));
+
+            // The analyzer reads the live capture and names the fragmentation-needed with its MTU.
+            var analysis = CaptureAnalysis.Run([pmtud], new AnalyzerOptions { Ports = [NetPathFixture.BasePort] });
+            output.WriteLine(string.Join("; ", analysis.Report.Icmp.Select(i => $"{i.Kind} mtu {i.Mtu} about {i.About}")));
+            Assert.Contains(analysis.Report.Icmp, i => i.Kind == "frag_needed" && i.Mtu == 1200);
 
             await lab.SetPathAsync(mtu: 1200, blockIcmp: true);
             await using (var capture = NetNamespace.RunIn(NetPathFixture.ClientNamespace, () => LiveCapture.Start(blackHole, null, lab.Xrdp)))
