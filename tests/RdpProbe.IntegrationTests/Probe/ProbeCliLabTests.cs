@@ -1,0 +1,62 @@
+using System.Text.Json;
+using RdpProbe.Cli;
+using RdpProbe.IntegrationTests.Lab;
+using Spectre.Console.Testing;
+
+namespace RdpProbe.IntegrationTests.Probe;
+
+/// <summary>The real command entry point (argument parsing, engine, JSON, exit code) against real servers.</summary>
+[Collection(LabCollection.Name)]
+public sealed class ProbeCliLabTests(LabFixture lab)
+{
+    private static async Task<(int Exit, string Out, string Err)> RunAsync(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int exit = await RdpProbeApp.RunAsync(args, new CliIo(output, error, new TestConsole()));
+        return (exit, output.ToString(), error.ToString());
+    }
+
+    [Fact]
+    public async Task Json_against_xrdp_exits_0_with_the_contract()
+    {
+        var (exit, output, error) = await RunAsync(lab.Endpoints.Xrdp.ToString(), "--json");
+        Assert.True(exit == ExitCodes.Ok, error + output);
+        var root = JsonDocument.Parse(output).RootElement;
+        Assert.Equal("rdpprobe.probe/1", root.GetProperty("schema").GetString());
+        Assert.Equal("127.0.0.1", root.GetProperty("target").GetProperty("address").GetString());
+        Assert.Equal(lab.Endpoints.Xrdp.Port, root.GetProperty("target").GetProperty("port").GetInt32());
+        Assert.Equal(["tcp", "x224", "tls", "security_matrix", "tls_versions"],
+            root.GetProperty("phases").EnumerateArray().Select(p => p.GetProperty("name").GetString()!));
+        var negotiation = root.GetProperty("negotiation");
+        Assert.Equal("ssl", negotiation.GetProperty("selectedProtocol").GetString());
+        Assert.Equal("downgraded", negotiation.GetProperty("support").GetProperty("hybrid").GetString());
+        Assert.False(negotiation.GetProperty("nlaRequired").GetBoolean());
+        Assert.Equal("CN=localhost", root.GetProperty("tls").GetProperty("certificate").GetProperty("subject").GetString());
+        var verdict = root.GetProperty("verdict");
+        Assert.True(verdict.GetProperty("ok").GetBoolean());
+        Assert.Equal("tls", verdict.GetProperty("phase").GetString());
+    }
+
+    [Fact]
+    public async Task Rdp_only_server_exits_with_the_x224_class()
+    {
+        var (exit, output, _) = await RunAsync(lab.Endpoints.ShadowRdp.ToString(), "--json", "--no-matrix");
+        Assert.Equal(ExitCodes.X224, exit);
+        var verdict = JsonDocument.Parse(output).RootElement.GetProperty("verdict");
+        Assert.Equal("negotiation_failure", verdict.GetProperty("ending").GetString());
+        Assert.Equal("ssl_not_allowed_by_server", verdict.GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task Closed_port_exits_with_the_tcp_class_and_a_readable_view()
+    {
+        var console = new TestConsole();
+        console.Profile.Width = 250; // no wrapping inside the verdict panel
+        var output = new StringWriter();
+        int exit = await RdpProbeApp.RunAsync([lab.Endpoints.ClosedPort.ToString()], new CliIo(output, new StringWriter(), console));
+        Assert.Equal(ExitCodes.Tcp, exit);
+        Assert.Contains("refused", console.Output);
+        Assert.Contains("nothing is listening", console.Output);
+    }
+}

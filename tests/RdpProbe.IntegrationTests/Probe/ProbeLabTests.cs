@@ -1,0 +1,222 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using RdpProbe.Diagnosis;
+using RdpProbe.IntegrationTests.Lab;
+using RdpProbe.Probe;
+using RdpProbe.Protocol;
+
+namespace RdpProbe.IntegrationTests.Probe;
+
+/// <summary>The probe against the real lab servers (scripts/lab.sh) and real faults (scripts/faults.sh).</summary>
+[Collection(LabCollection.Name)]
+public sealed class ProbeLabTests(LabFixture lab)
+{
+    private static readonly ProbeOptions Defaults = new() { PhaseTimeout = TimeSpan.FromSeconds(5) };
+
+    private static async Task<ProbeReport> ProbeAsync(IPEndPoint endPoint, ProbeOptions? options = null)
+    {
+        var engine = new ProbeEngine(options ?? Defaults);
+        var reports = await engine.RunAsync(ProbeTarget.Parse(endPoint.ToString()), CancellationToken.None);
+        return Assert.Single(reports);
+    }
+
+    private static MatrixEntry Entry(ProbeReport report, SecurityProtocols protocol)
+        => report.Negotiation.Matrix!.Single(e => e.Protocol == protocol);
+
+    [Fact]
+    public async Task Xrdp_selects_ssl_shows_its_certificate_and_downgrades_hybrid_to_rdp()
+    {
+        var report = await ProbeAsync(lab.Endpoints.Xrdp);
+
+        Assert.True(report.Verdict.Ok, report.Verdict.Summary);
+        Assert.Equal(Phase.Tls, report.Verdict.Phase);
+        Assert.Equal(SecurityProtocols.Ssl, report.Negotiation.SelectedProtocol);
+        Assert.Null(report.Negotiation.FailureCode);
+
+        // The certificate the probe saw is the one xrdp is configured with (/etc/xrdp/cert.pem).
+        using var configured = X509Certificate2.CreateFromPem(await File.ReadAllTextAsync("/etc/xrdp/cert.pem"));
+        var cert = report.Tls!.Certificate!;
+        Assert.Equal(configured.Subject, cert.Subject);
+        Assert.Equal(Convert.ToHexString(SHA256.HashData(configured.RawData)).ToLowerInvariant(), cert.Sha256);
+        Assert.Equal("rsa", cert.KeyAlgorithm);
+        Assert.True(cert.SelfSigned);
+        Assert.Equal(configured.PublicKey.GetRSAPublicKey()!.KeySize, cert.KeySize);
+        Assert.NotNull(report.Tls.Version);
+        Assert.NotNull(report.Tls.CipherSuite);
+
+        // xrdp has no NLA: asked HYBRID it selects RDP (nmap calls this "CredSSP supported"; it is a downgrade).
+        Assert.Equal(SupportStatus.Supported, Entry(report, SecurityProtocols.Rdp).Status);
+        Assert.Equal(SupportStatus.Supported, Entry(report, SecurityProtocols.Ssl).Status);
+        var hybrid = Entry(report, SecurityProtocols.Hybrid);
+        Assert.Equal(SupportStatus.Downgraded, hybrid.Status);
+        Assert.Equal(SecurityProtocols.Rdp, hybrid.Selected);
+        Assert.Equal(SupportStatus.Downgraded, Entry(report, SecurityProtocols.HybridEx).Status);
+        var rdsaad = Entry(report, SecurityProtocols.RdsAad);
+        Assert.Equal(SupportStatus.Refused, rdsaad.Status);
+        Assert.Equal("mcs_disconnect_provider_ultimatum", rdsaad.Code);
+        Assert.False(report.Negotiation.NlaRequired);
+
+        // xrdp's ssl_protocols=TLSv1.2, TLSv1.3 (LAB.md).
+        Assert.True(report.Tls.Versions!["tls1.2"]);
+        Assert.True(report.Tls.Versions["tls1.3"]);
+        Assert.False(report.Tls.Versions["tls1.0"]);
+        Assert.False(report.Tls.Versions["tls1.1"]);
+
+        var tls = report.Phases.Single(p => p.Phase == Phase.Tls);
+        Assert.Contains(tls.Messages, m => m.Direction == Direction.Sent && m.Description == "ClientHello");
+        Assert.Contains(tls.Messages, m => m.Direction == Direction.Received && m.Description == "ServerHello");
+        Assert.True(tls.RoundTrips >= 1);
+    }
+
+    [Fact]
+    public async Task Xrdp_asked_for_rdsaad_only_answers_with_a_disconnect_provider_ultimatum()
+    {
+        var report = await ProbeAsync(lab.Endpoints.Xrdp, Defaults with { RequestedProtocols = SecurityProtocols.RdsAad, SecurityMatrix = false });
+        Assert.Equal(Phase.X224, report.Verdict.Phase);
+        Assert.Equal(Ending.Closed, report.Verdict.Ending);
+        Assert.Equal("mcs_disconnect_provider_ultimatum", report.Verdict.Code);
+    }
+
+    [Fact]
+    public async Task Shadow_nla_selects_hybrid_requires_nla_and_reveals_the_ntlm_computer_name()
+    {
+        var report = await ProbeAsync(lab.Endpoints.ShadowNla);
+
+        Assert.True(report.Verdict.Ok, report.Verdict.Summary);
+        Assert.Equal(Phase.Credssp, report.Verdict.Phase);
+        Assert.True(report.Negotiation.SelectedProtocol is SecurityProtocols.Hybrid or SecurityProtocols.HybridEx);
+        Assert.True(report.Negotiation.NlaRequired);
+        Assert.Equal(NegotiationFailureCode.HybridRequiredByServer, Entry(report, SecurityProtocols.Rdp).FailureCode);
+        Assert.Equal(NegotiationFailureCode.HybridRequiredByServer, Entry(report, SecurityProtocols.Ssl).FailureCode);
+        Assert.Equal(SupportStatus.Supported, Entry(report, SecurityProtocols.Hybrid).Status);
+
+        // FreeRDP's NTLM server names itself after the host (upper-cased NetBIOS name).
+        var ntlm = report.CredSsp!.Ntlm!;
+        Assert.Equal(Dns.GetHostName().ToUpperInvariant(), ntlm.NetbiosComputerName);
+        Assert.NotNull(report.CredSsp.ServerVersion);
+        Assert.Null(report.CredSsp.ErrorCode);
+    }
+
+    [Fact]
+    public async Task Shadow_nla_without_hybrid_in_the_request_is_refused_with_code_5()
+    {
+        var report = await ProbeAsync(lab.Endpoints.ShadowNla, Defaults with { RequestedProtocols = SecurityProtocols.Ssl, SecurityMatrix = false });
+        Assert.Equal(Phase.X224, report.Verdict.Phase);
+        Assert.Equal(Ending.NegotiationFailure, report.Verdict.Ending);
+        Assert.Equal("hybrid_required_by_server", report.Verdict.Code);
+        Assert.Contains("Network Level Authentication", report.Verdict.Summary);
+    }
+
+    [Fact]
+    public async Task Shadow_tls_selects_ssl_and_refuses_rdp_only_requests_with_code_1()
+    {
+        var report = await ProbeAsync(lab.Endpoints.ShadowTls);
+        Assert.True(report.Verdict.Ok, report.Verdict.Summary);
+        Assert.Equal(SecurityProtocols.Ssl, report.Negotiation.SelectedProtocol);
+        Assert.NotNull(report.Tls!.Certificate);
+        var rdp = Entry(report, SecurityProtocols.Rdp);
+        Assert.Equal(SupportStatus.Refused, rdp.Status);
+        Assert.Equal(NegotiationFailureCode.SslRequiredByServer, rdp.FailureCode);
+        Assert.Equal(SupportStatus.Supported, Entry(report, SecurityProtocols.Ssl).Status);
+        Assert.False(report.Negotiation.NlaRequired);
+
+        var rdpOnly = await ProbeAsync(lab.Endpoints.ShadowTls, Defaults with { RequestedProtocols = SecurityProtocols.Rdp, SecurityMatrix = false });
+        Assert.Equal(Ending.NegotiationFailure, rdpOnly.Verdict.Ending);
+        Assert.Equal("ssl_required_by_server", rdpOnly.Verdict.Code);
+    }
+
+    [Fact]
+    public async Task Shadow_rdp_refuses_tls_requests_with_code_2()
+    {
+        var report = await ProbeAsync(lab.Endpoints.ShadowRdp);
+        Assert.False(report.Verdict.Ok);
+        Assert.Equal(Phase.X224, report.Verdict.Phase);
+        Assert.Equal(Ending.NegotiationFailure, report.Verdict.Ending);
+        Assert.Equal("ssl_not_allowed_by_server", report.Verdict.Code);
+        Assert.Equal(SupportStatus.Supported, Entry(report, SecurityProtocols.Rdp).Status);
+        Assert.Equal(NegotiationFailureCode.SslNotAllowedByServer, Entry(report, SecurityProtocols.Ssl).FailureCode);
+
+        var rdp = await ProbeAsync(lab.Endpoints.ShadowRdp, Defaults with { RequestedProtocols = SecurityProtocols.Rdp, SecurityMatrix = false });
+        Assert.True(rdp.Verdict.Ok, rdp.Verdict.Summary);
+        Assert.Equal(SecurityProtocols.Rdp, rdp.Negotiation.SelectedProtocol);
+        Assert.DoesNotContain(rdp.Phases, p => p.Phase == Phase.Tls);
+    }
+
+    [Fact]
+    public async Task Closed_port_is_refused_at_tcp()
+    {
+        var report = await ProbeAsync(lab.Endpoints.ClosedPort);
+        Assert.Equal(Phase.Tcp, report.Verdict.Phase);
+        Assert.Equal(Ending.Refused, report.Verdict.Ending);
+        Assert.Contains("nothing is listening", report.Verdict.Summary);
+    }
+
+    [Fact]
+    public async Task Reset_at_client_hello_is_a_tls_reset_before_server_hello()
+    {
+        ProbeReport report;
+        using (Faults.ResetAtClientHello(lab.Endpoints.Xrdp.Port))
+        {
+            report = await ProbeAsync(lab.Endpoints.Xrdp, Defaults with { SecurityMatrix = false, TlsVersions = false });
+        }
+
+        Assert.Equal(Phase.Tls, report.Verdict.Phase);
+        Assert.Equal(Ending.Reset, report.Verdict.Ending);
+        Assert.Equal(Symptoms.BeforeServerHello, report.Verdict.Code);
+        Assert.Contains("middlebox", report.Verdict.Summary);
+        Assert.Equal(SecurityProtocols.Ssl, report.Negotiation.SelectedProtocol);
+    }
+
+    [Fact]
+    public async Task Large_server_segments_dropped_is_a_tls_timeout()
+    {
+        ProbeReport report;
+        using (Faults.DropLargeServerSegments(lab.Endpoints.Xrdp.Port))
+        {
+            report = await ProbeAsync(lab.Endpoints.Xrdp, Defaults with { PhaseTimeout = TimeSpan.FromSeconds(2), SecurityMatrix = false });
+        }
+
+        Assert.Equal(Phase.Tls, report.Verdict.Phase);
+        Assert.Equal(Ending.Timeout, report.Verdict.Ending);
+        Assert.Contains(report.Phases, p => p.Phase == Phase.X224 && p.Status == PhaseStatus.Ok);
+        // The TLS versions check is skipped: every version would hit the same black hole.
+        Assert.DoesNotContain(report.Phases, p => p.Phase == Phase.TlsVersions);
+    }
+
+    [Fact]
+    public async Task Tls_key_log_has_the_secrets_for_the_main_connection()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"rdpprobe-keylog-{Guid.NewGuid():N}.txt");
+        try
+        {
+            var report = await ProbeAsync(lab.Endpoints.Xrdp, Defaults with { SecurityMatrix = false, TlsVersions = false, TlsKeyLogPath = path });
+            Assert.True(report.Verdict.Ok);
+            string[] lines = await File.ReadAllLinesAsync(path);
+            if (report.Tls!.Version == "tls1.3")
+            {
+                Assert.Contains(lines, l => l.StartsWith("CLIENT_HANDSHAKE_TRAFFIC_SECRET ", StringComparison.Ordinal));
+                Assert.Contains(lines, l => l.StartsWith("SERVER_HANDSHAKE_TRAFFIC_SECRET ", StringComparison.Ordinal));
+                Assert.Contains(lines, l => l.StartsWith("CLIENT_TRAFFIC_SECRET_0 ", StringComparison.Ordinal));
+                Assert.Contains(lines, l => l.StartsWith("SERVER_TRAFFIC_SECRET_0 ", StringComparison.Ordinal));
+            }
+            else
+            {
+                Assert.Contains(lines, l => l.StartsWith("CLIENT_RANDOM ", StringComparison.Ordinal));
+            }
+
+            // label, 32-byte client random, secret: all hex.
+            Assert.All(lines, l =>
+            {
+                string[] parts = l.Split(' ');
+                Assert.Equal(3, parts.Length);
+                Assert.Equal(64, parts[1].Length);
+                Assert.Matches("^[0-9a-f]+$", parts[2]);
+            });
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}
