@@ -138,14 +138,25 @@ start_xvfb() {
     return 0
   fi
   rm -f "$STATE/display"
-  # -displayfd makes Xvfb pick a free display number itself and write it when it is ready.
-  setsid Xvfb -displayfd 3 -screen 0 1024x768x24 -nolisten tcp 3>"$STATE/display.tmp" </dev/null >"$STATE/xvfb.log" 2>&1 9>&- &
+  # -displayfd makes Xvfb pick a free display number itself and write it once it listens. -noreset: by default an
+  # X server resets when its last client leaves, and a shadow server connecting during that reset fails with
+  # "failed to open display".
+  setsid Xvfb -displayfd 3 -noreset -screen 0 1024x768x24 -nolisten tcp 3>"$STATE/display.tmp" </dev/null >"$STATE/xvfb.log" 2>&1 9>&- &
   echo $! >"$STATE/xvfb.pid"
   for ((i = 0; i < 100; i++)); do
-    display="$(tr -dc '0-9' <"$STATE/display.tmp" 2>/dev/null || true)"
+    display="$(tr -dc '0-9' 2>/dev/null <"$STATE/display.tmp" || true)"
     if [[ -n "$display" ]]; then
-      echo ":$display" >"$STATE/display"
       rm -f "$STATE/display.tmp"
+      # Ready means a client can open it (xdpyinfo from x11-utils when present; otherwise a short pause).
+      if command -v xdpyinfo >/dev/null 2>&1; then
+        for ((j = 0; j < 50; j++)); do
+          DISPLAY=":$display" timeout 2 xdpyinfo >/dev/null 2>&1 && break
+          sleep 0.1
+        done
+      else
+        sleep 0.5
+      fi
+      echo ":$display" >"$STATE/display"
       return 0
     fi
     alive "$(cat "$STATE/xvfb.pid")" || break
@@ -234,6 +245,7 @@ answers() {
 
 wait_ready() {
   local deadline=$((SECONDS + START_TIMEOUT_S)) pending name port pid
+  declare -A retries=()
   while :; do
     pending=()
     for name in "${NAMES[@]}"; do
@@ -241,6 +253,16 @@ wait_ready() {
       if ! listening "$port"; then
         pid="$(cat "$STATE/$name.pid" 2>/dev/null || true)"
         if [[ -n "$pid" ]] && ! alive "$pid"; then
+          # Xvfb reports its display number a moment before it takes clients; a shadow server started in that
+          # moment exits with "failed to open display". Start it again (twice at most) before giving up.
+          if [[ "$name" == shadow-* ]] && ((${retries[$name]:-0} < 2)); then
+            retries[$name]=$((${retries[$name]:-0} + 1))
+            echo "lab.sh: $name exited at start ($(grep -m1 -o 'failed to open display.*' "$STATE/$name.log" || echo "see $STATE/$name.log")); starting it again"
+            sleep 0.5
+            start_server "$name"
+            pending+=("$name")
+            continue
+          fi
           fail_with_log "$name" "exited before listening on 127.0.0.1:$port"
         fi
         pending+=("$name")
