@@ -7,6 +7,9 @@
 #   scripts/netns.sh down [--id N]
 #   scripts/netns.sh status [--id N]
 #   scripts/netns.sh exec [--id N] client|router|server CMD ARGS...
+#   scripts/netns.sh relay start|stop [--id N] [--tcp PORT]... [--udp PORT]... [--delay MS] [--jitter MS]
+#       bench/RdpProbe.Relay in the router namespace on 10.213.<10N+1>.1:PORT → server:PORT with added one-way delay
+#       and jitter each way (the round trip grows by ~2×delay). Clients use the router address as the target.
 #   scripts/netns.sh lab start|stop|status [--id N] [--base PORT]
 #       scripts/lab.sh inside the server namespace; base+0..3 answer on the server address (DNAT to its loopback).
 #       Use a base no other lab uses (e.g. 15389): lab.sh keeps its state per base in .lab/<base>/.
@@ -48,6 +51,15 @@ cmd="${1:-}"
 shift
 
 sub=""
+delay=0
+jitter=0
+relay_tcp=()
+relay_udp=()
+if [[ "$cmd" == "relay" ]]; then
+    sub="${1:-}"
+    [[ "$sub" == "start" || "$sub" == "stop" ]] || die "usage: netns.sh relay start|stop [--id N] [--tcp PORT]... [--udp PORT]... [--delay MS] [--jitter MS]"
+    shift
+fi
 if [[ "$cmd" == "lab" ]]; then
     sub="${1:-}"
     [[ "$sub" == "start" || "$sub" == "stop" || "$sub" == "status" ]] || die "usage: netns.sh lab start|stop|status [--id N] [--base PORT]"
@@ -61,9 +73,12 @@ while [[ $# -gt 0 ]]; do
         --id) id="${2:?--id needs a value}"; shift 2 ;;
         --mtu) mtu="${2:?--mtu needs a value}"; shift 2 ;;
         --icmp) icmp="${2:?--icmp needs a value}"; shift 2 ;;
-        --udp) udp="${2:?--udp needs a value}"; shift 2 ;;
+        --udp) if [[ "$cmd" == "relay" ]]; then relay_udp+=("${2:?--udp needs a port}"); else udp="${2:?--udp needs a value}"; fi; shift 2 ;;
         --udp-port) udp_port="${2:?--udp-port needs a value}"; shift 2 ;;
         --base) base="${2:?--base needs a value}"; shift 2 ;;
+        --delay) delay="${2:?--delay needs a value}"; shift 2 ;;
+        --jitter) jitter="${2:?--jitter needs a value}"; shift 2 ;;
+        --tcp) relay_tcp+=("${2:?--tcp needs a port}"); shift 2 ;;
         *)
             if [[ "$cmd" == "exec" ]]; then
                 role="$1"; shift; exec_args=("$@"); break
@@ -95,6 +110,7 @@ exists() { ip netns list | awk '{print $1}' | grep -qx "$1"; }
 labfile() { echo "/tmp/rdpp-netns-${id}.labbases"; }
 
 down() {
+    if exists "$ns_router"; then sub=stop; relay; fi
     # Processes started inside keep a namespace's network alive after `ip netns del`: stop the lab we started there,
     # then whatever else a test started inside our own namespaces (never anything outside them).
     if [[ -f "$(labfile)" ]] && exists "$ns_server"; then
@@ -199,19 +215,59 @@ status() {
     fi
 }
 
+relay_pidfile() { echo "/tmp/rdpp-netns-${id}.relay.pid"; }
+
+# The user-space delay relay (bench/RdpProbe.Relay) inside the router namespace: it listens on the router's client-side
+# address and forwards to the server, adding delay/jitter per direction (kernel netem is not available).
+relay() {
+    exists "$ns_router" || die "namespaces are not up (run: netns.sh up --id $id)"
+    local pidfile; pidfile="$(relay_pidfile)"
+    if [[ -f "$pidfile" ]]; then
+        local old; old="$(cat "$pidfile")"
+        # Only a relay this script started, still running the relay program.
+        if kill -0 "$old" 2>/dev/null && tr '\0' ' ' <"/proc/$old/cmdline" | grep -q rdpprobe-relay; then
+            kill -TERM "$old" 2>/dev/null || true
+            for _ in $(seq 1 30); do kill -0 "$old" 2>/dev/null || break; sleep 0.1; done
+        fi
+        rm -f "$pidfile"
+    fi
+    [[ "$sub" == "start" ]] || return 0
+    [[ ${#relay_tcp[@]} -gt 0 || ${#relay_udp[@]} -gt 0 ]] || die "relay start needs --tcp PORT or --udp PORT"
+    local root; root="$(cd "$here/.." && pwd)"
+    local dll="$root/bench/RdpProbe.Relay/bin/Release/net10.0/rdpprobe-relay.dll"
+    if [[ ! -f "$dll" ]]; then
+        dotnet build "$root/bench/RdpProbe.Relay/RdpProbe.Relay.csproj" -c Release -v q -nologo >/dev/null || die "could not build bench/RdpProbe.Relay"
+    fi
+    local args=()
+    for p in "${relay_tcp[@]}"; do args+=(--tcp "${net_c}.1:$p=${server_addr}:$p"); done
+    for p in "${relay_udp[@]}"; do args+=(--udp "${net_c}.1:$p=${server_addr}:$p"); done
+    args+=(--delay "$delay" --jitter "$jitter")
+    local log="/tmp/rdpp-netns-${id}.relay.log"
+    setsid ip netns exec "$ns_router" dotnet "$dll" "${args[@]}" </dev/null >"$log" 2>&1 &
+    echo $! >"$pidfile"
+    for _ in $(seq 1 100); do
+        grep -q "relay ready" "$log" 2>/dev/null && { cat "$log"; return 0; }
+        kill -0 "$(cat "$pidfile")" 2>/dev/null || break
+        sleep 0.1
+    done
+    cat "$log" >&2
+    die "relay did not start"
+}
+
 lab() {
     exists "$ns_server" || die "namespaces are not up (run: netns.sh up --id $id)"
     [[ -x "$here/lab.sh" ]] || die "scripts/lab.sh is missing"
     local b="${base:-${RDPPROBE_LAB_BASE:-13389}}"
     # The lab binds its servers to 127.0.0.1; inside the server namespace that loopback is private, so DNAT the
-    # namespace's own address to it (route_localnet lets the kernel route 127/8 after DNAT). Rules live in the
+    # namespace's own addresses to it (route_localnet lets the kernel route 127/8 after DNAT). Rules live in the
     # namespace and vanish with it.
     if [[ "$sub" == "start" ]]; then
         nsx "$ns_server" sysctl -qw net.ipv4.conf.all.route_localnet=1
         for off in 0 1 2 3; do
             local p=$((b + off))
-            if ! nsx "$ns_server" iptables -w -t nat -C PREROUTING -d "$server_addr" -p tcp --dport "$p" -j DNAT --to-destination "127.0.0.1:$p" 2>/dev/null; then
-                nsx "$ns_server" iptables -w -t nat -A PREROUTING -d "$server_addr" -p tcp --dport "$p" -j DNAT --to-destination "127.0.0.1:$p"
+            # Any non-loopback interface: the veth address and a VPN tunnel address (scripts/vpn.sh) both reach the lab.
+            if ! nsx "$ns_server" iptables -w -t nat -C PREROUTING ! -i lo -p tcp --dport "$p" -j DNAT --to-destination "127.0.0.1:$p" 2>/dev/null; then
+                nsx "$ns_server" iptables -w -t nat -A PREROUTING ! -i lo -p tcp --dport "$p" -j DNAT --to-destination "127.0.0.1:$p"
             fi
         done
         grep -qx "$b" "$(labfile)" 2>/dev/null || echo "$b" >>"$(labfile)"
@@ -238,5 +294,6 @@ case "$cmd" in
         [[ ${#exec_args[@]} -gt 0 ]] || die "exec needs a command"
         exec ip netns exec "$ns" "${exec_args[@]}" ;;
     lab) lab ;;
+    relay) relay ;;
     *) die "unknown command: $cmd" ;;
 esac

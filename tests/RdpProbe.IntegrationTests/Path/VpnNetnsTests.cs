@@ -1,0 +1,42 @@
+using System.Globalization;
+using System.Net;
+using RdpProbe.Probe.NetPath;
+using Xunit.Abstractions;
+
+namespace RdpProbe.IntegrationTests.NetPath;
+
+/// <summary>A real WireGuard tunnel (scripts/vpn.sh, wireguard-go) between the client and server namespaces.</summary>
+[Collection(NetPathCollection.Name)]
+public sealed class VpnNetnsTests(NetPathFixture lab, ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Tunnel_mtu_1420_is_what_the_mtu_probe_sees_and_the_handshake_passes()
+    {
+        await lab.SetPathAsync();
+        string id = NetPathFixture.Id.ToString(CultureInfo.InvariantCulture);
+        output.WriteLine(await VpnAsync("up", "--id", id));
+        try
+        {
+            var target = new IPEndPoint(IPAddress.Parse($"10.214.{id}.2"), NetPathFixture.BasePort);
+            var result = await MtuProbe.RunAsync(target, new MtuProbeOptions { SocketFactory = NetNamespace.SocketFactory(NetPathFixture.ClientNamespace) });
+            output.WriteLine(result.Verdict);
+
+            Assert.Equal(MtuVerdictKind.Clear, result.Kind);
+            // 1420-byte tunnel − 20 IP − 20 TCP − 12 timestamps = 1368 bytes in a full segment.
+            Assert.Equal(1368, result.ConnectionMss);
+            Assert.Equal(1368, result.LargestClientHelloPassed);
+            Assert.Equal(1420, result.KernelPathMtu);
+        }
+        finally
+        {
+            output.WriteLine(await VpnAsync("down", "--id", id));
+        }
+    }
+
+    private static async Task<string> VpnAsync(params string[] arguments)
+    {
+        var (exitCode, text) = await Lab.LabScripts.RunAsync("vpn.sh", arguments, TimeSpan.FromSeconds(120));
+        Assert.True(exitCode == 0, $"scripts/vpn.sh {string.Join(' ', arguments)} failed: {text}");
+        return text;
+    }
+}
