@@ -21,9 +21,10 @@ internal static class ProbeCommand
         var noTlsVersions = new Option<bool>("--no-tls-versions") { Description = "Skip the check of which TLS versions the server accepts" };
         var keyLog = new Option<string>("--tls-keylog") { Description = "Append the TLS secrets in NSS key log format to FILE (for Wireshark)" };
         var allAddresses = new Option<bool>("--all-addresses") { Description = "Probe every address the host name resolves to" };
+        var user = new Option<string>("--user") { Description = "Authenticate as DOMAIN\\user (password from RDPPROBE_PASSWORD or a prompt, never an argument)" };
 
         root.Arguments.Add(target);
-        foreach (var option in new Option[] { json, timeout, protocols, cookie, routingToken, noMatrix, noTlsVersions, keyLog, allAddresses })
+        foreach (var option in new Option[] { json, timeout, protocols, cookie, routingToken, noMatrix, noTlsVersions, keyLog, allAddresses, user })
         {
             root.Options.Add(option);
         }
@@ -75,14 +76,30 @@ internal static class ProbeCommand
                 TlsKeyLogPath = parse.GetValue(keyLog),
                 AllAddresses = parse.GetValue(allAddresses),
             };
-            return await RunAsync(probeTarget!, options, parse.GetValue(json), io, ct).ConfigureAwait(false);
+            var engine = new ProbeEngine(options);
+            if (parse.GetValue(user) is { } userSpec)
+            {
+                if (string.IsNullOrWhiteSpace(userSpec) || userSpec.Any(char.IsControl))
+                {
+                    return Usage(io, "--user: expected DOMAIN\\user, user@domain or user");
+                }
+
+                string? password = PasswordSource.Get(userSpec, io.Error, out string? passwordError);
+                if (password is null)
+                {
+                    return Usage(io, passwordError!);
+                }
+
+                engine = engine.WithCredentials(userSpec, password);
+            }
+
+            return await RunAsync(engine, probeTarget!, parse.GetValue(json), io, ct).ConfigureAwait(false);
         });
     }
 
     /// <summary>Runs the probe and prints the result; the exit code follows the verdict (first failing report wins).</summary>
-    public static async Task<int> RunAsync(ProbeTarget target, ProbeOptions options, bool json, CliIo io, CancellationToken ct)
+    public static async Task<int> RunAsync(ProbeEngine engine, ProbeTarget target, bool json, CliIo io, CancellationToken ct)
     {
-        var engine = new ProbeEngine(options);
         var reports = await engine.RunAsync(target, ct).ConfigureAwait(false);
         foreach (var report in reports)
         {

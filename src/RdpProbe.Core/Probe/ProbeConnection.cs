@@ -19,6 +19,10 @@ internal sealed class ProbeConnection : IAsyncDisposable
 
     public IPEndPoint? LocalEndPoint => socket.LocalEndPoint as IPEndPoint;
 
+    /// <summary>The kernel's round-trip estimate right after connect (TCP_INFO tcpi_rtt: the SYN → SYN/ACK time), so the
+    /// tcp phase reports the wire and not the first-call cost of the socket API; null where TCP_INFO is unavailable.</summary>
+    public double? KernelRttMs => NetPath.TcpInfo.TryGet(socket) is { RttMicroseconds: > 0 } info ? info.RttMicroseconds / 1000.0 : null;
+
     /// <summary>
     /// Connects, telling refused (RST to SYN), filtered (no answer: the token's timeout) and unreachable (ICMP or no
     /// route) apart as phase endings.

@@ -18,6 +18,10 @@ public sealed class ProbeEngine(ProbeOptions options)
     /// options can be printed and serialised without a password ever coming along.</summary>
     internal CredSspCredentials? Credentials { get; init; }
 
+    /// <summary>Probe as this user; the password stays inside the credentials object (its ToString hides it).</summary>
+    public ProbeEngine WithCredentials(string userSpec, string password)
+        => new(Options) { Credentials = CredSspCredentials.FromUserSpec(userSpec, password) };
+
     private static readonly SecurityProtocols[] MatrixProtocols =
         [SecurityProtocols.Rdp, SecurityProtocols.Ssl, SecurityProtocols.Hybrid, SecurityProtocols.RdsTls, SecurityProtocols.HybridEx, SecurityProtocols.RdsAad];
 
@@ -98,7 +102,8 @@ public sealed class ProbeEngine(ProbeOptions options)
                 context.AllWire = true;
                 context.OnTimeout = () => (null, $"no answer to the SYN to {endPoint} within {Seconds(Options.PhaseTimeout)} (filtered, or the host is down)");
                 connection = await ProbeConnection.ConnectAsync(endPoint, context.Token).ConfigureAwait(false);
-                tcp.Detail = $"connected to {endPoint} from {connection.LocalEndPoint}";
+                context.WireMs = connection.KernelRttMs;
+                tcp.Detail = $"connected to {endPoint} from {connection.LocalEndPoint}" + (context.WireMs is { } rtt ? $", kernel RTT {rtt:0.###} ms" : string.Empty);
             }, ct).ConfigureAwait(false);
             if (connection is null)
             {
@@ -178,7 +183,19 @@ public sealed class ProbeEngine(ProbeOptions options)
                 }, ct).ConfigureAwait(false);
             }
 
-            // ---- the later phases (issue 3: early_auth, mcs, channels, ...) slot in here, on `tls` or the raw stream.
+            // ---- early_auth (HYBRID_EX only, after CredSSP sent the credentials): MS-RDPBCGR 2.2.10.2.
+            if (tls is not null && selected == SecurityProtocols.HybridEx && Credentials is not null
+                && report.CredSsp is { Authenticated: true } && report.Phases.Last().Status == PhaseStatus.Ok)
+            {
+                var earlyAuth = Add(report, Phase.EarlyAuth);
+                await RunPhaseAsync(earlyAuth, connection.Stream, Options.PhaseTimeout, async context =>
+                {
+                    context.OnTimeout = () => (null, "no Early User Authorization Result arrived after the credentials");
+                    await EarlyAuthPhase.RunAsync(tls, earlyAuth, context.Token).ConfigureAwait(false);
+                }, ct).ConfigureAwait(false);
+            }
+
+            // ---- the later phases (issue 3: mcs, channels, security_exchange, ...) slot in here, on `tls` or the raw stream.
         }
         finally
         {
@@ -214,6 +231,7 @@ public sealed class ProbeEngine(ProbeOptions options)
     private static CredSspFacts ToFacts(CredSspResult result) => new()
     {
         ServerVersion = result.ServerVersion,
+        Authenticated = result.Authenticated,
         ErrorCode = result.ErrorName,
         Ntlm = result.Ntlm is not { } n ? null : new NtlmFacts
         {
@@ -548,7 +566,13 @@ public sealed class ProbeEngine(ProbeOptions options)
         finally
         {
             clock.Stop(record);
-            if (context.AllWire)
+            if (context.WireMs is { } wire && record.WallMs is { } wall)
+            {
+                record.Ms = PhaseClock.Round(Math.Min(wire, wall));
+                record.ClientMs = PhaseClock.Round(wall - record.Ms);
+                record.RoundTrips = 1;
+            }
+            else if (context.AllWire)
             {
                 record.Ms = record.WallMs ?? record.Ms;
                 record.ClientMs = 0;
@@ -597,5 +621,8 @@ public sealed class ProbeEngine(ProbeOptions options)
         public Func<(string? Code, string Detail)>? OnTimeout { get; set; }
 
         public bool AllWire { get; set; }
+
+        /// <summary>A wire time measured another way (the kernel's RTT for the TCP handshake).</summary>
+        public double? WireMs { get; set; }
     }
 }

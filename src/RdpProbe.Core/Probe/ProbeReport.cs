@@ -93,6 +93,9 @@ public sealed class CredSspFacts
 
     public string? ErrorCode { get; set; }
 
+    /// <summary>The server accepted the credentials (pubKeyAuth verified, TSCredentials sent); false without credentials.</summary>
+    public bool Authenticated { get; set; }
+
     public NtlmFacts? Ntlm { get; set; }
 }
 

@@ -84,7 +84,7 @@ public sealed record ProbeJsonNtlm(
     double? ClockSkewSeconds,
     string? NegotiateFlags);
 
-public sealed record ProbeJsonCredSsp(int? ServerVersion, string? ErrorCode, ProbeJsonNtlm? Ntlm);
+public sealed record ProbeJsonCredSsp(int? ServerVersion, string? ErrorCode, ProbeJsonNtlm? Ntlm, bool Authenticated);
 
 public sealed record ProbeJsonVerdict(bool Ok, string Phase, string Ending, string? Code, string Summary, IReadOnlyList<string> Causes, IReadOnlyList<string> Remedies);
 
@@ -154,7 +154,8 @@ public static class ProbeJson
         c.ServerVersion,
         c.ErrorCode,
         c.Ntlm is not { } n ? null : new ProbeJsonNtlm(n.TargetName, n.NetbiosComputerName, n.NetbiosDomainName, n.DnsComputerName, n.DnsDomainName,
-            n.DnsTreeName, n.ProductVersion, n.ServerTime is { } t ? Iso(t) : null, n.ClockSkewSeconds, n.NegotiateFlags));
+            n.DnsTreeName, n.ProductVersion, n.ServerTime is { } t ? Iso(t) : null, n.ClockSkewSeconds, n.NegotiateFlags),
+        c.Authenticated);
 
     private static IReadOnlyList<string> FlagNames(NegotiationResponseFlags flags)
     {

@@ -99,6 +99,18 @@ public sealed class ProbeLabTests(LabFixture lab)
     }
 
     [Fact]
+    public async Task Credentials_never_appear_in_the_report()
+    {
+        var engine = new ProbeEngine(Defaults with { SecurityMatrix = false, TlsVersions = false })
+            .WithCredentials($"{LabFixture.Domain}\\{LabFixture.User}", LabFixture.Password);
+        var report = Assert.Single(await engine.RunAsync(ProbeTarget.Parse(lab.Endpoints.ShadowNla.ToString()), CancellationToken.None));
+        Assert.Contains(report.Phases, p => p.Phase == Phase.Credssp);
+        string json = RdpProbe.Reports.ProbeJson.Serialize(report);
+        Assert.DoesNotContain(LabFixture.Password, json);
+        Assert.DoesNotContain(LabFixture.Password, string.Join("\n", report.Phases.SelectMany(p => p.Messages).Select(m => m.Description)));
+    }
+
+    [Fact]
     public async Task Shadow_nla_without_hybrid_in_the_request_is_refused_with_code_5()
     {
         var report = await ProbeAsync(lab.Endpoints.ShadowNla, Defaults with { RequestedProtocols = SecurityProtocols.Ssl, SecurityMatrix = false });

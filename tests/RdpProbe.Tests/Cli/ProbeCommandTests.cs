@@ -71,6 +71,18 @@ public sealed class ProbeCommandTests
         Assert.Contains("missing target", error);
     }
 
+    [Fact]
+    public void Password_comes_from_the_environment_and_never_from_a_missing_terminal()
+    {
+        var prompt = new StringWriter();
+        Assert.Equal("Passw0rd!", PasswordSource.Get("LAB\\probe", prompt, "Passw0rd!", terminal: false, out _));
+        Assert.Empty(prompt.ToString());
+
+        Assert.Null(PasswordSource.Get("LAB\\probe", prompt, null, terminal: false, out string? error));
+        Assert.Contains(PasswordSource.EnvironmentVariable, error);
+        Assert.Empty(prompt.ToString());
+    }
+
     [Theory]
     [InlineData("5s", 5000)]
     [InlineData("1500ms", 1500)]
