@@ -155,6 +155,11 @@ internal static class AnalyzeOutput
             Line(console, $"  likely causes: {string.Join("; ", c.Verdict.Causes)}");
         }
 
+        if (c.Verdict.Remedies.Count > 0)
+        {
+            Line(console, $"  what to do: {string.Join("; ", c.Verdict.Remedies)}");
+        }
+
         foreach (var a in c.Anomalies)
         {
             string frames = string.Join(' ', a.Frames) + (a.Count > a.Frames.Count ? " ..." : "");

@@ -26,7 +26,10 @@ internal sealed record VerdictFacts(
     int? McsResult,
     bool ServerEncryptedAlert = false);
 
-internal sealed record Verdict(bool Ok, string Phase, string Ending, string? Code, string Summary, IReadOnlyList<string> Causes, bool Inferred);
+internal sealed record Verdict(bool Ok, string Phase, string Ending, string? Code, string Summary, IReadOnlyList<string> Causes, bool Inferred)
+{
+    public IReadOnlyList<string> Remedies { get; init; } = [];
+}
 
 /// <summary>
 /// Plain-word verdicts for analyzed connections, from the symptom table (PROTOCOL.md §8). Kept in one function so
@@ -34,7 +37,86 @@ internal sealed record Verdict(bool Ok, string Phase, string Ending, string? Cod
 /// </summary>
 internal static class AnalysisVerdicts
 {
+    /// <summary>
+    /// The verdict for one connection. Where the observation is the same one the live probe makes (refused SYN,
+    /// negotiation failure code, TLS alert, close before ServerHello, ...), the wording, causes and remedies come from
+    /// the shared symptom table (<see cref="Symptoms"/>), so probe and analyzer say the same thing; what only a capture
+    /// shows (record-size inference, stalls) keeps the analyzer's own words, with the table's remedies added.
+    /// </summary>
     public static Verdict Explain(VerdictFacts f)
+    {
+        var v = ExplainObserved(f);
+        if (v.Ok)
+        {
+            return v;
+        }
+
+        var (phase, ending, code, shared) = SymptomKey(f, v);
+        var x = Symptoms.Explain(phase, ending, code);
+        return shared
+            ? v with { Summary = x.Summary, Causes = x.Causes.Count > 0 ? x.Causes : v.Causes, Remedies = x.Remedies }
+            : v with { Causes = v.Causes.Concat(x.Causes).Distinct().ToList(), Remedies = x.Remedies };
+    }
+
+    /// <summary>The (phase, ending, code) key of the shared table, and whether its summary fits this observation exactly.</summary>
+    private static (Phase, Ending, string?, bool) SymptomKey(VerdictFacts f, Verdict v)
+    {
+        Ending ending = v.Ending switch
+        {
+            "reset" => Ending.Reset,
+            "closed" => Ending.Closed,
+            "timeout" or "open" => Ending.Timeout,
+            _ => Ending.Closed,
+        };
+
+        if (v.Code == "refused")
+        {
+            return (Phase.Tcp, Ending.Refused, null, true);
+        }
+
+        if (v.Phase == "tcp" && !f.SynAnswered)
+        {
+            return (Phase.Tcp, Ending.Timeout, null, true);
+        }
+
+        if (f.FailureCode is not null)
+        {
+            return (Phase.X224, Ending.NegotiationFailure, v.Code, true);
+        }
+
+        if (v.Code == "disconnect_provider_ultimatum")
+        {
+            return (Phase.X224, Ending.Closed, "mcs_disconnect_provider_ultimatum", true);
+        }
+
+        if (v.Code == "not_rdp")
+        {
+            return (Phase.X224, Ending.NotRdp, null, false);
+        }
+
+        if (v.Code == "stall")
+        {
+            return (f.LastPhase, Ending.Timeout, f.LastPhase == Phase.Tls && !f.ServerHelloSeen ? Symptoms.BeforeServerHello : null, false);
+        }
+
+        switch (f.LastPhase)
+        {
+            case Phase.Tls when v.Code is not null:
+                return (Phase.Tls, Ending.TlsAlert, v.Code, true);
+            case Phase.Tls when !f.ServerHelloSeen:
+                return (Phase.Tls, ending, Symptoms.BeforeServerHello, false);
+            case Phase.Credssp when f.CredsspRound is null or "negotiate":
+                return (Phase.Credssp, Ending.Closed, Symptoms.AfterNegotiate, false);
+            case Phase.Credssp when v.Code is "auth_failed" or "credssp_error":
+                return (Phase.Credssp, Ending.AuthFailed, null, false);
+            case Phase.EarlyAuth:
+                return (Phase.EarlyAuth, Ending.AccessDenied, null, false);
+            default:
+                return (f.LastPhase <= Phase.Tcp ? Phase.X224 : f.LastPhase, ending, null, false);
+        }
+    }
+
+    private static Verdict ExplainObserved(VerdictFacts f)
     {
         string phase = f.LastPhase.ToReportName();
         string by = f.EndedBy ?? "nobody";

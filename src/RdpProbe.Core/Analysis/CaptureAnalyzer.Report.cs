@@ -66,7 +66,8 @@ internal sealed partial class CaptureAnalyzer
             ending = end.Reset ? "reset" : "closed";
             endedBy = end.ByClient ? "client" : "server";
         }
-        else if (c.IdleTimedOut || LastTimestamp - c.LastTimestamp > _openGraceMicros)
+        else if (c.IdleTimedOut || LastTimestamp - c.LastTimestamp > _openGraceMicros
+            || (!c.SynAckSeen && c.ServerHalf.Segments == 0 && c.Anomalies.Has(AnomalyKinds.Retransmission)))
         {
             ending = "timeout";
         }
@@ -166,7 +167,7 @@ internal sealed partial class CaptureAnalyzer
             ending,
             endedBy,
             c.Anomalies.ToReports(filter),
-            new VerdictReport(verdict.Ok, verdict.Phase, verdict.Ending, verdict.Code, verdict.Summary, verdict.Causes, verdict.Inferred),
+            new VerdictReport(verdict.Ok, verdict.Phase, verdict.Ending, verdict.Code, verdict.Summary, verdict.Causes, verdict.Remedies, verdict.Inferred),
             filter,
             c.StartedBeforeCapture,
             c.ClientHalf.PayloadBytes,

@@ -96,7 +96,7 @@ public sealed record PhaseReportEntry(string Name, string Status, int FirstFrame
 
 public sealed record AnomalyReport(string Kind, IReadOnlyList<int> Frames, int Count, string? Phase, string? From, string? Detail, string Filter);
 
-public sealed record VerdictReport(bool Ok, string Phase, string Ending, string? Code, string Summary, IReadOnlyList<string> Causes, bool Inferred);
+public sealed record VerdictReport(bool Ok, string Phase, string Ending, string? Code, string Summary, IReadOnlyList<string> Causes, IReadOnlyList<string> Remedies, bool Inferred);
 
 public sealed record UdpFlowReport(
     string Client,
