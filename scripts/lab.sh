@@ -12,9 +12,10 @@
 # State (pids, logs, generated configs, the Xvfb display) lives in .lab/<base>/ at the repository root.
 # "start" is idempotent: a server already listening on its port is left alone, also when another checkout
 # of the repository started it (the servers are recognised by their command line). It waits, bounded, until
-# every port accepts a TCP connection and fails naming the server (with the end of its log) that did not come up.
-# "stop" stops only the processes whose pids this checkout recorded. "display" prints the Xvfb DISPLAY (e.g. :5)
-# that xfreerdp can use.
+# every port accepts a TCP connection and answers an X.224 Connection Request, and fails naming the server (with
+# the end of its log) that did not come up; a server it started that stopped answering is restarted.
+# "stop" stops only the processes whose pids this checkout recorded. "display" prints the base's Xvfb DISPLAY
+# (e.g. :5) for xfreerdp, starting that Xvfb if needed.
 set -euo pipefail
 
 readonly ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -205,7 +206,13 @@ start_server() {
     fi
     die "$name: port $port is taken by another program: $(cmdline_of "$(listener_pid "$port")")(pick another base with --base or RDPPROBE_LAB_BASE)"
   fi
-  display="$(cat "$STATE/display")"
+  case "$name" in
+    shadow-*)
+      # The X display is needed only by the shadow servers, and only when one of them has to be started here.
+      start_xvfb
+      display="$(cat "$STATE/display")"
+      ;;
+  esac
   case "$name" in
     xrdp)
       # xrdp keeps its runtime sockets in /run/xrdp (gone after a reboot on tmpfs).
@@ -298,7 +305,6 @@ do_start() {
   for name in "${NAMES[@]}"; do
     listening "$(port_of "$name")" || all_up=0
   done
-  start_xvfb
   for name in "${NAMES[@]}"; do
     start_server "$name"
   done
@@ -363,6 +369,14 @@ case "$cmd" in
   start) do_start ;;
   stop) do_stop ;;
   status) do_status ;;
-  display) [[ -s "$STATE/display" ]] || die "no display recorded for base $base (run start first)"; cat "$STATE/display" ;;
+  display)
+    # The base's Xvfb (started if this checkout has none, e.g. when every server was started elsewhere).
+    need_tools
+    mkdir -p "$STATE"
+    exec 9>"/tmp/rdpprobe-lab-$base.lock"
+    flock -w 60 9 || die "another lab.sh holds /tmp/rdpprobe-lab-$base.lock"
+    start_xvfb
+    cat "$STATE/display"
+    ;;
   *) usage ;;
 esac
