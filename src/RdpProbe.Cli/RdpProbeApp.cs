@@ -10,6 +10,7 @@ internal static class RdpProbeApp
         var root = new RootCommand("rdpprobe — walks the RDP handshake step by step and names the phase that fails");
         ProbeCommand.Configure(root, io);
         root.Subcommands.Add(AnalyzeCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create(io));
         return root;
     }
 
