@@ -111,6 +111,24 @@ public sealed class ProbeLabTests(LabFixture lab)
     }
 
     [Fact]
+    public async Task Shadow_nla_with_the_right_password_authenticates_and_with_a_wrong_one_fails_at_credssp()
+    {
+        var options = Defaults with { SecurityMatrix = false, TlsVersions = false };
+        var target = ProbeTarget.Parse(lab.Endpoints.ShadowNla.ToString());
+        string user = $"{LabFixture.Domain}\\{LabFixture.User}";
+
+        var good = Assert.Single(await new ProbeEngine(options).WithCredentials(user, LabFixture.Password).RunAsync(target, CancellationToken.None));
+        Assert.True(good.Verdict.Ok, good.Verdict.Summary);
+        Assert.True(good.CredSsp!.Authenticated);
+
+        var bad = Assert.Single(await new ProbeEngine(options).WithCredentials(user, "not-" + LabFixture.Password).RunAsync(target, CancellationToken.None));
+        Assert.Equal(Phase.Credssp, bad.Verdict.Phase);
+        Assert.Equal(Ending.AuthFailed, bad.Verdict.Ending);
+        Assert.False(bad.CredSsp!.Authenticated);
+        Assert.NotNull(bad.CredSsp.Ntlm);
+    }
+
+    [Fact]
     public async Task Shadow_nla_without_hybrid_in_the_request_is_refused_with_code_5()
     {
         var report = await ProbeAsync(lab.Endpoints.ShadowNla, Defaults with { RequestedProtocols = SecurityProtocols.Ssl, SecurityMatrix = false });
