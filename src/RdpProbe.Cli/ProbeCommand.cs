@@ -29,15 +29,24 @@ internal static class ProbeCommand
             root.Options.Add(option);
         }
 
+        var path = PathChecks.Add(root);
+
         root.SetAction(async (parse, ct) =>
         {
             string? targetText = parse.GetValue(target);
-            if (string.IsNullOrWhiteSpace(targetText))
+            bool targetsMode = path.IsTargetsMode(parse);
+            if (string.IsNullOrWhiteSpace(targetText) && !targetsMode)
             {
                 return Usage(io, "missing target: rdpprobe HOST[:PORT]");
             }
 
-            if (!ProbeTarget.TryParse(targetText, out var probeTarget, out string? targetError))
+            if (!string.IsNullOrWhiteSpace(targetText) && targetsMode)
+            {
+                return Usage(io, "give either a target or --targets FILE");
+            }
+
+            ProbeTarget? probeTarget = null;
+            if (!targetsMode && !ProbeTarget.TryParse(targetText, out probeTarget, out string? targetError))
             {
                 return Usage(io, targetError!);
             }
@@ -93,7 +102,8 @@ internal static class ProbeCommand
                 engine = engine.WithCredentials(userSpec, password);
             }
 
-            return await RunAsync(engine, probeTarget!, parse.GetValue(json), io, ct).ConfigureAwait(false);
+            return await path.RunAsync(parse, probeTarget, engine, parse.GetValue(json), io, ct).ConfigureAwait(false)
+                ?? await RunAsync(engine, probeTarget!, parse.GetValue(json), io, ct).ConfigureAwait(false);
         });
     }
 
@@ -101,6 +111,12 @@ internal static class ProbeCommand
     public static async Task<int> RunAsync(ProbeEngine engine, ProbeTarget target, bool json, CliIo io, CancellationToken ct)
     {
         var reports = await engine.RunAsync(target, ct).ConfigureAwait(false);
+        return await PrintAsync(reports, json, io, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Prints probe reports (human view, or JSON with one line per report when there are several).</summary>
+    internal static async Task<int> PrintAsync(IReadOnlyList<ProbeReport> reports, bool json, CliIo io, CancellationToken ct)
+    {
         foreach (var report in reports)
         {
             if (json)
