@@ -45,7 +45,8 @@ while [[ $# -gt 0 ]]; do
 done
 [[ "$base" =~ ^[0-9]+$ ]] && (( base >= 1 && base + 9 <= 65535 )) || die "--base must be a port number with room for base+9 (got '$base')"
 
-readonly STATE="$ROOT/.lab/$base"
+# RDPPROBE_LAB_STATE overrides the state directory, for a second lab on the same base in another network namespace.
+readonly STATE="${RDPPROBE_LAB_STATE:-$ROOT/.lab/$base}"
 readonly NAMES=(xrdp shadow-nla shadow-tls shadow-rdp)
 port_of() {
   case "$1" in
@@ -141,8 +142,10 @@ start_xvfb() {
   rm -f "$STATE/display"
   # -displayfd makes Xvfb pick a free display number itself and write it once it listens. -noreset: by default an
   # X server resets when its last client leaves, and a shadow server connecting during that reset fails with
-  # "failed to open display".
-  setsid Xvfb -displayfd 3 -noreset -screen 0 1024x768x24 -nolisten tcp 3>"$STATE/display.tmp" </dev/null >"$STATE/xvfb.log" 2>&1 9>&- &
+  # "failed to open display". -nolisten unix: clients (same network namespace) use the abstract socket; a
+  # /tmp/.X11-unix/X<n> file would be shared with labs in other namespaces using the same number and deleted by
+  # whichever Xvfb exits first.
+  setsid Xvfb -displayfd 3 -noreset -screen 0 1024x768x24 -nolisten tcp -nolisten unix 3>"$STATE/display.tmp" </dev/null >"$STATE/xvfb.log" 2>&1 9>&- &
   echo $! >"$STATE/xvfb.pid"
   for ((i = 0; i < 100; i++)); do
     display="$(tr -dc '0-9' 2>/dev/null <"$STATE/display.tmp" || true)"

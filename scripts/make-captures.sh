@@ -6,6 +6,8 @@
 # Runs a lab on base $RDPPROBE_CAPTURE_BASE (default 3388) so that the NLA server sits on 3389, where tshark and
 # Wireshark decode RDP without "-d tcp.port==PORT,tpkt":
 #   3388 xrdp   3389 shadow NLA   3390 shadow TLS   3391 shadow RDP   3397 closed
+# The pmtud-* captures go through scripts/netns.sh (namespaces id $RDPPROBE_CAPTURE_NETNS_ID, default 7, with a
+# 1200-byte hop) and a second lab inside the server namespace (state in .lab/netns<id>-<base>/).
 # Needs root (tcpdump on lo, iptables), xfreerdp (freerdp2-x11), tcpdump and python3. Every capture is bounded
 # with `timeout`, taken on lo with a full snaplen, and restricted to the server's port (plus ICMP for UDP).
 # Frame numbers quoted in captures/README.md refer to the committed files; a new run can differ by a frame or two
@@ -161,5 +163,77 @@ if want rdpeudp-syn-dropped; then
   "$ROOT/scripts/faults.sh" del udp-drop "$UDP_PORT"
 fi
 want rdpeudp-syn-port-unreachable && capture rdpeudp-syn-port-unreachable "$UDP_FILTER" 10 udp_syn "$UDP_PORT"
+
+# Path MTU captures through scripts/netns.sh (client — router — server namespaces, a 1200-byte link inside the path,
+# a lab inside the server namespace). Both ends of the connection are captured on their veth interfaces.
+readonly NETNS_ID="${RDPPROBE_CAPTURE_NETNS_ID:-7}"
+netns_prefix() { if ((NETNS_ID == 0)); then echo rdpp; else echo "rdpp$NETNS_ID"; fi; }
+netns_server_ip() { echo "10.213.$((10 * NETNS_ID + 2)).2"; }
+
+# netns_capture NAME_PREFIX SECONDS: xfreerdp from the client namespace to the NLA server, captured on the server's
+# and the client's interface (NAME_PREFIX-server-side.pcap, NAME_PREFIX-client-side.pcap).
+netns_capture() {
+  local name="$1" seconds="$2" ns pids=() side dev xvfb_pid display rc=0
+  ns="$(netns_prefix)"
+  # A fresh path: forget the path MTU the server learnt in an earlier run.
+  ip netns exec "$ns-server" ip route flush cache
+  for side in server client; do
+    dev="rp${NETNS_ID}${side:0:1}0"
+    rm -f "$OUT/$name-$side-side.pcap"
+    ip netns exec "$ns-$side" timeout $((seconds + 10)) tcpdump -i "$dev" -s 0 -U --immediate-mode -nn \
+      -w "$OUT/$name-$side-side.pcap" "tcp port 3389 or icmp" 2>/dev/null &
+    pids+=($!)
+  done
+  # xfreerdp wants an X display even for +auth-only; abstract X sockets are per namespace, so give the client
+  # namespace its own Xvfb.
+  ip netns exec "$ns-client" setsid Xvfb -displayfd 3 -noreset -nolisten tcp -nolisten unix -screen 0 640x480x24 \
+    3>"$OUT/.xvfb-display" </dev/null >/dev/null 2>&1 &
+  xvfb_pid=$!
+  for ((i = 0; i < 50; i++)); do
+    display="$(tr -dc '0-9' 2>/dev/null <"$OUT/.xvfb-display" || true)"
+    [[ -n "$display" ]] && break
+    sleep 0.1
+  done
+  sleep 1
+  ip netns exec "$ns-client" env DISPLAY=":$display" timeout "$seconds" xfreerdp /cert:ignore "/v:$(netns_server_ip):3389" \
+    /u:probe /d:LAB '/p:Passw0rd!' +auth-only >"$OUT/.$name.client.log" 2>&1 </dev/null || rc=$?
+  sleep 1.5
+  kill -INT "${pids[@]}" 2>/dev/null || true
+  wait "${pids[@]}" 2>/dev/null || true
+  kill "$xvfb_pid" 2>/dev/null || true
+  rm -f "$OUT/.xvfb-display"
+  for side in server client; do
+    printf '%-24s client exit %-3s %s packets\n' "$name-$side-side" "$rc" "$(tcpdump -nn -r "$OUT/$name-$side-side.pcap" 2>/dev/null | wc -l)"
+  done
+  grep -E 'exit status|ERRCONNECT' "$OUT/.$name.client.log" | sed -E 's/^\[[0-9:]+\] \[[0-9:]+\] /    /' | sort -u | head -4 || true
+  rm -f "$OUT/.$name.client.log"
+}
+
+if want pmtud-frag-needed || want pmtud-blackhole; then
+  [[ -x "$ROOT/scripts/netns.sh" ]] || die "scripts/netns.sh is missing (needed for the path MTU captures)"
+  # The lab inside the server namespace uses the same base as the one above (NLA on 3389 there too), so it needs
+  # its own state directory.
+  netns() {
+    RDPPROBE_LAB_STATE="$ROOT/.lab/netns$NETNS_ID-$BASE" "$ROOT/scripts/netns.sh" "$@"
+  }
+  netns_cleanup() {
+    netns down --id "$NETNS_ID" >/dev/null 2>&1 || true
+    cleanup
+  }
+  trap netns_cleanup EXIT
+  netns up --id "$NETNS_ID" --mtu 1200 --icmp allow >/dev/null
+  netns lab start --id "$NETNS_ID" --base "$BASE" >/dev/null
+  # One TCP segment per packet on the server's interface: with GSO the capture would show the kernel's merged
+  # super-packets (a "1312-byte retransmission") instead of the segments that really cross the 1200-byte link.
+  ip netns exec "$(netns_prefix)-server" ip link set dev "rp${NETNS_ID}s0" gso_max_segs 1
+  if want pmtud-frag-needed; then
+    netns_capture pmtud-frag-needed 10
+  fi
+  if want pmtud-blackhole; then
+    netns set --id "$NETNS_ID" --mtu 1200 --icmp block >/dev/null
+    netns_capture pmtud-blackhole 10
+  fi
+  netns down --id "$NETNS_ID" >/dev/null
+fi
 
 echo "captures in $OUT"
