@@ -112,6 +112,64 @@ internal sealed class PhaseIo
         return frame;
     }
 
+    /// <summary>
+    /// Reads one frame of the RDP stream after X.224: a TPKT frame (slow path) or a fast-path PDU (MS-RDPBCGR 2.2.9.1.2:
+    /// low two bits of the first byte 0, length in one or two bytes with the top bit as the flag).
+    /// </summary>
+    public async Task<(bool FastPath, byte[] Frame)> ReadRdpFrameAsync(string what, bool allowFastPath = true)
+    {
+        var first = new byte[2];
+        await FillAsync(first, 0, what).ConfigureAwait(false);
+        if (first[0] == TpktHeader.Version3)
+        {
+            var header = new byte[TpktHeader.Size];
+            first.CopyTo(header, 0);
+            await FillAsync(header, 2, what).ConfigureAwait(false);
+            var status = TpktHeader.TryRead(header, out var tpkt, out _, out var error);
+            if (status != OperationStatus.Done)
+            {
+                throw new PhaseFailedException(Ending.ProtocolViolation, $"{what}: bad TPKT header ({Describe(error)}; bytes {Hex(header)})");
+            }
+
+            var frame = new byte[tpkt.Length];
+            header.CopyTo(frame, 0);
+            await FillAsync(frame, TpktHeader.Size, what).ConfigureAwait(false);
+            LastReceivedAtMs = ElapsedMs;
+            return (false, frame);
+        }
+
+        if (allowFastPath && (first[0] & 0x03) == 0)
+        {
+            int length = first[1];
+            int headerLength = 2;
+            byte third = 0;
+            if ((length & 0x80) != 0)
+            {
+                third = (await ReadExactAsync(1, what).ConfigureAwait(false))[0];
+                length = ((length & 0x7F) << 8) | third;
+                headerLength = 3;
+            }
+
+            if (length < headerLength)
+            {
+                throw new PhaseFailedException(Ending.ProtocolViolation, $"{what}: fast-path length {length} is shorter than its header");
+            }
+
+            var frame = new byte[length];
+            first.CopyTo(frame, 0);
+            if (headerLength == 3)
+            {
+                frame[2] = third;
+            }
+
+            await FillAsync(frame, headerLength, what).ConfigureAwait(false);
+            LastReceivedAtMs = ElapsedMs;
+            return (true, frame);
+        }
+
+        throw new PhaseFailedException(Ending.ProtocolViolation, $"{what}: {(allowFastPath ? "neither a TPKT frame nor a fast-path PDU" : "not a TPKT frame")} (first bytes {Hex(first)})");
+    }
+
     private Task FillAsync(byte[] buffer, int offset, string what) => FillAsync(buffer.AsMemory(), offset, what);
 
     private async Task FillAsync(Memory<byte> buffer, int offset, string what)
