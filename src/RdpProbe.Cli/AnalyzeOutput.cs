@@ -27,7 +27,7 @@ internal static class AnalyzeOutput
         {
             var c = report.Connections[i];
             string tag = c.Verdict.Ok ? "[green]ok  [/]" : "[red]FAIL[/]";
-            string ended = c.EndedBy is null || c.Ending == "ok" ? c.Ending : $"{c.Ending} by {c.EndedBy}";
+            string ended = c.EndedBy is null ? c.Ending : c.Ending is "closed" or "reset" or "refused" ? $"{c.Ending} by {c.EndedBy}" : $"{c.Ending}, ended by {c.EndedBy}";
             console.MarkupLine($"{tag} #{i + 1} {Markup.Escape($"{c.Client} -> {c.Server}  {c.LastPhase}, {ended}, frames {c.FirstFrame}-{c.LastFrame}: {c.Verdict.Summary}")}");
         }
 

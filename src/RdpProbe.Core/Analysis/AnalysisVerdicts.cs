@@ -24,7 +24,9 @@ internal sealed record VerdictFacts(
     string? NotRdpReason,
     bool StartedBeforeCapture,
     int? McsResult,
-    bool ServerEncryptedAlert = false);
+    bool ServerEncryptedAlert = false,
+    SecurityProtocols? Requested = null,
+    SecurityProtocols? Selected = null);
 
 internal sealed record Verdict(bool Ok, string Phase, string Ending, string? Code, string Summary, IReadOnlyList<string> Causes, bool Inferred)
 {
@@ -167,7 +169,7 @@ internal static class AnalysisVerdicts
                  "a firewall or IPS silently dropping the connection mid-handshake"], true);
         }
 
-        if (f.FirstAlert is { } alert && f.LastPhase <= Phase.Tls)
+        if (f.FirstAlert is { } alert && f.LastPhase == Phase.Tls)
         {
             string from = alert.FromClient ? "client" : "server";
             if (alert.Alert is { } a)
@@ -192,6 +194,13 @@ internal static class AnalysisVerdicts
                         ? $"The client sent the X.224 Connection Request but the {by} ended the connection ({f.Ending}) without a Connection Confirm."
                         : "The client sent the X.224 Connection Request; no Connection Confirm before the capture ended.",
                     ["malformed request or another service on the port", "IPS/load balancer rejecting the cookie or wanting a routing token", "listener overloaded or TermService wedged"], false);
+
+            case Phase.X224 when ended && f.EndedBy == "client" && f.Requested is { } req && f.Selected is { } sel
+                && (req & (SecurityProtocols.Hybrid | SecurityProtocols.HybridEx)) != 0 && (sel & (SecurityProtocols.Hybrid | SecurityProtocols.HybridEx)) == 0:
+                return new Verdict(false, "x224", f.Ending, "nla_not_offered",
+                    $"The client asked for NLA (CredSSP) but the server selected {sel.ToReportName()}; the client then closed the connection: it requires NLA, which this server does not offer.",
+                    ["server without Network Level Authentication (e.g. xrdp, or NLA disabled on the server)", "client set to require NLA (/sec:nla)"], false)
+                { Remedies = ["enable NLA on the server, or let the client accept TLS security (less secure)"] };
 
             case Phase.X224:
                 return new Verdict(!ended, "x224", f.Ending, null,
@@ -238,6 +247,13 @@ internal static class AnalysisVerdicts
     private static Verdict CredsspVerdict(VerdictFacts f, bool ended, string by)
     {
         string round = f.CredsspRound ?? "negotiate";
+        if (round == "alert")
+        {
+            return new Verdict(false, "credssp", f.Ending, "auth_failed",
+                $"Authentication failed: the server answered the client's AUTHENTICATE with an encrypted TLS alert (2 bytes of plaintext) instead of pubKeyAuth, and the {by} ended the connection ({f.Ending}). Inferred from record sizes; the server does not say why.",
+                ["wrong user name or password", "unknown user", "account locked, disabled or restricted"], true);
+        }
+
         if (f.ErrorSizedAnswer == true)
         {
             return new Verdict(false, "credssp", f.Ending, "credssp_error",

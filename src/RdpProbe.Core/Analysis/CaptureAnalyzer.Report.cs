@@ -76,11 +76,16 @@ internal sealed partial class CaptureAnalyzer
             ending = "open";
         }
 
-        var (stalled, stallDetail) = DetectStall(c, ending);
+        var (stalled, stallDetail, waiting) = DetectStall(c, ending);
         if (stalled)
         {
-            var from = stallDetail!.StartsWith("The server", StringComparison.Ordinal) ? "server" : "client";
-            c.Anomalies.Add(AnomalyKinds.Stall, c.Current, from, from == "server" ? Math.Max(c.LastServerDataFrame, c.FirstFrame) : Math.Max(c.LastClientDataFrame, c.FirstFrame), stallDetail);
+            // Frames: the data left waiting, then where the waiting side gave up (when it did).
+            int waitedFrame = waiting == "server" ? c.LastServerDataFrame : c.LastClientDataFrame;
+            c.Anomalies.Add(AnomalyKinds.Stall, c.Current, waiting, Math.Max(waitedFrame, c.FirstFrame), stallDetail);
+            if (c.FirstEnd is { } gaveUp && (gaveUp.ByClient ? "client" : "server") == waiting)
+            {
+                c.Anomalies.Add(AnomalyKinds.Stall, c.Current, waiting, gaveUp.Frame, stallDetail);
+            }
         }
 
         var phase = c.Current ?? Phase.Tcp;
@@ -89,17 +94,32 @@ internal sealed partial class CaptureAnalyzer
             phase, ending, endedBy, c.SynAckSeen || c.ServerHalf.PayloadBytes > 0, refused, c.Confirm?.FailureCode, c.Confirm is not null,
             c.ServerDisconnectUltimatum, c.ServerHello is not null, firstAlert, c.LastCredsspRound, c.ErrorSizedAnswer, c.ExpectsCredssp,
             stalled, stallDetail, c.SessionReached, c.NotRdpReason, c.StartedBeforeCapture, c.McsResult,
-            c.Alerts.Exists(a => !a.FromClient && a.Alert is null));
+            c.Alerts.Exists(a => !a.FromClient && a.Alert is null),
+            c.Request is null ? null : c.Request.RequestedProtocols ?? SecurityProtocols.Rdp,
+            c.Confirm?.SelectedProtocol);
         var verdict = AnalysisVerdicts.Explain(facts);
-        if (verdict.Ending == "ok")
+
+        // Name the ending by what decided it, as the probe does: a RST to the SYN is "refused", a negotiation
+        // failure code ends the handshake whatever TCP did next, a side that waited on a stall gave up ("timeout").
+        if (refused)
         {
-            ending = "ok";
+            ending = "refused";
         }
+        else if (c.Confirm?.IsFailure == true)
+        {
+            ending = "negotiation_failure";
+        }
+        else if (stalled && ending is "closed" or "reset" && endedBy == waiting)
+        {
+            ending = "timeout";
+        }
+
+        verdict = verdict with { Ending = verdict.Ok ? verdict.Ending : ending };
 
         var phases = new List<PhaseReportEntry>();
         foreach (var (p, slot) in c.PhaseSlots())
         {
-            string status = p != phase ? "ok" : verdict.Ok ? (ending is "open" ? "incomplete" : "ok") : "failed";
+            string status = p != phase ? "ok" : verdict.Ok ? (ending is "open" && !c.SessionReached ? "incomplete" : "ok") : "failed";
             phases.Add(new PhaseReportEntry(p.ToReportName(), status, slot.FirstFrame, slot.LastFrame, slot.Inferred));
         }
 
@@ -180,11 +200,11 @@ internal sealed partial class CaptureAnalyzer
     /// acknowledged (MTU black hole seen from the server side), the client's data retransmitted without any answer, or
     /// the client's data acknowledged but never answered before the client gave up (the black hole seen from the client).
     /// </summary>
-    private (bool, string?) DetectStall(TcpConnection c, string ending)
+    private (bool Stalled, string? Detail, string? Waiting) DetectStall(TcpConnection c, string ending)
     {
         if (c.SessionReached || c.Confirm?.IsFailure == true || c.Alerts.Count > 0)
         {
-            return (false, null);
+            return (false, null, null);
         }
 
         var server = c.ServerHalf;
@@ -196,7 +216,7 @@ internal sealed partial class CaptureAnalyzer
             bool large = serverRetrans >= LargeSegment || (c.PathMtu[1] > 0 && serverRetrans + 40 > c.PathMtu[1]);
             return (true, large
                 ? $"The server's {serverRetrans}-byte segments were retransmitted and never acknowledged: the MTU black-hole signature (large packets dropped on the path, ICMP fragmentation-needed not getting through)."
-                : "The server retransmitted data that the client never acknowledged: the path stopped delivering server packets.");
+                : "The server retransmitted data that the client never acknowledged: the path stopped delivering server packets.", "server");
         }
 
         bool clientUnacked = client.PayloadBytes > 0 && (!server.HasAck || (int)(client.HighestEnd - server.HighestAck) > 0);
@@ -205,7 +225,7 @@ internal sealed partial class CaptureAnalyzer
         string what = c.Current == Phase.Tls && c.ServerHello is null ? "ClientHello" : c.Current == Phase.X224 && c.Confirm is null ? "X.224 Connection Request" : "data";
         if (clientUnacked && clientRetrans > 0 && noAnswer && c.RetransmittedUnacked(client: true))
         {
-            return (true, $"The client's {what} was retransmitted and never acknowledged or answered: packets from the client are not reaching the server (or its answers are dropped).");
+            return (true, $"The client's {what} was retransmitted and never acknowledged or answered: packets from the client are not reaching the server (or its answers are dropped).", "client");
         }
 
         long silence = (ending == "open" || ending == "timeout" ? LastTimestamp : c.LastTimestamp) - c.LastClientDataTimestamp;
@@ -213,10 +233,10 @@ internal sealed partial class CaptureAnalyzer
             && (c.FirstEnd is { ByClient: true } || ending is "open" or "timeout")
             && c.Current is Phase.Tls or Phase.X224 or Phase.Mcs or Phase.Credssp)
         {
-            return (true, $"The server acknowledged the client's {what} but sent no answer for {silence / 1e6:0.#} s until the client gave up: when the answer is large (ServerHello + Certificate), this is the MTU black-hole signature seen from the client side.");
+            return (true, $"The server acknowledged the client's {what} but sent no answer for {silence / 1e6:0.#} s until the client gave up: when the answer is large (ServerHello + Certificate), this is the MTU black-hole signature seen from the client side.", "client");
         }
 
-        return (false, null);
+        return (false, null, null);
     }
 
     private UdpFlowReport BuildUdp(UdpFlow u)
@@ -250,8 +270,19 @@ internal sealed partial class CaptureAnalyzer
             0x0101 => "v3",
             var v => $"0x{v:x4}",
         };
+        var anomalies = new List<AnomalyReport>();
+        if (!u.SynAck && u.ServerDatagrams == 0 && icmp is null)
+        {
+            anomalies.Add(new AnomalyReport(AnomalyKinds.UdpNoReply, u.SynFrames.ToList(), u.SynFrames.Count, "udp", "client", "RDP-UDP SYN without SYN+ACK", Filters.Frames(u.SynFrames)));
+        }
+
+        if (u.FragmentFrames.Count > 0)
+        {
+            anomalies.Add(new AnomalyReport(AnomalyKinds.IpFragment, u.FragmentFrames.ToList(), u.FragmentFrames.Count, "udp", null, "IP-fragmented RDP-UDP datagram", Filters.Frames(u.FragmentFrames)));
+        }
+
         return new UdpFlowReport(u.Client.ToString(), u.Server.ToString(), u.SynFrames.ToList(), u.SynAck, u.SynAckFrame, version,
-            u.ClientDatagrams, u.ServerDatagrams, icmp, new UdpVerdictReport(ok, summary), filter);
+            u.ClientDatagrams, u.ServerDatagrams, icmp, anomalies, new UdpVerdictReport(ok, summary), filter);
     }
 
     /// <summary>encryptionMethod bits, MS-RDPBCGR 2.2.1.3.3.</summary>

@@ -30,6 +30,7 @@ internal sealed partial class TcpConnection
     public const int ErrorSizedPlaintextLimit = 32;
 
     public bool? ErrorSizedAnswer { get; private set; }
+    public bool AlertSizedAnswer { get; private set; }
     public int? EarlyAuthPlaintext { get; private set; }
     public string? LastCredsspRound { get; private set; }
 
@@ -86,6 +87,26 @@ internal sealed partial class TcpConnection
         if (SessionReached)
         {
             Touch(Current!.Value, lastFrame);
+            return;
+        }
+
+        // TLS 1.3 sends alerts as application-data records (RFC 8446 §5.2); two bytes of plaintext is an alert
+        // (close_notify or an error), not CredSSP or RDP data.
+        if (Tls13 && PlaintextEstimate(length) is 2)
+        {
+            Alerts.Add((firstFrame, fromClient, null));
+            Anomalies.Add(AnomalyKinds.TlsAlert, Current, fromClient ? "client" : "server", firstFrame, "encrypted alert");
+            if (!fromClient && ExpectsCredssp && FlightCount == 3 && _lastFlightFromClient)
+            {
+                AlertSizedAnswer = true;
+                LastCredsspRound = "alert";
+            }
+
+            if (Current is { } c)
+            {
+                Touch(c, lastFrame);
+            }
+
             return;
         }
 
@@ -151,10 +172,14 @@ internal sealed partial class TcpConnection
                     {
                         int? plain = PlaintextEstimate(length);
                         ErrorSizedAnswer = plain is { } p ? p <= ErrorSizedPlaintextLimit : length <= 5 + 24 + ErrorSizedPlaintextLimit;
-                        LastCredsspRound = ErrorSizedAnswer == true ? "error" : "pubKeyAuth";
+
+                        // Two bytes of plaintext is an alert (TLS 1.3 hides its content type inside the record,
+                        // RFC 8446 §5.2): the server answered AUTHENTICATE with an alert, not a TSRequest.
+                        AlertSizedAnswer = plain is <= 2;
+                        LastCredsspRound = AlertSizedAnswer ? "alert" : ErrorSizedAnswer == true ? "error" : "pubKeyAuth";
                     }
 
-                    return (Phase.Credssp, ErrorSizedAnswer == true ? "errorCode" : "pubKeyAuth");
+                    return (Phase.Credssp, AlertSizedAnswer ? "alert" : ErrorSizedAnswer == true ? "errorCode" : "pubKeyAuth");
                 case 4:
                     if (recordInFlight == 0)
                     {

@@ -273,6 +273,11 @@ internal sealed partial class TcpConnection : IPduSink
                 uint finSeq = ((flags & TcpFlags.Syn) != 0 ? p.Sequence + 1 : p.Sequence) + (uint)p.PayloadWireLength;
                 _finSeq[fromClient ? 0 : 1] = finSeq;
             }
+            else if (p.PayloadWireLength == 0 && p.Sequence == _finSeq[fromClient ? 0 : 1])
+            {
+                // The same FIN again: the peer did not acknowledge it.
+                Anomalies.Add(AnomalyKinds.Retransmission, Current, side, frame, "FIN retransmitted");
+            }
         }
 
         if ((flags & TcpFlags.Ack) != 0)

@@ -108,6 +108,7 @@ public sealed record UdpFlowReport(
     long ClientDatagrams,
     long ServerDatagrams,
     IcmpReport? Icmp,
+    IReadOnlyList<AnomalyReport> Anomalies,
     UdpVerdictReport Verdict,
     string Filter);
 

@@ -48,7 +48,7 @@ public sealed class ScenarioTests : IDisposable
     {
         var c = New().Syn().RstNoAck(fromClient: false);
         var conn = Assert.Single(Analyze(c).Connections);
-        Assert.Equal("reset", conn.Ending);
+        Assert.Equal("refused", conn.Ending);
         Assert.Equal("server", conn.EndedBy);
         Assert.Equal("refused", conn.Verdict.Code);
         Assert.Contains("nothing is listening", conn.Verdict.Summary, StringComparison.Ordinal);
