@@ -182,7 +182,8 @@ write_xrdp_ini() {
   local port="$1"
   # A private copy of the packaged xrdp.ini: our port bound to 127.0.0.1 only, our own log file, no syslog.
   # With --nodaemon xrdp writes no pid file, so several instances (one per base) can run side by side.
-  sed -e "s|^port=.*|port=tcp://127.0.0.1:$port|" \
+  # Only the first port= line is the listener ([Globals]); the later ones belong to the session modules.
+  sed -e "0,/^port=/s|^port=.*|port=tcp://127.0.0.1:$port|" \
     -e "s|^LogFile=.*|LogFile=$STATE/xrdp.log|" \
     -e "s|^EnableSyslog=.*|EnableSyslog=false|" \
     /etc/xrdp/xrdp.ini >"$STATE/xrdp.ini"
