@@ -152,6 +152,9 @@ public sealed class ProbeEngine(ProbeOptions options)
                     try
                     {
                         tls = await TlsSession.HandshakeAsync(connection.Stream, client, log, context.Token).ConfigureAwait(false);
+
+                        // The phase ends with the handshake: a NewSessionTicket arriving later is not part of it.
+                        context.EndAt = System.Diagnostics.Stopwatch.GetTimestamp();
                     }
                     finally
                     {
@@ -565,7 +568,7 @@ public sealed class ProbeEngine(ProbeOptions options)
         }
         finally
         {
-            clock.Stop(record);
+            clock.Stop(record, context.EndAt);
             if (context.WireMs is { } wire && record.WallMs is { } wall)
             {
                 record.Ms = PhaseClock.Round(Math.Min(wire, wall));
@@ -621,6 +624,9 @@ public sealed class ProbeEngine(ProbeOptions options)
         public Func<(string? Code, string Detail)>? OnTimeout { get; set; }
 
         public bool AllWire { get; set; }
+
+        /// <summary>When the phase's work ended, if earlier than the runner's own end (bookkeeping after it is not the phase's).</summary>
+        public long? EndAt { get; set; }
 
         /// <summary>A wire time measured another way (the kernel's RTT for the TCP handshake).</summary>
         public double? WireMs { get; set; }

@@ -218,9 +218,9 @@ internal sealed class PhaseClock
     public double MsSinceStart(long timestamp) => Stopwatch.GetElapsedTime(start, timestamp).TotalMilliseconds;
 
     /// <summary>Fills Ms (wire), WallMs, ClientMs and RoundTrips of <paramref name="record"/>.</summary>
-    public void Stop(PhaseRecord record)
+    public void Stop(PhaseRecord record, long? endAt = null)
     {
-        long end = Stopwatch.GetTimestamp();
+        long end = endAt ?? Stopwatch.GetTimestamp();
         double wall = Stopwatch.GetElapsedTime(start, end).TotalMilliseconds;
         double wire = 0;
         int roundTrips = 0;
