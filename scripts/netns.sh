@@ -10,6 +10,9 @@
 #   scripts/netns.sh relay start|stop [--id N] [--tcp PORT]... [--udp PORT]... [--delay MS] [--jitter MS]
 #       bench/RdpProbe.Relay in the router namespace on 10.213.<10N+1>.1:PORT → server:PORT with added one-way delay
 #       and jitter each way (the round trip grows by ~2×delay). Clients use the router address as the target.
+#   scripts/netns.sh delay start|stop [--id N] [--delay MS] [--jitter MS]
+#       a delayed *packet* path: VXLAN client 10.215.<N>.1 ↔ server 10.215.<N>.2 whose UDP crosses the relay; unlike
+#       the TCP relay above, the TCP handshake itself sees the delay (the bench measures RTT from it).
 #   scripts/netns.sh lab start|stop|status [--id N] [--base PORT]
 #       scripts/lab.sh inside the server namespace; base+0..3 answer on the server address (DNAT to its loopback).
 #       Use a base no other lab uses (e.g. 15389): lab.sh keeps its state per base in .lab/<base>/.
@@ -55,6 +58,14 @@ delay=0
 jitter=0
 relay_tcp=()
 relay_udp=()
+relay_udp_maps=()
+relay_vxlan=0
+sub_delay=""
+if [[ "$cmd" == "delay" ]]; then
+    sub_delay="${1:-}"
+    [[ "$sub_delay" == "start" || "$sub_delay" == "stop" ]] || die "usage: netns.sh delay start|stop [--id N] [--delay MS] [--jitter MS]"
+    shift
+fi
 if [[ "$cmd" == "relay" ]]; then
     sub="${1:-}"
     [[ "$sub" == "start" || "$sub" == "stop" ]] || die "usage: netns.sh relay start|stop [--id N] [--tcp PORT]... [--udp PORT]... [--delay MS] [--jitter MS]"
@@ -232,16 +243,18 @@ relay() {
         rm -f "$pidfile"
     fi
     [[ "$sub" == "start" ]] || return 0
-    [[ ${#relay_tcp[@]} -gt 0 || ${#relay_udp[@]} -gt 0 ]] || die "relay start needs --tcp PORT or --udp PORT"
+    [[ ${#relay_tcp[@]} -gt 0 || ${#relay_udp[@]} -gt 0 || ${#relay_udp_maps[@]} -gt 0 ]] || die "relay start needs --tcp PORT or --udp PORT"
     local root; root="$(cd "$here/.." && pwd)"
     local dll="$root/bench/RdpProbe.Relay/bin/Release/net10.0/rdpprobe-relay.dll"
-    if [[ ! -f "$dll" ]]; then
-        dotnet build "$root/bench/RdpProbe.Relay/RdpProbe.Relay.csproj" -c Release -v q -nologo >/dev/null || die "could not build bench/RdpProbe.Relay"
-    fi
+    # Incremental: quick when up to date, and never runs a relay older than its source.
+    dotnet build "$root/bench/RdpProbe.Relay/RdpProbe.Relay.csproj" -c Release -v q -nologo >/dev/null || die "could not build bench/RdpProbe.Relay"
+    [[ -f "$dll" ]] || die "relay build produced no $dll"
     local args=()
     for p in "${relay_tcp[@]}"; do args+=(--tcp "${net_c}.1:$p=${server_addr}:$p"); done
     for p in "${relay_udp[@]}"; do args+=(--udp "${net_c}.1:$p=${server_addr}:$p"); done
+    for m in "${relay_udp_maps[@]}"; do args+=(--udp "$m"); done
     args+=(--delay "$delay" --jitter "$jitter")
+    [[ "$relay_vxlan" == 1 ]] && args+=(--vxlan)
     local log="/tmp/rdpp-netns-${id}.relay.log"
     setsid ip netns exec "$ns_router" dotnet "$dll" "${args[@]}" </dev/null >"$log" 2>&1 &
     echo $! >"$pidfile"
@@ -252,6 +265,34 @@ relay() {
     done
     cat "$log" >&2
     die "relay did not start"
+}
+
+# A delayed packet path for TCP (no proxy: the TCP handshake itself sees the delay): a VXLAN link between client and
+# server (10.215.<N>.1 ↔ 10.215.<N>.2) whose UDP packets cross the router through the delay relay, one relay mapping
+# per direction (VXLAN sends to its configured remote, so each side's remote is the relay on its own side of the router).
+# The veths get MTU 1550 so the VXLAN link itself keeps 1500 bytes: this path differs from "direct" only by the delay.
+delay_path() {
+    exists "$ns_router" || die "namespaces are not up (run: netns.sh up --id $id)"
+    local vx_c="vxc${id}" vx_s="vxs${id}" vni=$((4200 + id))
+    nsx "$ns_client" ip link del "$vx_c" 2>/dev/null || true
+    nsx "$ns_server" ip link del "$vx_s" 2>/dev/null || true
+    sub=stop relay
+    local link_mtu=1500
+    [[ "$sub_delay" == "start" ]] && link_mtu=1550
+    for pair in "$ns_client:$if_c" "$ns_router:$if_r1" "$ns_router:$if_r2" "$ns_server:$if_s"; do
+        nsx "${pair%%:*}" ip link set "${pair#*:}" mtu "$link_mtu"
+    done
+    [[ "$sub_delay" == "start" ]] || return 0
+    nsx "$ns_client" ip link add "$vx_c" type vxlan id "$vni" dstport 4789 local "$client_addr" remote "${net_c}.1" dev "$if_c"
+    nsx "$ns_server" ip link add "$vx_s" type vxlan id "$vni" dstport 4789 local "$server_addr" remote "${net_s}.1" dev "$if_s"
+    nsx "$ns_client" ip addr add "10.215.${id}.1/24" dev "$vx_c"
+    nsx "$ns_server" ip addr add "10.215.${id}.2/24" dev "$vx_s"
+    nsx "$ns_client" ip link set "$vx_c" mtu 1500 up
+    nsx "$ns_server" ip link set "$vx_s" mtu 1500 up
+    relay_udp_maps=("${net_c}.1:4789=${server_addr}:4789" "${net_s}.1:4789=${client_addr}:4789")
+    relay_vxlan=1
+    sub=start relay
+    echo "delay path id=$id: client 10.215.${id}.1 ↔ server 10.215.${id}.2 over VXLAN through the relay, ${delay} ms ± ${jitter} ms each way"
 }
 
 lab() {
@@ -295,5 +336,6 @@ case "$cmd" in
         exec ip netns exec "$ns" "${exec_args[@]}" ;;
     lab) lab ;;
     relay) relay ;;
+    delay) delay_path ;;
     *) die "unknown command: $cmd" ;;
 esac

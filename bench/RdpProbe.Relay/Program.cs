@@ -5,16 +5,18 @@ using RdpProbe.Relay;
 // rdpprobe-relay: a user-space delay/jitter relay for benchmark and test paths (kernel netem is not available).
 //   rdpprobe-relay [--tcp LISTEN=UPSTREAM]... [--udp LISTEN=UPSTREAM]... [--delay MS] [--jitter MS]
 //                  [--delay-up MS] [--delay-down MS] [--jitter-up MS] [--jitter-down MS] [--loss-up P] [--loss-down P]
-//                  [--buffer BYTES]
+//                  [--buffer BYTES] [--vxlan]
 // LISTEN and UPSTREAM are IP:PORT ([v6]:PORT). --delay/--jitter set both directions (one-way each: the round trip
 // grows by about twice the delay). "up" is client→upstream. Prints "relay ready" once every socket is bound, then runs
-// until SIGTERM or Ctrl+C. Exit codes: 0 stopped, 2 bad arguments, 3 cannot bind.
+// until SIGTERM or Ctrl+C. --vxlan: the UDP maps carry VXLAN; the relay completes the inner IPv4 TCP/UDP checksums
+// that checksum offload on veth leaves unfinished. Exit codes: 0 stopped, 2 bad arguments, 3 cannot bind.
 const int BadArguments = 2, CannotBind = 3;
 
 var tcp = new List<(IPEndPoint Listen, IPEndPoint Upstream)>();
 var udp = new List<(IPEndPoint Listen, IPEndPoint Upstream)>();
 double delayUp = 0, delayDown = 0, jitterUp = 0, jitterDown = 0, lossUp = 0, lossDown = 0;
 long buffer = 1 << 20;
+bool vxlan = false;
 
 try
 {
@@ -33,6 +35,7 @@ try
             case "--delay-down": delayDown = Ms(); break;
             case "--jitter-up": jitterUp = Ms(); break;
             case "--jitter-down": jitterDown = Ms(); break;
+            case "--vxlan": vxlan = true; break;
             case "--loss-up": lossUp = P(); break;
             case "--loss-down": lossDown = P(); break;
             case "--buffer":
@@ -66,7 +69,7 @@ try
 
     foreach (var (listen, upstream) in udp)
     {
-        relays.Add(new UdpRelay(listen, upstream, up, down, buffer));
+        relays.Add(new UdpRelay(listen, upstream, up, down, buffer, vxlan));
         Console.WriteLine($"udp {listen} -> {upstream}: up {up}, down {down}");
     }
 }

@@ -22,8 +22,12 @@ public sealed class UdpRelay : IAsyncDisposable
     private readonly ConcurrentDictionary<IPEndPoint, Session> _sessions = new();
     private readonly Task _loop;
 
-    public UdpRelay(IPEndPoint listen, IPEndPoint upstream, DelayProfile up, DelayProfile down, long bufferBytes = 1 << 20)
+    private readonly bool _vxlan;
+
+    /// <param name="vxlan">The datagrams are VXLAN: complete the inner checksums a veth left unfinished (see <see cref="InnerChecksums"/>).</param>
+    public UdpRelay(IPEndPoint listen, IPEndPoint upstream, DelayProfile up, DelayProfile down, long bufferBytes = 1 << 20, bool vxlan = false)
     {
+        _vxlan = vxlan;
         _upstream = upstream;
         _up = up;
         _down = down;
@@ -80,6 +84,11 @@ public sealed class UdpRelay : IAsyncDisposable
                 _sessions[client] = session;
             }
 
+            if (_vxlan)
+            {
+                InnerChecksums.FixVxlan(buffer.AsSpan(0, got.ReceivedBytes));
+            }
+
             await session.ToServer.SendAsync(buffer.AsMemory(0, got.ReceivedBytes), wait: false, token).ConfigureAwait(false);
         }
     }
@@ -107,6 +116,11 @@ public sealed class UdpRelay : IAsyncDisposable
                 catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
                 {
                     return;
+                }
+
+                if (_vxlan)
+                {
+                    InnerChecksums.FixVxlan(buffer.AsSpan(0, n));
                 }
 
                 await toClient.SendAsync(buffer.AsMemory(0, n), wait: false, token).ConfigureAwait(false);

@@ -146,3 +146,54 @@ public sealed class RelayTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => echo);
     }
 }
+
+/// <summary>Inner checksum completion for VXLAN datagrams (the veth checksum-offload gap).</summary>
+public sealed class InnerChecksumTests
+{
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Recomputes_the_inner_tcp_and_udp_checksum(bool tcp)
+    {
+        var ip = new PacketDotNet.IPv4Packet(System.Net.IPAddress.Parse("10.215.1.1"), System.Net.IPAddress.Parse("10.215.1.2"));
+        if (tcp)
+        {
+            ip.PayloadPacket = new PacketDotNet.TcpPacket(40000, 13389) { Synchronize = true, SequenceNumber = 12345, WindowSize = 64240, PayloadData = [1, 2, 3] };
+        }
+        else
+        {
+            ip.PayloadPacket = new PacketDotNet.UdpPacket(40000, 3389) { PayloadData = [9, 8, 7, 6, 5] };
+        }
+
+        var eth = new PacketDotNet.EthernetPacket(PhysicalAddress(1), PhysicalAddress(2), PacketDotNet.EthernetType.IPv4) { PayloadPacket = ip };
+        eth.UpdateCalculatedValues();
+        if (tcp)
+        {
+            ((PacketDotNet.TcpPacket)ip.PayloadPacket).UpdateTcpChecksum();
+        }
+        else
+        {
+            ((PacketDotNet.UdpPacket)ip.PayloadPacket).UpdateUdpChecksum();
+        }
+
+        byte[] frame = eth.Bytes;
+        byte[] datagram = [0x08, 0, 0, 0, 0, 0, 0x10, 0, .. frame];
+        int checksumAt = 8 + 14 + 20 + (tcp ? 16 : 6);
+        byte[] expected = datagram[checksumAt..(checksumAt + 2)];
+
+        // What a veth hands over with offload: the field holds something else (here: garbage).
+        datagram[checksumAt] = 0x12;
+        datagram[checksumAt + 1] = 0x34;
+        Assert.True(RdpProbe.Relay.InnerChecksums.FixVxlan(datagram));
+        Assert.Equal(expected, datagram[checksumAt..(checksumAt + 2)]);
+    }
+
+    [Fact]
+    public void Leaves_non_vxlan_and_short_datagrams_alone()
+    {
+        Assert.False(RdpProbe.Relay.InnerChecksums.FixVxlan(new byte[10]));
+        Assert.False(RdpProbe.Relay.InnerChecksums.FixVxlan(new byte[60]));
+    }
+
+    private static System.Net.NetworkInformation.PhysicalAddress PhysicalAddress(byte last) => new([2, 0, 0, 0, 0, last]);
+}

@@ -40,3 +40,34 @@ public sealed class VpnNetnsTests(NetPathFixture lab, ITestOutputHelper output)
         return text;
     }
 }
+
+/// <summary>The delayed packet path (netns.sh delay: VXLAN through the relay): the TCP handshake itself sees the delay.</summary>
+[Collection(NetPathCollection.Name)]
+public sealed class DelayPathNetnsTests(NetPathFixture lab, ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Added_delay_shows_in_the_tcp_handshake_and_the_handshake_completes()
+    {
+        await lab.SetPathAsync();
+        string id = NetPathFixture.Id.ToString(CultureInfo.InvariantCulture);
+        output.WriteLine(await NetPathFixture.NetnsAsync("delay", "start", "--id", id, "--delay", "15", "--jitter", "1"));
+        try
+        {
+            var target = new IPEndPoint(IPAddress.Parse($"10.215.{id}.2"), NetPathFixture.BasePort);
+            var phases = await HandshakeRun.RunAsync(target, NetPathFixture.ClientNamespace, CancellationToken.None);
+            foreach (var p in phases)
+            {
+                output.WriteLine($"{p.Phase}: {p.Status} {p.Ms:0.0} ms");
+            }
+
+            Assert.All(phases, p => Assert.Equal(Diagnosis.PhaseStatus.Ok, p.Status));
+            Assert.Equal(3, phases.Count);
+            // Lower bound only: a SYN and its SYN-ACK each wait at least 15 − 1 ms in the relay.
+            Assert.True(phases[0].Ms >= 28, $"tcp handshake took {phases[0].Ms:0.0} ms");
+        }
+        finally
+        {
+            await NetPathFixture.NetnsAsync("delay", "stop", "--id", id);
+        }
+    }
+}
