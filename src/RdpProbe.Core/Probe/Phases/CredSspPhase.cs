@@ -16,7 +16,14 @@ internal static partial class CredSspPhase
     /// the server certificate's SubjectPublicKeyInfo (MS-CSSP 3.1.5: what pubKeyAuth binds to). Never throws for peer
     /// behaviour: the outcome is in <paramref name="record"/> and the returned result.
     /// </summary>
-    internal static async Task<CredSspResult> RunAsync(Stream tls, byte[] serverSubjectPublicKey, CredSspCredentials? credentials, PhaseRecord record, CancellationToken ct)
+    internal static Task<CredSspResult> RunAsync(Stream tls, byte[] serverSubjectPublicKey, CredSspCredentials? credentials, PhaseRecord record, CancellationToken ct)
+        => RunAsync(tls, serverSubjectPublicKey, credentials, record, null, ct);
+
+    /// <summary>
+    /// Same, with the client's random values fixed (transcript tests replay a recorded exchange byte for byte).
+    /// Null draws them from the system's cryptographic generator.
+    /// </summary>
+    internal static async Task<CredSspResult> RunAsync(Stream tls, byte[] serverSubjectPublicKey, CredSspCredentials? credentials, PhaseRecord record, CredSspRandomness? randomness, CancellationToken ct)
     {
         var result = new CredSspResult();
         var io = new PhaseIo(tls, record, ct);
@@ -34,7 +41,7 @@ internal static partial class CredSspPhase
                 return result;
             }
 
-            await AuthenticateAsync(io, result, exchange.Value.Negotiate, exchange.Value.Challenge, serverSubjectPublicKey, credentials).ConfigureAwait(false);
+            await AuthenticateAsync(io, result, exchange.Value.Negotiate, exchange.Value.Challenge, serverSubjectPublicKey, credentials, randomness ?? CredSspRandomness.Fresh()).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -92,7 +99,7 @@ internal static partial class CredSspPhase
     /// Second and third flights (MS-CSSP 3.1.5 steps 3–5): AUTHENTICATE with pubKeyAuth (and clientNonce from v5), the
     /// server's pubKeyAuth or errorCode, then authInfo with the sealed password credentials.
     /// </summary>
-    private static async Task AuthenticateAsync(PhaseIo io, CredSspResult result, byte[] negotiate, NtlmChallenge challenge, byte[] serverKey, CredSspCredentials credentials)
+    private static async Task AuthenticateAsync(PhaseIo io, CredSspResult result, byte[] negotiate, NtlmChallenge challenge, byte[] serverKey, CredSspCredentials credentials, CredSspRandomness randomness)
     {
         int version = result.NegotiatedVersion ?? TsRequest.MaxVersion;
         if ((challenge.Flags & NtlmNegotiateFlags.ExtendedSessionSecurity) == 0)
@@ -101,12 +108,12 @@ internal static partial class CredSspPhase
         }
 
         var input = new NtlmAuthenticateInput(credentials.Domain, credentials.User, credentials.Password, Workstation,
-            RandomNumberGenerator.GetBytes(8), RandomNumberGenerator.GetBytes(16));
+            randomness.ClientChallenge, randomness.ExportedSessionKey);
         var auth = NtlmAuthenticate.Create(negotiate, challenge, input);
         var session = auth.Session;
         result.Session = session;
 
-        byte[]? nonce = CredSspBinding.UsesHash(version) ? RandomNumberGenerator.GetBytes(TsRequest.NonceLength) : null;
+        byte[]? nonce = CredSspBinding.UsesHash(version) ? randomness.ClientNonce : null;
         byte[] pubKeyAuth = session.Seal(CredSspBinding.ClientValue(version, serverKey, nonce));
         var request = new TsRequest(TsRequest.MaxVersion, [auth.Message], PubKeyAuth: pubKeyAuth, ClientNonce: nonce);
         string binding = nonce is null ? "sealed server public key (CredSSP v2-4)" : "SHA-256 key binding with client nonce (CredSSP v5+)";

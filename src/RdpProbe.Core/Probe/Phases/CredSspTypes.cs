@@ -88,3 +88,14 @@ internal sealed class CredSspResult
     /// </summary>
     public NtlmSession? Session { get; internal set; }
 }
+
+/// <summary>The client's random inputs to one CredSSP exchange: NTLM client challenge, exported session key, CredSSP nonce.</summary>
+internal sealed record CredSspRandomness(byte[] ClientChallenge, byte[] ExportedSessionKey, byte[] ClientNonce)
+{
+    public static CredSspRandomness Fresh() => new(
+        System.Security.Cryptography.RandomNumberGenerator.GetBytes(8),
+        System.Security.Cryptography.RandomNumberGenerator.GetBytes(16),
+        System.Security.Cryptography.RandomNumberGenerator.GetBytes(TsRequest.NonceLength));
+
+    public override string ToString() => "CredSspRandomness { *** }";
+}
