@@ -294,6 +294,9 @@ internal sealed class PduWalker : IStreamConsumer
         _inBody = false;
         _headerCount = 0;
         _sink.OnPdu(_fromClient, _framing, _type, _length, body, _damaged, _firstFrame, frame);
+
+        // Give the copy back at once: thousands of flows can be live, and a buffer held per flow would drain the pool.
+        Release();
     }
 
     private void Lose(int frame, string reason)

@@ -571,6 +571,12 @@ internal sealed partial class TcpConnection : IPduSink
             buffer.AsSpan(used, count - used).CopyTo(buffer);
             count -= used;
         }
+
+        if (count == 0)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            buffer = null;
+        }
     }
 
     private void OnHandshakeMessage(bool fromClient, TlsHandshakeType type, ReadOnlySpan<byte> body, int firstFrame, int lastFrame)
@@ -597,16 +603,7 @@ internal sealed partial class TcpConnection : IPduSink
             case TlsHandshakeType.Certificate when !fromClient && CertificateSubject is null && !Tls13:
                 if (TlsHandshake.TryReadFirstCertificate(body, out var der) == OperationStatus.Done)
                 {
-                    try
-                    {
-                        using var cert = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificate(der);
-                        CertificateSubject = cert.Subject;
-                        CertificateIssuer = cert.Issuer;
-                    }
-                    catch (System.Security.Cryptography.CryptographicException)
-                    {
-                        CertificateSubject = "(certificate not decodable)";
-                    }
+                    (CertificateSubject, CertificateIssuer) = CertificateNames.Get(der);
                 }
 
                 break;
