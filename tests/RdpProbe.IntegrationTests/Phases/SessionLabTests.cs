@@ -72,40 +72,13 @@ public sealed class SessionLabTests(LabFixture lab, ITestOutputHelper output)
             }
 
             var session = new RdpSession(connection.Stream, connection.Selected, requested);
-            mcs = await McsPhase.RunAsync(session, new McsOptions(), Start(Phase.Mcs), cts.Token);
-            if (Failed())
+            var outcome = await SessionSequence.RunAsync(session, new SessionOptions(credentials, nla), async (phase, body) =>
             {
-                return Finish();
-            }
-
-            channels = await ChannelsPhase.RunAsync(session, Start(Phase.Channels), cts.Token);
-            if (Failed())
-            {
-                return Finish();
-            }
-
-            if (session.StandardEncryption)
-            {
-                exchange = await SecurityExchangePhase.RunAsync(session, Start(Phase.SecurityExchange), cts.Token);
-                if (Failed() || !exchange.Established)
-                {
-                    return Finish();
-                }
-            }
-
-            await ClientInfoPhase.RunAsync(session, credentials, nla, Start(Phase.ClientInfo), cts.Token);
-            if (Failed())
-            {
-                return Finish();
-            }
-
-            licensing = await LicensingPhase.RunAsync(session, Start(Phase.Licensing), cts.Token);
-            if (Failed() || !licensing.CanContinue)
-            {
-                return Finish();
-            }
-
-            capabilities = await CapabilitiesPhase.RunAsync(session, Start(Phase.Capabilities), cts.Token);
+                var record = Start(phase);
+                await body(record, cts.Token);
+                return record;
+            });
+            (mcs, channels, exchange, licensing, capabilities) = (outcome.Mcs, outcome.Channels, outcome.SecurityExchange, outcome.Licensing, outcome.Capabilities);
             return Finish();
         }
         finally

@@ -24,31 +24,13 @@ public sealed class SessionPhaseTests
             return records[^1];
         }
 
-        var ct = CancellationToken.None;
-        var mcs = await McsPhase.RunAsync(session, new McsOptions(), Start(Phase.Mcs), ct);
-        ChannelsResult? channels = null;
-        LicensingResult? licensing = null;
-        CapabilitiesResult? capabilities = null;
-        if (records[^1].Status == PhaseStatus.Ok)
+        var outcome = await SessionSequence.RunAsync(session, new SessionOptions(credentials, NlaUsed: false), async (phase, body) =>
         {
-            channels = await ChannelsPhase.RunAsync(session, Start(Phase.Channels), ct);
-        }
-
-        if (records[^1].Status == PhaseStatus.Ok && session.StandardEncryption)
-        {
-            await SecurityExchangePhase.RunAsync(session, Start(Phase.SecurityExchange), ct);
-        }
-
-        if (records[^1].Status == PhaseStatus.Ok)
-        {
-            await ClientInfoPhase.RunAsync(session, credentials, nlaUsed: false, Start(Phase.ClientInfo), ct);
-            licensing = await LicensingPhase.RunAsync(session, Start(Phase.Licensing), ct);
-        }
-
-        if (records[^1].Status == PhaseStatus.Ok && licensing!.CanContinue)
-        {
-            capabilities = await CapabilitiesPhase.RunAsync(session, Start(Phase.Capabilities), ct);
-        }
+            var record = Start(phase);
+            await body(record, CancellationToken.None);
+            return record;
+        });
+        var (mcs, channels, licensing, capabilities) = (outcome.Mcs, outcome.Channels, outcome.Licensing, outcome.Capabilities);
 
         if (awaitServer)
         {
