@@ -72,4 +72,19 @@ public sealed class UdpCheckNetnsTests(NetPathFixture lab, ITestOutputHelper out
         Assert.Equal(UdpOutcome.SynAck, result.Outcome);
         Assert.Equal(RdpUdpVersion.V1, result.SynAck!.EffectiveVersion);
     }
+
+    [Fact]
+    public async Task A_path_narrower_than_1260_bytes_is_named_in_the_udp_verdict()
+    {
+        // 1232-byte padded SYN + 28 bytes of headers = 1260 > 1200: the router answers fragmentation-needed (or the
+        // kernel already knows the path MTU and fragments the SYN itself).
+        await lab.SetPathAsync(mtu: 1200, udpPort: NetPathFixture.BasePort);
+
+        var result = await UdpCheck.RunAsync(lab.Xrdp, Options);
+        output.WriteLine(result.Verdict);
+
+        Assert.Equal(UdpOutcome.PortUnreachable, result.Outcome);
+        Assert.Contains("path MTU below 1260 bytes", result.Verdict, StringComparison.Ordinal);
+        await lab.SetPathAsync();
+    }
 }

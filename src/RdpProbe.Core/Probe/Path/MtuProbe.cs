@@ -70,7 +70,11 @@ public sealed record MtuAttempt(
     double Ms,
     int ServerBytes,
     TcpInfo? Tcp,
-    string Detail);
+    string Detail)
+{
+    /// <summary>MTU of the local interface the connection left by (null when unknown).</summary>
+    public int? InterfaceMtu { get; init; }
+}
 
 public sealed record MtuProbeResult(
     MtuVerdictKind Kind,
@@ -129,6 +133,14 @@ public static class MtuProbe
             {
                 return Finish(MtuVerdictKind.PmtudWorks,
                     $"Path MTU discovery works: a router reported a {pmtu}-byte link (ICMP fragmentation-needed) and TCP resent smaller segments; a {first.ClientHelloSize}-byte ClientHello and the server's flight arrived.",
+                    passedCh: first.ClientHelloSize, pathMtu: (int)pmtu);
+            }
+
+            // A path MTU below the interface's, learned earlier (the kernel keeps it ~10 minutes), is PMTUD at work too.
+            if (first.InterfaceMtu is { } ifMtu && pmtu > 0 && pmtu < Math.Min(ifMtu, 65535))
+            {
+                return Finish(MtuVerdictKind.PmtudWorks,
+                    $"Path MTU discovery works: the path MTU to this host is {pmtu} bytes, below the interface's {ifMtu} (learned from an ICMP fragmentation-needed); full-size segments of {first.ClientHelloSize} bytes and the server's flight passed.",
                     passedCh: first.ClientHelloSize, pathMtu: (int)pmtu);
             }
 
@@ -249,6 +261,9 @@ public static class MtuProbe
         }
     }
 
+    /// <summary>Largest "full segment" ClientHello: a 9000-byte jumbo frame's TCP payload.</summary>
+    private const int MaxFullSegment = 8948;
+
     private static bool ClientHelloPassed(MtuAttempt a) => a.Outcome is MtuAttemptOutcome.FlightArrived or MtuAttemptOutcome.ServerFlightLost;
 
     /// <summary>
@@ -326,7 +341,8 @@ public static class MtuProbe
             if (size == int.MaxValue)
             {
                 // One full segment: the connection's MSS (already bounded by the server's SYN-ACK).
-                size = (int)(info?.SendMss ?? 1448);
+                // (Capped at a jumbo frame's payload: loopback's 64 KB MSS tells nothing about real paths.)
+                size = Math.Min((int)(info?.SendMss ?? 1448), MaxFullSegment);
                 size = Math.Max(size, natural);
             }
 
@@ -382,7 +398,8 @@ public static class MtuProbe
                 if (client.HandshakeComplete || protocol.GetAvailableOutputBytes() > 0)
                 {
                     return new MtuAttempt(size, advertisedMss, MtuAttemptOutcome.FlightArrived, clock.Elapsed.TotalMilliseconds, serverBytes, TcpInfo.TryGet(socket),
-                        $"server flight of {serverBytes} bytes arrived");
+                        $"server flight of {serverBytes} bytes arrived")
+                    { InterfaceMtu = InterfaceMtu(socket) };
                 }
             }
         }
@@ -400,6 +417,32 @@ public static class MtuProbe
         }
 
         MtuAttempt NotTestable(string why) => new(size == int.MaxValue ? 0 : size, advertisedMss, MtuAttemptOutcome.NotTestable, clock.Elapsed.TotalMilliseconds, serverBytes, TcpInfo.TryGet(socket), why);
+    }
+
+    /// <summary>The MTU of the interface holding the socket's local address.</summary>
+    private static int? InterfaceMtu(Socket socket)
+    {
+        try
+        {
+            if (socket.LocalEndPoint is not IPEndPoint local || local.AddressFamily != AddressFamily.InterNetwork)
+            {
+                return null;
+            }
+
+            foreach (var nic in System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces())
+            {
+                var properties = nic.GetIPProperties();
+                if (properties.UnicastAddresses.Any(a => a.Address.Equals(local.Address)))
+                {
+                    return properties.GetIPv4Properties()?.Mtu;
+                }
+            }
+        }
+        catch (System.Net.NetworkInformation.NetworkInformationException)
+        {
+        }
+
+        return null;
     }
 
     /// <summary>Size of an unpadded ClientHello record from this client; padding is computed from it.</summary>

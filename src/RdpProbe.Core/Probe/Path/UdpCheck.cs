@@ -68,10 +68,20 @@ public static class UdpCheck
         byte[] datagram = RdpeUdp.Encode(syn);
         byte[] receive = ArrayPool<byte>.Shared.Rent(2048);
         int sent = 0;
+        bool tooBig = false;
         try
         {
             using var socket = options.SocketFactory?.Invoke(target.AddressFamily, SocketType.Dgram, ProtocolType.Udp) ?? new Socket(target.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
             await socket.ConnectAsync(target, cancellationToken).ConfigureAwait(false);
+
+            // A path MTU the kernel already learned (IP_MTU on a connected socket, Linux) below 1260 means the padded
+            // SYN leaves fragmented, with no ICMP this time.
+            if (KnownPathMtu(socket) is { } known && known < RdpeUdp.PaddedSize + 28)
+            {
+                tooBig = true;
+                record.Messages.Add(new WireMessage(Direction.Sent, 0, 0, $"known path MTU {known} bytes: the 1260-byte SYN leaves fragmented"));
+            }
+
             for (int attempt = 0; attempt < attempts; attempt++)
             {
                 try
@@ -93,7 +103,7 @@ public static class UdpCheck
                             record.Messages.Add(new WireMessage(Direction.Received, at, n, $"RDPUDP SYN+ACK isn=0x{reply.SynData.SnInitialSequenceNumber:x8} mtu={reply.SynData.UUpStreamMtu}/{reply.SynData.UDownStreamMtu} version={Describe(reply.Version)}"));
                             record.Ms = at;
                             string verdict = $"UDP {target.Port} answers RDP-UDP: SYN+ACK after {sent} SYN(s), server MTUs up {reply.SynData.UUpStreamMtu} / down {reply.SynData.UDownStreamMtu}, "
-                                + $"version {Describe(reply.EffectiveVersion)}; the client can use the UDP transport.";
+                                + $"version {Describe(reply.EffectiveVersion)}; the client can use the UDP transport." + TooBigNote(tooBig);
                             record.Detail = verdict;
                             return new UdpCheckResult(UdpOutcome.SynAck, record, sent, reply, verdict);
                         }
@@ -110,6 +120,13 @@ public static class UdpCheck
                 {
                     // This attempt timed out; the next SYN follows.
                 }
+                catch (SocketException ex) when (ex.SocketErrorCode == SocketError.MessageSize)
+                {
+                    // ICMP fragmentation-needed for our 1260-byte packet (1232 + 28): a link on the way is narrower
+                    // than RDP-UDP assumes. The kernel now knows the path MTU and fragments the next SYN itself.
+                    tooBig = true;
+                    record.Messages.Add(new WireMessage(Direction.Received, clock.Elapsed.TotalMilliseconds, 0, "ICMP fragmentation needed: the path MTU is below 1260 bytes"));
+                }
             }
 
             record.Ms = clock.Elapsed.TotalMilliseconds;
@@ -119,7 +136,7 @@ public static class UdpCheck
             }
 
             string silence = $"UDP {target.Port} is filtered: no answer to {sent} RDP-UDP SYNs in {record.Ms / 1000:0.#} s; the client falls back to TCP, or fails on some VPNs "
-                + "(a server may also ignore SYNs that do not follow a multitransport request on TCP).";
+                + "(a server may also ignore SYNs that do not follow a multitransport request on TCP)." + TooBigNote(tooBig);
             record.Fail(Ending.Timeout, detail: silence);
             return new UdpCheckResult(UdpOutcome.Silence, record, sent, null, silence);
         }
@@ -128,7 +145,7 @@ public static class UdpCheck
             record.Ms = clock.Elapsed.TotalMilliseconds;
             record.Messages.Add(new WireMessage(Direction.Received, record.Ms, 0, "ICMP port unreachable"));
             string refused = $"UDP {target.Port} is closed: the server answered ICMP port unreachable, so nothing listens for RDP-UDP there "
-                + "(UDP transport disabled on the server); the client stays on TCP.";
+                + "(UDP transport disabled on the server); the client stays on TCP." + TooBigNote(tooBig);
             record.Fail(Ending.Refused, "icmp_port_unreachable", refused);
             return new UdpCheckResult(UdpOutcome.PortUnreachable, record, sent, null, refused);
         }
@@ -139,11 +156,41 @@ public static class UdpCheck
             record.Fail(Ending.Unreachable, ex.SocketErrorCode == SocketError.HostUnreachable ? "icmp_host_unreachable" : "icmp_net_unreachable", unreachable);
             return new UdpCheckResult(UdpOutcome.HostUnreachable, record, sent, null, unreachable);
         }
+        catch (SocketException ex)
+        {
+            record.Ms = clock.Elapsed.TotalMilliseconds;
+            string failed = $"UDP to {target} failed locally ({ex.SocketErrorCode}): the check could not run.";
+            record.Fail(Ending.Unreachable, ex.SocketErrorCode.ToString(), failed);
+            return new UdpCheckResult(UdpOutcome.HostUnreachable, record, sent, null, failed);
+        }
         finally
         {
             ArrayPool<byte>.Shared.Return(receive);
         }
     }
+
+    private static int? KnownPathMtu(Socket socket)
+    {
+        if (!OperatingSystem.IsLinux() || socket.AddressFamily != AddressFamily.InterNetwork)
+        {
+            return null;
+        }
+
+        try
+        {
+            Span<byte> value = stackalloc byte[4];
+            // IPPROTO_IP (0), IP_MTU (14).
+            return socket.GetRawSocketOption(0, 14, value) >= 4 ? System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(value) : null;
+        }
+        catch (SocketException)
+        {
+            return null;
+        }
+    }
+
+    private static string TooBigNote(bool tooBig) => tooBig
+        ? " A router reported a path MTU below 1260 bytes: padded 1232-byte RDP-UDP datagrams only pass fragmented on this path (and not at all where fragments are dropped); lower the RDP-UDP MTU or fix the link MTU."
+        : string.Empty;
 
     private static UdpCheckResult Unexpected(IPEndPoint target, PhaseRecord record, int sent, Stopwatch clock)
     {
