@@ -21,10 +21,11 @@ internal static class ProbeCommand
         var noTlsVersions = new Option<bool>("--no-tls-versions") { Description = "Skip the check of which TLS versions the server accepts" };
         var keyLog = new Option<string>("--tls-keylog") { Description = "Append the TLS secrets in NSS key log format to FILE (for Wireshark)" };
         var allAddresses = new Option<bool>("--all-addresses") { Description = "Probe every address the host name resolves to" };
+        var handshakeOnly = new Option<bool>("--handshake-only") { Description = "Stop after the security handshake (tcp, x224, tls, credssp): no MCS, licensing or Demand Active" };
         var user = new Option<string>("--user") { Description = "Authenticate as DOMAIN\\user (password from RDPPROBE_PASSWORD or a prompt, never an argument)" };
 
         root.Arguments.Add(target);
-        foreach (var option in new Option[] { json, timeout, protocols, cookie, routingToken, noMatrix, noTlsVersions, keyLog, allAddresses, user })
+        foreach (var option in new Option[] { json, timeout, protocols, cookie, routingToken, noMatrix, noTlsVersions, keyLog, allAddresses, handshakeOnly, user })
         {
             root.Options.Add(option);
         }
@@ -84,6 +85,7 @@ internal static class ProbeCommand
                 TlsVersions = !parse.GetValue(noTlsVersions),
                 TlsKeyLogPath = parse.GetValue(keyLog),
                 AllAddresses = parse.GetValue(allAddresses),
+                SessionPhases = !parse.GetValue(handshakeOnly),
             };
             var engine = new ProbeEngine(options);
             if (parse.GetValue(user) is { } userSpec)

@@ -24,6 +24,7 @@ internal static class ProbeView
         RenderNegotiation(console, report);
         RenderTls(console, report);
         RenderCredSsp(console, report);
+        RenderSession(console, report);
         RenderVerdict(console, report.Verdict);
     }
 
@@ -150,6 +151,42 @@ internal static class ProbeView
         {
             console.MarkupLine($"  NTLM  target {Esc(n.TargetName ?? "-")}, computer {Esc(n.NetbiosComputerName ?? "-")} ({Esc(n.DnsComputerName ?? "-")}), domain {Esc(n.NetbiosDomainName ?? "-")} ({Esc(n.DnsDomainName ?? "-")})");
             console.MarkupLine($"        OS version {Esc(n.ProductVersion ?? "-")}, server time {n.ServerTime?.ToString("u", CultureInfo.InvariantCulture) ?? "-"}, clock skew {n.ClockSkewSeconds?.ToString("0.0", CultureInfo.InvariantCulture) ?? "-"} s");
+        }
+
+        console.WriteLine();
+    }
+
+    private static void RenderSession(IAnsiConsole console, ProbeReport report)
+    {
+        if (report.Session is not { } s)
+        {
+            return;
+        }
+
+        console.MarkupLine($"[bold]session[/]  MCS {Esc(s.McsResult ?? "-")}, server {Esc(s.ServerVersion ?? "-")}, encryption {Esc(s.EncryptionMethod ?? "-")} / level {Esc(s.EncryptionLevel ?? "-")}");
+        if (s.JoinedChannels.Count > 0)
+        {
+            console.MarkupLine($"  channels  user {s.UserChannelId?.ToString(CultureInfo.InvariantCulture) ?? "-"}, I/O {s.IoChannelId?.ToString(CultureInfo.InvariantCulture) ?? "-"}; joined {Esc(string.Join(", ", s.JoinedChannels))}");
+        }
+
+        if (s.ServerCertificate is not null)
+        {
+            console.MarkupLine($"  server certificate  {Esc(s.ServerCertificate)}");
+        }
+
+        if (s.Licensing is not null)
+        {
+            console.MarkupLine($"  licensing  {Esc(s.Licensing)}");
+        }
+
+        if (s.DemandActive is not null)
+        {
+            console.MarkupLine($"  Demand Active  {Esc(s.DemandActive)}");
+        }
+
+        if (s.ErrorInfo is not null)
+        {
+            console.MarkupLine($"  Set Error Info  [red]{Esc(s.ErrorInfo)}[/]");
         }
 
         console.WriteLine();

@@ -198,7 +198,16 @@ public sealed class ProbeEngine(ProbeOptions options)
                 }, ct).ConfigureAwait(false);
             }
 
-            // ---- the later phases (issue 3: mcs, channels, security_exchange, ...) slot in here, on `tls` or the raw stream.
+            // ---- the session phases (MS-RDPBCGR 1.3.1.1 phases 2–9): mcs → channels → [security_exchange] → client_info →
+            // licensing → capabilities, over TLS or, with standard RDP security, the raw stream. They need an ok security
+            // handshake; with NLA selected they also need credentials (without them CredSSP stops after the challenge).
+            bool handshakeOk = report.Phases.All(p => p.Status != PhaseStatus.Failed);
+            bool nla = selected is SecurityProtocols.Hybrid or SecurityProtocols.HybridEx;
+            if (Options.SessionPhases && selected is { } protocol && handshakeOk && (!tlsBased || tls is not null)
+                && (!nla || report.CredSsp is { Authenticated: true }))
+            {
+                await RunSessionAsync(report, connection.Stream, tls, protocol, nla, ct).ConfigureAwait(false);
+            }
         }
         finally
         {
@@ -229,6 +238,104 @@ public sealed class ProbeEngine(ProbeOptions options)
         var record = new PhaseRecord(phase);
         report.Phases.Add(record);
         return record;
+    }
+
+    /// <summary>Runs the session phases in order, stopping at the first that does not end ok.</summary>
+    private async Task RunSessionAsync(ProbeReport report, RecordingStream raw, TlsSession? tls, SecurityProtocols selected, bool nla, CancellationToken ct)
+    {
+        Stream stream = tls is not null ? tls : raw;
+        var session = new RdpSession(stream, selected, Options.RequestedProtocols);
+        var facts = report.Session = new SessionFacts();
+
+        async Task<bool> Step(Phase phase, string waiting, Func<PhaseRecord, CancellationToken, Task> body)
+        {
+            var record = Add(report, phase);
+            await RunPhaseAsync(record, raw, Options.PhaseTimeout, async context =>
+            {
+                context.OnTimeout = () => (null, $"no answer in time {waiting}");
+                await body(record, context.Token).ConfigureAwait(false);
+            }, ct).ConfigureAwait(false);
+            return record.Status != PhaseStatus.Failed;
+        }
+
+        McsResult? mcs = null;
+        if (!await Step(Phase.Mcs, "to the MCS Connect Initial", async (record, token) =>
+            {
+                mcs = await McsPhase.RunAsync(session, new McsOptions(), record, token).ConfigureAwait(false);
+            }).ConfigureAwait(false))
+        {
+            FillSession(facts, session, mcs);
+            return;
+        }
+
+        FillSession(facts, session, mcs);
+        if (!await Step(Phase.Channels, "while joining the channels", async (record, token) =>
+            {
+                var channels = await ChannelsPhase.RunAsync(session, record, token).ConfigureAwait(false);
+                facts.UserChannelId = channels.UserChannelId;
+                facts.JoinedChannels = channels.Joins.Select(j => $"{j.Name} {j.ChannelId}" + (j.Result is { } r && r != 0 ? $" (result {r})" : string.Empty)).ToList();
+            }).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        if (session.StandardEncryption)
+        {
+            bool established = false;
+            if (!await Step(Phase.SecurityExchange, "after the Security Exchange PDU", async (record, token) =>
+                {
+                    var exchange = await SecurityExchangePhase.RunAsync(session, record, token).ConfigureAwait(false);
+                    established = exchange.Established;
+                    facts.ServerCertificate = exchange.CertificateDescription;
+                }).ConfigureAwait(false) || !established)
+            {
+                return;
+            }
+        }
+
+        if (!await Step(Phase.ClientInfo, "after the Client Info PDU", (record, token) => ClientInfoPhase.RunAsync(session, Credentials, nla, record, token)).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        bool canContinue = false;
+        if (!await Step(Phase.Licensing, "during licensing", async (record, token) =>
+            {
+                var licensing = await LicensingPhase.RunAsync(session, record, token).ConfigureAwait(false);
+                canContinue = licensing.CanContinue;
+                facts.Licensing = System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(licensing.Outcome.ToString())
+                    + (licensing.Alert is { } alert && !alert.IsValidClient ? $" ({alert.Name})" : string.Empty);
+            }).ConfigureAwait(false) || !canContinue)
+        {
+            return;
+        }
+
+        await Step(Phase.Capabilities, "while waiting for Demand Active", async (record, token) =>
+        {
+            var capabilities = await CapabilitiesPhase.RunAsync(session, record, token).ConfigureAwait(false);
+            facts.DemandActive = capabilities.Summary?.Describe();
+        }).ConfigureAwait(false);
+
+        if (session.LastErrorInfo != 0)
+        {
+            facts.ErrorInfo = $"0x{session.LastErrorInfo:x8}";
+        }
+    }
+
+    private static void FillSession(SessionFacts facts, RdpSession session, McsResult? mcs)
+    {
+        if (mcs is null)
+        {
+            return;
+        }
+
+        facts.McsResult = mcs.ResultName;
+        facts.ServerVersion = mcs.ServerVersion;
+        facts.EncryptionMethod = mcs.EncryptionMethod is { } m ? Gcc.MethodName(m) : null;
+        facts.EncryptionLevel = mcs.EncryptionLevel is { } l ? Gcc.LevelName(l) : null;
+        facts.IoChannelId = mcs.IoChannelId;
+        facts.ChannelIds = mcs.ChannelIds;
+        facts.MessageChannelId = session.MessageChannelId;
     }
 
     private static CredSspFacts ToFacts(CredSspResult result) => new()

@@ -30,6 +30,10 @@ public sealed record ProbeOptions
     /// <summary>Append NSS key log lines for the main TLS connection to this file (Wireshark decryption).</summary>
     public string? TlsKeyLogPath { get; init; }
 
+    /// <summary>Go past the security handshake: MCS, channels, client info, licensing, up to Demand Active (as far as the
+    /// server allows without credentials; with NLA only when credentials were given).</summary>
+    public bool SessionPhases { get; init; } = true;
+
     /// <summary>Probe every resolved address instead of the first.</summary>
     public bool AllAddresses { get; init; }
 }

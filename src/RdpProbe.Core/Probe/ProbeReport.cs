@@ -122,6 +122,38 @@ public sealed class NtlmFacts
     public string? NegotiateFlags { get; set; }
 }
 
+/// <summary>What the session phases learnt (MCS Connect Response, channels, licensing, Demand Active).</summary>
+public sealed class SessionFacts
+{
+    public string? McsResult { get; set; }
+
+    public string? ServerVersion { get; set; }
+
+    public string? EncryptionMethod { get; set; }
+
+    public string? EncryptionLevel { get; set; }
+
+    public ushort? IoChannelId { get; set; }
+
+    public ushort? MessageChannelId { get; set; }
+
+    public IReadOnlyList<ushort> ChannelIds { get; set; } = [];
+
+    public ushort? UserChannelId { get; set; }
+
+    public IReadOnlyList<string> JoinedChannels { get; set; } = [];
+
+    /// <summary>The standard-security server certificate (proprietary or X.509), described.</summary>
+    public string? ServerCertificate { get; set; }
+
+    public string? Licensing { get; set; }
+
+    public string? DemandActive { get; set; }
+
+    /// <summary>The last Set Error Info code the server sent, hex.</summary>
+    public string? ErrorInfo { get; set; }
+}
+
 /// <summary>Everything one probe of one address found: the phase records, the decoded facts and the verdict.</summary>
 public sealed class ProbeReport
 {
@@ -142,6 +174,8 @@ public sealed class ProbeReport
     public TlsFacts? Tls { get; set; }
 
     public CredSspFacts? CredSsp { get; set; }
+
+    public SessionFacts? Session { get; set; }
 
     public Verdict Verdict { get; set; } = Verdict.From([]);
 

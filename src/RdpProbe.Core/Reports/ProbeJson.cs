@@ -15,6 +15,7 @@ public sealed record ProbeJsonDocument(
     ProbeJsonNegotiation Negotiation,
     ProbeJsonTls? Tls,
     ProbeJsonCredSsp? Credssp,
+    ProbeJsonSession? Session,
     ProbeJsonVerdict Verdict,
     string StartedAt);
 
@@ -86,6 +87,21 @@ public sealed record ProbeJsonNtlm(
 
 public sealed record ProbeJsonCredSsp(int? ServerVersion, string? ErrorCode, ProbeJsonNtlm? Ntlm, bool Authenticated);
 
+public sealed record ProbeJsonSession(
+    string? McsResult,
+    string? ServerVersion,
+    string? EncryptionMethod,
+    string? EncryptionLevel,
+    int? IoChannelId,
+    int? MessageChannelId,
+    IReadOnlyList<int> ChannelIds,
+    int? UserChannelId,
+    IReadOnlyList<string> JoinedChannels,
+    string? ServerCertificate,
+    string? Licensing,
+    string? DemandActive,
+    string? ErrorInfo);
+
 public sealed record ProbeJsonVerdict(bool Ok, string Phase, string Ending, string? Code, string Summary, IReadOnlyList<string> Causes, IReadOnlyList<string> Remedies);
 
 #pragma warning restore SA1402
@@ -122,6 +138,9 @@ public static class ProbeJson
                     e.Status.ToString().ToLowerInvariant(), e.Selected?.ToReportName(), e.FailureCode?.ToReportName(), e.Ending.ToReportName(), e.Code, e.Detail, e.Ms))),
             report.Tls is null ? null : ToTls(report.Tls),
             report.CredSsp is null ? null : ToCredSsp(report.CredSsp),
+            report.Session is not { } x ? null : new ProbeJsonSession(x.McsResult, x.ServerVersion, x.EncryptionMethod, x.EncryptionLevel,
+                x.IoChannelId, x.MessageChannelId, x.ChannelIds.Select(c => (int)c).ToList(), x.UserChannelId, x.JoinedChannels,
+                x.ServerCertificate, x.Licensing, x.DemandActive, x.ErrorInfo),
             ToVerdict(report.Verdict),
             Iso(report.StartedAt));
     }

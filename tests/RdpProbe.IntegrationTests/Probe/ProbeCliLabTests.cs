@@ -26,7 +26,7 @@ public sealed class ProbeCliLabTests(LabFixture lab)
         Assert.Equal("rdpprobe.probe/1", root.GetProperty("schema").GetString());
         Assert.Equal("127.0.0.1", root.GetProperty("target").GetProperty("address").GetString());
         Assert.Equal(lab.Endpoints.Xrdp.Port, root.GetProperty("target").GetProperty("port").GetInt32());
-        Assert.Equal(["tcp", "x224", "tls", "security_matrix", "tls_versions"],
+        Assert.Equal(["tcp", "x224", "tls", "mcs", "channels", "client_info", "licensing", "capabilities", "security_matrix", "tls_versions"],
             root.GetProperty("phases").EnumerateArray().Select(p => p.GetProperty("name").GetString()!));
         var negotiation = root.GetProperty("negotiation");
         Assert.Equal("ssl", negotiation.GetProperty("selectedProtocol").GetString());
@@ -35,7 +35,15 @@ public sealed class ProbeCliLabTests(LabFixture lab)
         Assert.Equal("CN=localhost", root.GetProperty("tls").GetProperty("certificate").GetProperty("subject").GetString());
         var verdict = root.GetProperty("verdict");
         Assert.True(verdict.GetProperty("ok").GetBoolean());
-        Assert.Equal("tls", verdict.GetProperty("phase").GetString());
+        Assert.Equal("capabilities", verdict.GetProperty("phase").GetString());
+        Assert.Equal("rt-successful", root.GetProperty("session").GetProperty("mcsResult").GetString());
+
+        // --handshake-only stops after TLS.
+        var (exit2, output2, _) = await RunAsync(lab.Endpoints.Xrdp.ToString(), "--json", "--handshake-only", "--no-matrix", "--no-tls-versions");
+        Assert.Equal(ExitCodes.Ok, exit2);
+        var root2 = JsonDocument.Parse(output2).RootElement;
+        Assert.Equal(["tcp", "x224", "tls"], root2.GetProperty("phases").EnumerateArray().Select(p => p.GetProperty("name").GetString()!));
+        Assert.Equal(JsonValueKind.Null, root2.GetProperty("session").ValueKind);
     }
 
     [Fact]

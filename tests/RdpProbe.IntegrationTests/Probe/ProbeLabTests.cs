@@ -29,8 +29,14 @@ public sealed class ProbeLabTests(LabFixture lab)
     {
         var report = await ProbeAsync(lab.Endpoints.Xrdp);
 
+        // xrdp with TLS goes all the way to Demand Active without credentials.
         Assert.True(report.Verdict.Ok, report.Verdict.Summary);
-        Assert.Equal(Phase.Tls, report.Verdict.Phase);
+        Assert.Equal(Phase.Capabilities, report.Verdict.Phase);
+        Assert.Equal(
+            [Phase.Tcp, Phase.X224, Phase.Tls, Phase.Mcs, Phase.Channels, Phase.ClientInfo, Phase.Licensing, Phase.Capabilities, Phase.SecurityMatrix, Phase.TlsVersions],
+            report.Phases.Select(p => p.Phase));
+        Assert.Equal("rt-successful", report.Session!.McsResult);
+        Assert.NotNull(report.Session.DemandActive);
         Assert.Equal(SecurityProtocols.Ssl, report.Negotiation.SelectedProtocol);
         Assert.Null(report.Negotiation.FailureCode);
 
@@ -83,8 +89,10 @@ public sealed class ProbeLabTests(LabFixture lab)
     {
         var report = await ProbeAsync(lab.Endpoints.ShadowNla);
 
+        // Without credentials NLA stops after the NTLM challenge: the last phase is credssp, and it is ok.
         Assert.True(report.Verdict.Ok, report.Verdict.Summary);
         Assert.Equal(Phase.Credssp, report.Verdict.Phase);
+        Assert.Null(report.Session);
         Assert.True(report.Negotiation.SelectedProtocol is SecurityProtocols.Hybrid or SecurityProtocols.HybridEx);
         Assert.True(report.Negotiation.NlaRequired);
         Assert.Equal(NegotiationFailureCode.HybridRequiredByServer, Entry(report, SecurityProtocols.Rdp).FailureCode);
@@ -120,6 +128,8 @@ public sealed class ProbeLabTests(LabFixture lab)
         var good = Assert.Single(await new ProbeEngine(options).WithCredentials(user, LabFixture.Password).RunAsync(target, CancellationToken.None));
         Assert.True(good.Verdict.Ok, good.Verdict.Summary);
         Assert.True(good.CredSsp!.Authenticated);
+        Assert.Equal(Phase.Capabilities, good.Verdict.Phase);
+        Assert.NotNull(good.Session!.DemandActive);
 
         var bad = Assert.Single(await new ProbeEngine(options).WithCredentials(user, "not-" + LabFixture.Password).RunAsync(target, CancellationToken.None));
         Assert.Equal(Phase.Credssp, bad.Verdict.Phase);
@@ -169,6 +179,7 @@ public sealed class ProbeLabTests(LabFixture lab)
 
         var rdp = await ProbeAsync(lab.Endpoints.ShadowRdp, Defaults with { RequestedProtocols = SecurityProtocols.Rdp, SecurityMatrix = false });
         Assert.True(rdp.Verdict.Ok, rdp.Verdict.Summary);
+        Assert.Equal(Phase.Capabilities, rdp.Verdict.Phase);
         Assert.Equal(SecurityProtocols.Rdp, rdp.Negotiation.SelectedProtocol);
         Assert.DoesNotContain(rdp.Phases, p => p.Phase == Phase.Tls);
     }

@@ -14,6 +14,7 @@ public sealed class ProbeEngineFakeServerTests
         PhaseTimeout = TimeSpan.FromSeconds(1),
         SecurityMatrix = false,
         TlsVersions = false,
+        SessionPhases = false,
     };
 
     private static async Task<ProbeReport> ProbeAsync(FakeRdpServer server, ProbeOptions? options = null)
