@@ -41,11 +41,12 @@ public static class BenchRunner
     private static readonly Phase[] Sequence =
         [Phase.Tcp, Phase.X224, Phase.Tls, Phase.Credssp, Phase.EarlyAuth, Phase.Mcs, Phase.Channels, Phase.SecurityExchange, Phase.ClientInfo, Phase.Licensing, Phase.Capabilities];
 
-    /// <summary>A probe run with the live engine: the connection sequence only (no matrix, no TLS-version connections).</summary>
+    /// <summary>A probe run with the live engine: the connection sequence only (no matrix, no TLS-version connections),
+    /// up to the security handshake (the session phases are off, as they were when the bench was written).</summary>
     public static BenchProbe ForEngine(ProbeTarget target, System.Net.IPAddress address, ProbeOptions options, CredSspCredentialsHandle? credentials = null)
     {
         ArgumentNullException.ThrowIfNull(target);
-        var sequenceOnly = options with { SecurityMatrix = false, TlsVersions = false, AllAddresses = false, TlsKeyLogPath = null };
+        var sequenceOnly = options with { SecurityMatrix = false, TlsVersions = false, AllAddresses = false, TlsKeyLogPath = null, SessionPhases = false };
         var engine = new ProbeEngine(sequenceOnly) { Credentials = credentials?.Value };
         return async (_, ct) =>
         {
