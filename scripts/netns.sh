@@ -14,7 +14,8 @@
 #       a delayed *packet* path: VXLAN client 10.215.<N>.1 ↔ server 10.215.<N>.2 whose UDP crosses the relay; unlike
 #       the TCP relay above, the TCP handshake itself sees the delay (the bench measures RTT from it).
 #   scripts/netns.sh lab start|stop|status [--id N] [--base PORT]
-#       scripts/lab.sh inside the server namespace; base+0..3 answer on the server address (DNAT to its loopback).
+#       scripts/lab.sh inside the server namespace; base+0..3 answer on every non-loopback address of the server
+#       namespace (veth, VXLAN, WireGuard), DNAT to the 127.0.0.1 listeners.
 #       Use a base no other lab uses (e.g. 15389): lab.sh keeps its state per base in .lab/<base>/.
 #
 # Layout for id N (0..9; default 0, env RDPP_NETNS_ID):
