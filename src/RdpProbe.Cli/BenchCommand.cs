@@ -25,7 +25,7 @@ internal static class BenchCommand
         var pause = new Option<string>("--pause") { Description = "Pause between runs (e.g. 100ms)", DefaultValueFactory = _ => "100ms" };
         var maxTime = new Option<string>("--max-time") { Description = "Bound on the whole benchmark (e.g. 5m)", DefaultValueFactory = _ => "5m" };
         var protocols = new Option<string>("--protocols") { Description = "Security protocols to request (default ssl,hybrid,hybrid_ex)" };
-        var user = new Option<string>("--user") { Description = $"DOMAIN\\user: go on through CredSSP with credentials (password from ${PasswordVariable})" };
+        var user = new Option<string>("--user") { Description = $"DOMAIN\\user: go on through CredSSP with credentials (password from {PasswordVariable} or a prompt)" };
 
         var command = new Command("bench", "Time each handshake phase over N runs: percentiles, round trips against the protocol floor, network vs server time");
         command.Arguments.Add(target);
@@ -69,10 +69,16 @@ internal static class BenchCommand
             CredSspCredentialsHandle? credentials = null;
             if (parse.GetValue(user) is { } userSpec)
             {
-                string? password = Environment.GetEnvironmentVariable(PasswordVariable);
-                if (string.IsNullOrEmpty(password))
+                if (string.IsNullOrWhiteSpace(userSpec) || userSpec.Any(char.IsControl))
                 {
-                    return Usage(io, $"--user needs the password in ${PasswordVariable}");
+                    return Usage(io, "--user: expected DOMAIN\\user, user@domain or user");
+                }
+
+                // The same rule as the probe: RDPPROBE_PASSWORD or a no-echo prompt, never an argument.
+                string? password = PasswordSource.Get(userSpec, io.Error, out string? passwordError);
+                if (password is null)
+                {
+                    return Usage(io, passwordError ?? "--user needs a password");
                 }
 
                 credentials = CredSspCredentialsHandle.From(userSpec, password);

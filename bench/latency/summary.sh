@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Markdown summary of one scenario's results folder: bench/latency/summary.sh OUT SCENARIO
+set -euo pipefail
+out="${1:?results folder}"; scenario="${2:-scenario}"
+echo "### $scenario ($(date -u +%Y-%m-%dT%H:%MZ))"
+echo
+for f in "$out"/bench-*.json; do
+    [[ -s "$f" ]] || continue
+    jq -r '
+      def r: if . == null then "-" else (. * 100 | round / 100 | tostring) end;
+      "#### rdpprobe bench \(.target) — \(.runs_done) runs (+\(.warmup) warm-up), \(.runs_complete) complete, \(.tls_version // "no tls")\(if .with_credentials then ", with credentials" else "" end)",
+      "",
+      "RTT (kernel tcpi_rtt of the TCP handshake): min \(.rtt_ms.min|r) / median \(.rtt_ms.median|r) / p90 \(.rtt_ms.p90|r) / max \(.rtt_ms.max|r) ms; cold first run \(.cold_run_wall_ms|r) ms wall",
+      "",
+      "| phase | ok | min | median | p90 | p99 | max | RTTs | floor | network | server | client | time goes to |",
+      "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+      (.phases[] | "| \(.phase) | \(.succeeded)/\(.attempted) | \(.wire_ms.min|r) | \(.wire_ms.median|r) | \(.wire_ms.p90|r) | \(.wire_ms.p99|r) | \(.wire_ms.max|r) | \(.round_trips.median|r) | \(.rtt_floor // "-") | \(.network_ms.median|r) | \(.server_ms.median|r) | \(.client_ms.median|r) | \(.attribution // "-") |"),
+      "| **total** | \(.runs_complete)/\(.runs_done) | \(.total.wire_ms.min|r) | \(.total.wire_ms.median|r) | \(.total.wire_ms.p90|r) | \(.total.wire_ms.p99|r) | \(.total.wire_ms.max|r) | \(.total.round_trips.median|r) | \(.total.rtt_floor // "-") | | | wall median \(.total.wall_ms.median|r) | at floor: \(.total.at_floor) |",
+      ""' "$f"
+done
+if [[ -s "$out/turns.txt" ]]; then
+    echo "#### Round trips on the wire (one run of each, tcpdump in the client's namespace)"
+    echo
+    echo "| command | TCP connections | turns on the deepest connection | turns in all |"
+    echo "|---|---|---|---|"
+    sed -E 's/^([^ ]+) connections=([0-9]+) turns_total=([0-9]+) turns_max=([0-9]+)$/| \1 | \2 | \4 | \3 |/' "$out/turns.txt"
+    echo
+fi
+for h in auth full; do
+    f="$out/hyperfine-$h.json"
+    [[ -s "$f" ]] || continue
+    echo "#### Whole process, wall time (hyperfine, $(jq '.results[0].times|length' "$f") runs each after 1 warm-up)"
+    echo
+    jq -r '
+      def ms: (. * 1000 * 10 | round / 10 | tostring);
+      (.results[0].median) as $base |
+      "| command | mean ± sd (ms) | median | min | max | median ÷ \(.results[0].command | split(" ")[0] | if . == "ip" then "first" else . end) |",
+      "|---|---|---|---|---|---|",
+      (.results[] | "| \(.command | gsub("\\|"; "\\\\|") | .[0:120]) | \(.mean|ms) ± \(.stddev // 0|ms) | \(.median|ms) | \(.min|ms) | \(.max|ms) | \((.median / $base * 100 | round) / 100) |")' "$f"
+    echo
+done
