@@ -39,12 +39,16 @@ start_xvfb() {
 
 stop_xvfb() { [[ -n "$XVFB_PID" ]] && kill "$XVFB_PID" 2>/dev/null || true; XVFB_PID=""; }
 
-# run_side_by_side SCENARIO HOST BASE [NETNS]
+# run_side_by_side SCENARIO HOST BASE [NETNS] [NMAP_PORT]
 #   HOST:BASE is xrdp, HOST:BASE+1 the FreeRDP shadow server with NLA (the lab's layout). With NETNS, every client
 #   command runs inside that namespace. Writes JSON, captures and summary.md to $OUT.
 run_side_by_side() {
     local scenario="$1" host="$2" base="$3" ns="${4:-}"
     local nla=$((base + 1)) xrdp="$base"
+    # nmap's rdp scripts only run on a port nmap believes is RDP: 3389, or any port after -sV recognised the service.
+    # In the namespaces 3389 is DNATed to the same NLA server (nat_3389), so nmap runs its scripts without -sV there.
+    local nmap_port="${5:-$nla}" nmap_sv="-sV"
+    [[ "$nmap_port" == 3389 ]] && nmap_sv=""
     local nsx=()
     [[ -n "$ns" ]] && nsx=(ip netns exec "$ns")
     OUT="${OUT:-$LAT/results/$scenario-$(date -u +%Y%m%dT%H%M%SZ)}"
@@ -64,12 +68,14 @@ run_side_by_side() {
         [rdpprobe-auth]="env RDPPROBE_PASSWORD=$LAB_PASSWORD $BIN $host:$nla --no-matrix --no-tls-versions --user $LAB_USER_Q --json"
         [xfreerdp-auth]="xfreerdp /v:$host:$nla /u:probe /d:LAB /p:$LAB_PASSWORD /cert:ignore +auth-only"
         [rdpprobe-full]="$BIN $host:$nla --json"
-        [nmap-scripts]="nmap -Pn -n -p $nla --script rdp-enum-encryption,rdp-ntlm-info -sV $host"
+        [nmap-scripts]="nmap -Pn -n -p $nmap_port --script rdp-enum-encryption,rdp-ntlm-info $nmap_sv $host"
     )
     : >"$OUT/turns.txt"
     for name in rdpprobe-ntlm rdpprobe-auth xfreerdp-auth rdpprobe-full nmap-scripts; do
         local pcap="$OUT/$name.pcap"
-        "${nsx[@]}" tcpdump -i "$iface" -s 200 -U -w "$pcap" "tcp port $nla" >/dev/null 2>&1 &
+        local port="$nla"
+        [[ "$name" == nmap-scripts ]] && port="$nmap_port"
+        "${nsx[@]}" tcpdump -i "$iface" -s 200 -U -w "$pcap" "tcp port $port" >/dev/null 2>&1 &
         local dump=$!
         sleep 1
         # shellcheck disable=SC2086
@@ -77,20 +83,25 @@ run_side_by_side() {
         sleep 0.5
         kill "$dump" 2>/dev/null || true
         wait "$dump" 2>/dev/null || true
-        echo "$name $("$LAT/turns.sh" "$pcap" "$nla")" | tee -a "$OUT/turns.txt"
+        echo "$name $("$LAT/turns.sh" "$pcap" "$port")" | tee -a "$OUT/turns.txt"
     done
 
     # 3. Whole-process wall time, same depth side by side (hyperfine, no shell, warm-up run first).
-    hyperfine -N --warmup 1 --runs "$PEER_RUNS" --export-json "$OUT/hyperfine-auth.json" --export-markdown "$OUT/hyperfine-auth.md" \
+    hyperfine -N -i --warmup 1 --runs "$PEER_RUNS" --export-json "$OUT/hyperfine-auth.json" --export-markdown "$OUT/hyperfine-auth.md" \
         -n rdpprobe-auth "${nsx[*]} env RDPPROBE_PASSWORD=$LAB_PASSWORD $BIN $host:$nla --no-matrix --no-tls-versions --user $LAB_USER_Q --json" \
         -n xfreerdp-auth "${nsx[*]} xfreerdp /v:$host:$nla /u:probe /d:LAB /p:$LAB_PASSWORD /cert:ignore +auth-only" \
         -n rdpprobe-ntlm "${nsx[*]} $BIN $host:$nla --no-matrix --no-tls-versions --json" \
         >"$OUT/hyperfine-auth.txt" 2>&1 || echo "hyperfine (auth) failed: see $OUT/hyperfine-auth.txt"
-    hyperfine -N --warmup 1 --runs "$PEER_RUNS" --export-json "$OUT/hyperfine-full.json" --export-markdown "$OUT/hyperfine-full.md" \
+    hyperfine -N -i --warmup 1 --runs "$PEER_RUNS" --export-json "$OUT/hyperfine-full.json" --export-markdown "$OUT/hyperfine-full.md" \
         -n rdpprobe-full "${nsx[*]} $BIN $host:$nla --json" \
-        -n nmap-scripts "${nsx[*]} nmap -Pn -n -p $nla --script rdp-enum-encryption,rdp-ntlm-info -sV $host" \
+        -n nmap-scripts "${nsx[*]} nmap -Pn -n -p $nmap_port --script rdp-enum-encryption,rdp-ntlm-info $nmap_sv $host" \
         >"$OUT/hyperfine-full.txt" 2>&1 || echo "hyperfine (full) failed: see $OUT/hyperfine-full.txt"
 
     "$LAT/summary.sh" "$OUT" "$scenario" >"$OUT/summary.md"
     cat "$OUT/summary.md"
+}
+
+# nat_3389 NETNS PORT: inside the server namespace, TCP 3389 goes to the lab server on PORT (its loopback).
+nat_3389() {
+    ip netns exec "$1" iptables -w -t nat -A PREROUTING ! -i lo -p tcp --dport 3389 -j DNAT --to-destination "127.0.0.1:$2"
 }

@@ -34,8 +34,8 @@ for h in auth full; do
     jq -r '
       def ms: (. * 1000 * 10 | round / 10 | tostring);
       (.results[0].median) as $base |
-      "| command | mean ± sd (ms) | median | min | max | median ÷ \(.results[0].command | split(" ")[0] | if . == "ip" then "first" else . end) |",
-      "|---|---|---|---|---|---|",
-      (.results[] | "| \(.command | gsub("\\|"; "\\\\|") | .[0:120]) | \(.mean|ms) ± \(.stddev // 0|ms) | \(.median|ms) | \(.min|ms) | \(.max|ms) | \((.median / $base * 100 | round) / 100) |")' "$f"
+      "| command | mean ± sd (ms) | median | min | max | failed runs | median ÷ first row |",
+      "|---|---|---|---|---|---|---|",
+      (.results[] | "| \(.command) | \(.mean|ms) ± \(.stddev // 0|ms) | \(.median|ms) | \(.min|ms) | \(.max|ms) | \(.exit_codes | map(select(. != 0)) | length)/\(.exit_codes|length) | \((.median / $base * 100 | round) / 100) |")' "$f"
     echo
 done
