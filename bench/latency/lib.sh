@@ -14,6 +14,8 @@ LAB_USER='LAB\probe'
 LAB_USER_Q="'LAB\\probe'"  # single-quoted for command strings (bash -c, hyperfine): the backslash survives
 LAB_PASSWORD='Passw0rd!'        # the lab's public test account (scripts/lab.sh), not a secret
 BIN="${RDPPROBE_BIN:-$ROOT/src/RdpProbe.Cli/bin/Release/net10.0/rdpprobe}"
+# Optional second build timed alongside (Native AOT: the same probe without JIT start-up), e.g. /tmp/rdpprobe-aot/rdpprobe.
+AOT_BIN="${RDPPROBE_AOT_BIN:-}"
 XVFB_PID=""
 
 die() { echo "latency: $*" >&2; exit 2; }
@@ -87,13 +89,20 @@ run_side_by_side() {
     done
 
     # 3. Whole-process wall time, same depth side by side (hyperfine, no shell, warm-up run first).
+    local aot_auth=() aot_full=()
+    if [[ -n "$AOT_BIN" ]]; then
+        aot_auth=(-n rdpprobe-aot-auth "${nsx[*]} env RDPPROBE_PASSWORD=$LAB_PASSWORD $AOT_BIN $host:$nla --no-matrix --no-tls-versions --user $LAB_USER_Q --json")
+        aot_full=(-n rdpprobe-aot-full "${nsx[*]} $AOT_BIN $host:$nla --json")
+    fi
     hyperfine -N -i --warmup 1 --runs "$PEER_RUNS" --export-json "$OUT/hyperfine-auth.json" --export-markdown "$OUT/hyperfine-auth.md" \
         -n rdpprobe-auth "${nsx[*]} env RDPPROBE_PASSWORD=$LAB_PASSWORD $BIN $host:$nla --no-matrix --no-tls-versions --user $LAB_USER_Q --json" \
+        "${aot_auth[@]}" \
         -n xfreerdp-auth "${nsx[*]} xfreerdp /v:$host:$nla /u:probe /d:LAB /p:$LAB_PASSWORD /cert:ignore +auth-only" \
         -n rdpprobe-ntlm "${nsx[*]} $BIN $host:$nla --no-matrix --no-tls-versions --json" \
         >"$OUT/hyperfine-auth.txt" 2>&1 || echo "hyperfine (auth) failed: see $OUT/hyperfine-auth.txt"
     hyperfine -N -i --warmup 1 --runs "$PEER_RUNS" --export-json "$OUT/hyperfine-full.json" --export-markdown "$OUT/hyperfine-full.md" \
         -n rdpprobe-full "${nsx[*]} $BIN $host:$nla --json" \
+        "${aot_full[@]}" \
         -n nmap-scripts "${nsx[*]} nmap -Pn -n -p $nmap_port --script rdp-enum-encryption,rdp-ntlm-info $nmap_sv $host" \
         >"$OUT/hyperfine-full.txt" 2>&1 || echo "hyperfine (full) failed: see $OUT/hyperfine-full.txt"
 
