@@ -17,6 +17,9 @@ internal sealed class FakeRdpServer
         SetErrorInfoThenDisconnect,
         LicenseErrorThenDisconnect,
         Garbage,
+        LicenseRequestThenPlatformChallenge,
+        DemandActiveWithoutLicensing,
+        Redirection,
     }
 
     public const ushort User = 1007;
@@ -32,6 +35,8 @@ internal sealed class FakeRdpServer
     public (ClientInfoFlags Flags, string Domain, string User, int PasswordBytes)? ClientInfoSeen { get; private set; }
 
     public bool SawDisconnect { get; private set; }
+
+    public bool NewLicenseRequestSeen { get; private set; }
 
     public int JoinsSeen { get; private set; }
 
@@ -123,6 +128,32 @@ internal sealed class FakeRdpServer
             return;
         }
 
+        if (AfterChannels == Ending.LicenseRequestThenPlatformChallenge)
+        {
+            // A Windows RD Session Host with licensing: License Request, the client's New License Request, Platform Challenge.
+            var key = StandardSecurityTests.ProprietaryCertificate((Org.BouncyCastle.Crypto.Parameters.RsaKeyParameters)_key.Public);
+            byte[] company = System.Text.Encoding.Unicode.GetBytes("Microsoft Corporation\0");
+            byte[] product = System.Text.Encoding.Unicode.GetBytes("A02\0");
+            byte[] body = [.. new byte[32], .. BitConverter.GetBytes(0x00060000), .. BitConverter.GetBytes(company.Length), .. company,
+                .. BitConverter.GetBytes(product.Length), .. product, 0x0D, 0x00, 0x04, 0x00, 0x01, 0x00, 0x00, 0x00,
+                0x03, 0x00, .. BitConverter.GetBytes((ushort)key.Length), .. key, 0x01, 0x00, 0x00, 0x00, 0x0E, 0x00, 0x0E, 0x00, .. "microsoft.com\0"u8];
+            byte[] request = [(byte)LicenseMessageType.LicenseRequest, 0x03, .. BitConverter.GetBytes((ushort)(body.Length + 4)), .. body];
+            await SendIoAsync(s, SecurityFlags.LicensePacket, request, ct, encrypt: false);
+            var (flags, answer) = await ReadIoAsync(s, ct);
+            Assert.True(flags.HasFlag(SecurityFlags.LicensePacket));
+            Assert.Equal((byte)LicenseMessageType.NewLicenseRequest, answer[0]);
+            NewLicenseRequestSeen = true;
+            byte[] challenge = [(byte)LicenseMessageType.PlatformChallenge, 0x03, 0x20, 0x00, .. new byte[28]];
+            await SendIoAsync(s, SecurityFlags.LicensePacket, challenge, ct, encrypt: false);
+            return;
+        }
+
+        if (AfterChannels == Ending.Redirection)
+        {
+            await SendIoAsync(s, SecurityFlags.None, ShareControl.Encode(ShareControlPduType.ServerRedirect, ServerSource, new byte[16]), ct);
+            return;
+        }
+
         if (AfterChannels == Ending.Garbage)
         {
             await s.WriteAsync(Convert.FromHexString("0300000802F08000"), ct); // a DT TPDU with no MCS PDU in it
@@ -130,7 +161,11 @@ internal sealed class FakeRdpServer
             return;
         }
 
-        await SendIoAsync(s, SecurityFlags.LicensePacket, Licensing.EncodeErrorAlert(LicenseErrorAlert.StatusValidClient, 2), ct, encrypt: false);
+        if (AfterChannels != Ending.DemandActiveWithoutLicensing)
+        {
+            await SendIoAsync(s, SecurityFlags.LicensePacket, Licensing.EncodeErrorAlert(LicenseErrorAlert.StatusValidClient, 2), ct, encrypt: false);
+        }
+
         await SendIoAsync(s, SecurityFlags.None, ShareControl.EncodeDemandActive(0x103EA, ServerSource, "RDP", Capabilities.Minimal(1, 1920, 1080, 32), 1), ct);
         var goodbye = await ReadMcsAsync(s, ct);
         SawDisconnect = Mcs.TryReadDomainPdu(goodbye, out var m, out _) == OperationStatus.Done && m!.Type == McsDomainPduType.DisconnectProviderUltimatum;

@@ -99,6 +99,53 @@ public sealed class SessionPhaseTests
         Assert.Equal(Ending.ProtocolViolation, outcome.Last.Ending);
     }
 
+    [Fact]
+    public async Task A_licensed_host_answering_with_a_platform_challenge_stops_the_probe_with_what_it_wants()
+    {
+        var fake = new FakeRdpServer { AfterChannels = FakeRdpServer.Ending.LicenseRequestThenPlatformChallenge };
+        var outcome = await Drive(fake);
+        Assert.True(fake.NewLicenseRequestSeen);
+        Assert.Equal(Phase.Licensing, outcome.Last.Phase);
+        Assert.Equal(PhaseStatus.Ok, outcome.Last.Status);
+        Assert.Equal(LicensingOutcome.LicenseRequested, outcome.Licensing!.Outcome);
+        Assert.False(outcome.Licensing.CanContinue);
+        Assert.Equal("A02", outcome.Licensing.Request!.ProductId);
+        Assert.Contains("Platform Challenge", outcome.Last.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_server_that_skips_licensing_still_reaches_demand_active()
+    {
+        var outcome = await Drive(new FakeRdpServer { AfterChannels = FakeRdpServer.Ending.DemandActiveWithoutLicensing });
+        Assert.Equal(LicensingOutcome.Skipped, outcome.Licensing!.Outcome);
+        Assert.True(outcome.Capabilities!.ReachedDemandActive);
+    }
+
+    [Fact]
+    public async Task Server_redirection_is_reported()
+    {
+        var outcome = await Drive(new FakeRdpServer { AfterChannels = FakeRdpServer.Ending.Redirection });
+        Assert.Equal(Ending.ServerErrorInfo, outcome.Last.Ending);
+        Assert.Equal("server_redirection", outcome.Last.Code);
+    }
+
+    [Fact]
+    public async Task Fast_path_frames_with_two_byte_lengths_are_read_whole()
+    {
+        byte[] fastPath = [0x00, 0x81, 0x05, .. new byte[0x105 - 3]];
+        byte[] tpkt = Mcs.WrapInDataTpdu(Mcs.DisconnectProviderUltimatum(McsDisconnectReason.UserRequested));
+        byte[] both = [.. fastPath, .. tpkt];
+        await using var server = ScriptedServer.Start(async (s, ct) => await s.WriteAsync(both, ct));
+        await using var stream = await server.ConnectAsync();
+        var io = new PhaseIo(stream, new PhaseRecord(Phase.Capabilities), CancellationToken.None);
+        var first = await io.ReadRdpFrameAsync("test");
+        Assert.True(first.FastPath);
+        Assert.Equal(0x105, first.Frame.Length);
+        var second = await io.ReadRdpFrameAsync("test");
+        Assert.False(second.FastPath);
+        Assert.Equal(tpkt, second.Frame);
+    }
+
     private static async Task<PhaseRecord> McsAgainst(byte[] answer)
     {
         await using var server = ScriptedServer.Start(async (s, ct) =>
