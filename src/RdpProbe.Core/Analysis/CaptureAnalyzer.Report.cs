@@ -19,7 +19,10 @@ internal sealed partial class CaptureAnalyzer
         foreach (var (_, c) in _tcp)
         {
             c.Finish();
-            _finished.Add(c);
+            if (IsReportable(c))
+            {
+                _finished.Add(BuildConnection(c));
+            }
         }
 
         _tcp.Clear();
@@ -28,11 +31,7 @@ internal sealed partial class CaptureAnalyzer
         Incomplete += _fragments.Count;
         _fragments.Clear();
 
-        var connections = _finished
-            .Where(IsReportable)
-            .OrderBy(c => c.FirstFrame)
-            .Select(BuildConnection)
-            .ToList();
+        var connections = _finished.OrderBy(c => c.FirstFrame).ToList();
 
         var udp = _finishedUdp.OrderBy(u => u.FirstFrame).Select(BuildUdp).ToList();
         var icmp = _icmp.Select(i => new IcmpReport(

@@ -28,7 +28,8 @@ internal sealed partial class CaptureAnalyzer
     private readonly AnalyzerOptions _options;
     private readonly bool[] _rdpPort = new bool[65536];
     private readonly Dictionary<FlowKey, TcpConnection> _tcp = [];
-    private readonly List<TcpConnection> _finished = [];
+    /// <summary>Finished connections, already reduced to their report: the per-flow state is gone once a flow ends.</summary>
+    private readonly List<Reports.ConnectionReport> _finished = [];
     private readonly List<FlowKey> _sweepKeys = [];
     private readonly long _idleMicros;
     private readonly long _openGraceMicros;
@@ -193,7 +194,10 @@ internal sealed partial class CaptureAnalyzer
     {
         connection.Finish();
         _tcp.Remove(key);
-        _finished.Add(connection);
+        if (IsReportable(connection))
+        {
+            _finished.Add(BuildConnection(connection));
+        }
     }
 
     /// <summary>Finishes flows that closed a while ago or went idle (bounded work, runs every 65536 frames).</summary>

@@ -256,4 +256,55 @@ public sealed class ScenarioTests : IDisposable
         Assert.Equal(2, report.Connections.Count);
         Assert.Equal("refused", report.Connections[1].Verdict.Code);
     }
+    [Fact]
+    public void Icmpv6_packet_too_big_is_tied_to_the_ipv6_connection()
+    {
+        byte[] V6(string src, ushort sport, string dst, ushort dport, uint seq, uint ack, byte flags, byte[] payload)
+        {
+            var tcp = Tcp(sport, dport, seq, ack, flags);
+            return Concat(Ethernet(0x86DD), Ipv6(src, dst, 6, tcp.Length + payload.Length), tcp, payload);
+        }
+
+        const string client = "2001:db8::7";
+        const string server = "2001:db8::10";
+        var bigServerSegment = V6(server, 3389, client, 50000, 5001, 1001 + 19, PacketBuilder.Psh | PacketBuilder.Ack, new byte[1400]);
+        var quoted = bigServerSegment[14..(14 + 48)];                 // IPv6 header + 8 bytes of TCP
+        var ptb = Concat(Hex("02 00 0000 000004D8"), quoted);         // type 2, code 0, MTU 1240
+        var frames = new List<(double, byte[])>
+        {
+            (0.0, V6(client, 50000, server, 3389, 1000, 0, PacketBuilder.Syn, [])),
+            (0.001, V6(server, 3389, client, 50000, 5000, 1001, PacketBuilder.Syn | PacketBuilder.Ack, [])),
+            (0.002, V6(client, 50000, server, 3389, 1001, 5001, PacketBuilder.Ack, [])),
+            (0.003, V6(client, 50000, server, 3389, 1001, 5001, PacketBuilder.Psh | PacketBuilder.Ack, ConnectionRequest())),
+            (0.004, bigServerSegment),
+            (0.005, Concat(Ethernet(0x86DD), Ipv6("2001:db8::1", server, 58, ptb.Length), ptb)),
+        };
+        var report = Analyze(frames);
+        var conn = Assert.Single(report.Connections);
+        Assert.Equal("[2001:db8::7]:50000", conn.Client);
+        Assert.StartsWith("ipv6.addr==2001:db8::7", conn.Filter, StringComparison.Ordinal);
+        var ptbAnomaly = Assert.Single(conn.Anomalies, a => a.Kind == "packet_too_big");
+        Assert.Equal([6], ptbAnomaly.Frames);
+        var entry = Assert.Single(report.Icmp);
+        Assert.Equal(("packet_too_big", (int?)1240, "[2001:db8::10]:3389"), (entry.Kind, entry.Mtu, entry.About));
+    }
+
+    [Fact]
+    public void Ipv6_fragments_are_reassembled()
+    {
+        var syn = Concat(Hex("FFFFFFFF 0040 0001 12345678 04D0 04D0"), new byte[1216]);
+        var udp = Concat(Udp(61000, 3389, syn.Length), syn);
+        byte[] Fragment(int offset, bool more, byte[] data)
+        {
+            var header = Concat([17, 0], Be16((ushort)(offset | (more ? 1 : 0))), Be32(0xCAFE));
+            return Concat(Ethernet(0x86DD), Ipv6("2001:db8::7", "2001:db8::10", 44, header.Length + data.Length), header, data);
+        }
+
+        var report = Analyze([(0.0, Fragment(0, true, udp[..640])), (0.001, Fragment(640, false, udp[640..]))]);
+        Assert.Equal(2, report.Fragments.Ipv6);
+        Assert.Equal(1, report.Fragments.Reassembled);
+        var flow = Assert.Single(report.Udp);
+        Assert.Equal([2], flow.SynFrames);
+        Assert.Contains(flow.Anomalies, a => a.Kind == "ip_fragment" && a.Frames.SequenceEqual([1, 2]));
+    }
 }
