@@ -9,13 +9,17 @@ namespace RdpProbe.Tests.Probe;
 /// <summary>The failure modes real lab servers cannot show, against a scripted server on loopback.</summary>
 public sealed class ProbeEngineFakeServerTests
 {
+    // Generous: on a loaded machine BouncyCastle's first ClientHello alone can take a second; only the tests that wait
+    // for a timeout use Short.
     private static readonly ProbeOptions Quick = new()
     {
-        PhaseTimeout = TimeSpan.FromSeconds(1),
+        PhaseTimeout = TimeSpan.FromSeconds(10),
         SecurityMatrix = false,
         TlsVersions = false,
         SessionPhases = false,
     };
+
+    private static readonly ProbeOptions Short = Quick with { PhaseTimeout = TimeSpan.FromSeconds(1) };
 
     private static async Task<ProbeReport> ProbeAsync(FakeRdpServer server, ProbeOptions? options = null)
     {
@@ -65,7 +69,7 @@ public sealed class ProbeEngineFakeServerTests
             await FakeRdpServer.ReadConnectionRequestAsync(socket, ct);
             await Task.Delay(Timeout.Infinite, ct);
         });
-        var report = await ProbeAsync(server);
+        var report = await ProbeAsync(server, Short);
         Assert.Equal(Phase.X224, report.Verdict.Phase);
         Assert.Equal(Ending.Timeout, report.Verdict.Ending);
         Assert.Contains("never answered", report.Verdict.Summary);
@@ -84,7 +88,7 @@ public sealed class ProbeEngineFakeServerTests
                 await Task.Delay(400, ct);
             }
         });
-        var report = await ProbeAsync(server);
+        var report = await ProbeAsync(server, Short);
         Assert.Equal(Phase.X224, report.Verdict.Phase);
         Assert.Equal(Ending.Timeout, report.Verdict.Ending);
     }
@@ -304,7 +308,7 @@ public sealed class ProbeEngineFakeServerTests
             await socket.SendAsync(FakeRdpServer.Confirm(SecurityProtocols.Hybrid), ct);
             await Task.Delay(Timeout.Infinite, ct);
         });
-        var report = await ProbeAsync(server);
+        var report = await ProbeAsync(server, Quick with { PhaseTimeout = TimeSpan.FromSeconds(3) });
         Assert.Equal(Phase.Tls, report.Verdict.Phase);
         Assert.Equal(Ending.Timeout, report.Verdict.Ending);
         Assert.Equal(Symptoms.BeforeServerHello, report.Verdict.Code);
