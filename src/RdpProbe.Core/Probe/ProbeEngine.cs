@@ -224,7 +224,20 @@ public sealed class ProbeEngine(ProbeOptions options)
         }
 
         await RunExtraChecksAsync(report, endPoint, target, ct).ConfigureAwait(false);
-        return Finish(report);
+        Finish(report);
+
+        // NLA without credentials ends, correctly, after the NTLM challenge; say how to go further.
+        if (report.Verdict is { Ok: true, Phase: Phase.Credssp } && Credentials is null && Options.SessionPhases)
+        {
+            report.Verdict = report.Verdict with
+            {
+                Summary = report.Verdict.Summary
+                    + (report.Negotiation.NlaRequired == true ? " The server requires" : " The server chose")
+                    + " Network Level Authentication: give --user DOMAIN\\user (password from RDPPROBE_PASSWORD) to test the credentials and go on to Demand Active.",
+            };
+        }
+
+        return report;
     }
 
     private static ProbeReport Finish(ProbeReport report)
