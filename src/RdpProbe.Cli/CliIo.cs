@@ -9,14 +9,22 @@ namespace RdpProbe.Cli;
 internal sealed record CliIo(TextWriter Out, TextWriter Error, IAnsiConsole Console)
 {
     /// <summary>The process's own streams; Spectre detects a redirected stdout and then writes plain text without ANSI codes.</summary>
-    public static CliIo Standard() => new(
-        System.Console.Out,
-        System.Console.Error,
-        AnsiConsole.Create(new AnsiConsoleSettings
+    public static CliIo Standard()
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
         {
             Ansi = AnsiSupport.Detect,
             ColorSystem = ColorSystemSupport.Detect,
             Interactive = InteractionSupport.Detect,
             Out = new AnsiConsoleOutput(System.Console.Out),
-        }));
+        });
+
+        // Redirected to a file or a pipe there is no terminal width; 80 columns would wrap every table row.
+        if (System.Console.IsOutputRedirected)
+        {
+            console.Profile.Width = 140;
+        }
+
+        return new(System.Console.Out, System.Console.Error, console);
+    }
 }

@@ -465,10 +465,11 @@ public sealed class ProbeEngine(ProbeOptions options)
             tasks.Add(RunMatrixAsync(report, matrix, endPoint, gate, ct));
         }
 
-        // A TLS step that timed out would time out for every version too (a black hole): nothing to learn there.
+        // A TLS step offering every version that got no ServerHello at all (silence, a reset, a close: a black hole or a
+        // middlebox) would end the same way for each single version: nothing to learn, and "not accepted" would mislead.
         bool tlsSelected = report.Negotiation.SelectedProtocol is { } selected && selected != SecurityProtocols.Rdp
             && report.Phases.Any(p => p.Phase == Phase.X224 && p.Status == PhaseStatus.Ok)
-            && !report.Phases.Any(p => p.Phase == Phase.Tls && p.Ending == Ending.Timeout);
+            && !report.Phases.Any(p => p.Phase == Phase.Tls && (p.Ending == Ending.Timeout || p.Code == Symptoms.BeforeServerHello));
         if (Options.TlsVersions && tlsSelected)
         {
             versions = new PhaseRecord(Phase.TlsVersions);
