@@ -23,6 +23,7 @@ internal static class AnalyzeCommand
         var json = new Option<bool>("--json") { Description = "Print the rdpprobe.analysis/1 JSON document on stdout" };
         var details = new Option<int>("--details") { Description = "How many connections to show in detail (failed ones first)", DefaultValueFactory = _ => 20 };
         var noProgress = new Option<bool>("--no-progress") { Description = "Never show a progress bar" };
+        var explain = new Option<int?>("--explain-frame") { Description = "Print frame N (1-based, as Wireshark counts) decoded layer by layer, and stop" };
         ports.Validators.Add(result =>
         {
             // Read the tokens, not the converted value: a non-number already has its own conversion error.
@@ -46,8 +47,14 @@ internal static class AnalyzeCommand
         command.Options.Add(json);
         command.Options.Add(details);
         command.Options.Add(noProgress);
+        command.Options.Add(explain);
         command.SetAction((parse, ct) =>
         {
+            if (parse.GetValue(explain) is int frame)
+            {
+                return Task.FromResult(ExplainFrame(parse.GetValue(files) ?? [], frame, console ?? CreateConsole(Console.Out), errorConsole ?? CreateConsole(Console.Error)));
+            }
+
             var options = new AnalyzeInvocation(
                 parse.GetValue(files) ?? [],
                 [3389, .. parse.GetValue(ports) ?? []],
@@ -114,6 +121,27 @@ internal static class AnalyzeCommand
         }
 
         return ExitCodeFor(report);
+    }
+
+    private static int ExplainFrame(string[] files, int frame, IAnsiConsole console, IAnsiConsole errors)
+    {
+        try
+        {
+            string? text = frame >= 1 ? FrameExplainer.Explain(files, frame) : null;
+            if (text is null)
+            {
+                errors.Profile.Out.Writer.WriteLine($"rdpprobe: no frame {frame} in the capture");
+                return ExitCodes.Usage;
+            }
+
+            console.Profile.Out.Writer.WriteLine(text);
+            return ExitCodes.Ok;
+        }
+        catch (Exception e) when (e is SharpPcap.PcapException or IOException or InvalidOperationException)
+        {
+            errors.Profile.Out.Writer.WriteLine($"rdpprobe: cannot read the capture ({e.Message.ReplaceLineEndings(" ")})");
+            return ExitCodes.InputUnreadable;
+        }
     }
 
     internal static int ExitCodeFor(AnalysisReport report)

@@ -162,4 +162,17 @@ public sealed class AnalyzeCommandTests
         Assert.Contains(connections.EnumerateArray(), c => c.GetProperty("server").GetString()!.EndsWith(":42356", StringComparison.Ordinal));
         Assert.True(exit is ExitCodes.Ok or ExitCodes.ConnectionFailed);
     }
+    [Fact]
+    public void Explain_frame_decodes_one_frame_on_the_cold_path()
+    {
+        var (exit, output, _) = Run(TestCaptures.Public("ndpi", "rdp_over_tls.pcap"), "--explain-frame", "14");
+        Assert.Equal(ExitCodes.Ok, exit);
+        Assert.StartsWith("frame 14 ", output, StringComparison.Ordinal);
+        Assert.Contains("89.31.79.12", output, StringComparison.Ordinal);
+        Assert.Contains("TCP", output, StringComparison.Ordinal);
+
+        var (missing, _, errors) = Run(TestCaptures.Public("ndpi", "rdp_over_tls.pcap"), "--explain-frame", "999");
+        Assert.Equal(ExitCodes.Usage, missing);
+        Assert.Contains("no frame 999", errors, StringComparison.Ordinal);
+    }
 }
