@@ -67,13 +67,14 @@ run_side_by_side() {
     [[ -n "$ns" ]] && iface=any
     declare -A cmds=(
         [rdpprobe-ntlm]="$BIN $host:$nla --no-matrix --no-tls-versions --json"
-        [rdpprobe-auth]="env RDPPROBE_PASSWORD=$LAB_PASSWORD $BIN $host:$nla --no-matrix --no-tls-versions --user $LAB_USER_Q --json"
+        [rdpprobe-auth]="env RDPPROBE_PASSWORD=$LAB_PASSWORD $BIN $host:$nla --no-matrix --no-tls-versions --handshake-only --user $LAB_USER_Q --json"
+        [rdpprobe-session]="env RDPPROBE_PASSWORD=$LAB_PASSWORD $BIN $host:$nla --no-matrix --no-tls-versions --user $LAB_USER_Q --json"
         [xfreerdp-auth]="xfreerdp /v:$host:$nla /u:probe /d:LAB /p:$LAB_PASSWORD /cert:ignore +auth-only"
         [rdpprobe-full]="$BIN $host:$nla --json"
         [nmap-scripts]="nmap -Pn -n -p $nmap_port --script rdp-enum-encryption,rdp-ntlm-info $nmap_sv $host"
     )
     : >"$OUT/turns.txt"
-    for name in rdpprobe-ntlm rdpprobe-auth xfreerdp-auth rdpprobe-full nmap-scripts; do
+    for name in rdpprobe-ntlm rdpprobe-auth rdpprobe-session xfreerdp-auth rdpprobe-full nmap-scripts; do
         local pcap="$OUT/$name.pcap"
         local port="$nla"
         [[ "$name" == nmap-scripts ]] && port="$nmap_port"
@@ -91,11 +92,13 @@ run_side_by_side() {
     # 3. Whole-process wall time, same depth side by side (hyperfine, no shell, warm-up run first).
     local aot_auth=() aot_full=()
     if [[ -n "$AOT_BIN" ]]; then
-        aot_auth=(-n rdpprobe-aot-auth "${nsx[*]} env RDPPROBE_PASSWORD=$LAB_PASSWORD $AOT_BIN $host:$nla --no-matrix --no-tls-versions --user $LAB_USER_Q --json")
+        aot_auth=(-n rdpprobe-aot-auth "${nsx[*]} env RDPPROBE_PASSWORD=$LAB_PASSWORD $AOT_BIN $host:$nla --no-matrix --no-tls-versions --handshake-only --user $LAB_USER_Q --json"
+                  -n rdpprobe-aot-session "${nsx[*]} env RDPPROBE_PASSWORD=$LAB_PASSWORD $AOT_BIN $host:$nla --no-matrix --no-tls-versions --user $LAB_USER_Q --json")
         aot_full=(-n rdpprobe-aot-full "${nsx[*]} $AOT_BIN $host:$nla --json")
     fi
     hyperfine -N -i --warmup 1 --runs "$PEER_RUNS" --export-json "$OUT/hyperfine-auth.json" --export-markdown "$OUT/hyperfine-auth.md" \
-        -n rdpprobe-auth "${nsx[*]} env RDPPROBE_PASSWORD=$LAB_PASSWORD $BIN $host:$nla --no-matrix --no-tls-versions --user $LAB_USER_Q --json" \
+        -n rdpprobe-auth "${nsx[*]} env RDPPROBE_PASSWORD=$LAB_PASSWORD $BIN $host:$nla --no-matrix --no-tls-versions --handshake-only --user $LAB_USER_Q --json" \
+        -n rdpprobe-session "${nsx[*]} env RDPPROBE_PASSWORD=$LAB_PASSWORD $BIN $host:$nla --no-matrix --no-tls-versions --user $LAB_USER_Q --json" \
         "${aot_auth[@]}" \
         -n xfreerdp-auth "${nsx[*]} xfreerdp /v:$host:$nla /u:probe /d:LAB /p:$LAB_PASSWORD /cert:ignore +auth-only" \
         -n rdpprobe-ntlm "${nsx[*]} $BIN $host:$nla --no-matrix --no-tls-versions --json" \

@@ -48,17 +48,17 @@ public class CredSspBenchmarks
     public int FrameLength() => TsRequest.TryReadFrameLength(challengeRequest, out _, out int total, out _) == OperationStatus.Done ? total : -1;
 
     [Benchmark(Description = "TSRequest(NEGOTIATE) encode")]
-    public int EncodeNegotiateRequest() => new TsRequest(TsRequest.MaxVersion, [negotiate]).Encode().Length;
+    public byte[] EncodeNegotiateRequest() => new TsRequest(TsRequest.MaxVersion, [negotiate]).Encode();
 
     [Benchmark(Description = "TSRequest(CHALLENGE) decode")]
     public int DecodeChallengeRequest() => TsRequest.TryRead(challengeRequest, out var request, out _, out _) == OperationStatus.Done ? request!.NegoTokens.Count : -1;
 
     [Benchmark(Description = "NTLM NEGOTIATE encode")]
-    public int EncodeNegotiate() => NtlmNegotiate.Encode().Length;
+    public byte[] EncodeNegotiate() => NtlmNegotiate.Encode();
 
     [Benchmark(Description = "NTLM CHALLENGE decode")]
     public int DecodeChallenge() => NtlmChallenge.TryRead(challenge, out var value, out _, out _) == OperationStatus.Done ? value!.AvPairs.Count : -1;
 
     [Benchmark(Description = "NTLMv2 AUTHENTICATE create (HMAC-MD5, MIC)")]
-    public int CreateAuthenticate() => NtlmAuthenticate.Create(negotiate, parsedChallenge, input).Message.Length;
+    public byte[] CreateAuthenticate() => NtlmAuthenticate.Create(negotiate, parsedChallenge, input).Message;
 }

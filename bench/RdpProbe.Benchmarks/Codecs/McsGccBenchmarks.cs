@@ -50,5 +50,5 @@ public class McsGccBenchmarks
     }
 
     [Benchmark(Description = "Connect-Initial write (client data + GCC + MCS)")]
-    public int WriteConnectInitial() => Mcs.EncodeConnectInitial(Gcc.EncodeConferenceCreateRequest(Gcc.EncodeClientData(settings))).Length;
+    public byte[] WriteConnectInitial() => Mcs.EncodeConnectInitial(Gcc.EncodeConferenceCreateRequest(Gcc.EncodeClientData(settings)));
 }

@@ -30,7 +30,7 @@ public class X224Benchmarks
     public int WriteRequest() => X224.WriteConnectionRequest(destination, request);
 
     [Benchmark(Description = "CR encode (byte[])")]
-    public int EncodeRequest() => X224.EncodeConnectionRequest(request).Length;
+    public byte[] EncodeRequest() => X224.EncodeConnectionRequest(request);
 
     [Benchmark(Description = "CC read (RDP_NEG_RSP)")]
     public int ReadConfirm() => X224.TryReadConnectionConfirm(confirm, out var cc, out _, out _) == System.Buffers.OperationStatus.Done ? (int)(cc!.SelectedProtocol ?? 0) : -1;
