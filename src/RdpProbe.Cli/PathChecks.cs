@@ -221,7 +221,7 @@ internal sealed class PathChecks
     private static async Task<int> RunRepeatAsync(ProbeTarget target, int count, ProbeEngine engine, bool json, CliIo io, CancellationToken ct)
     {
         // One connection sequence per run: the matrix and TLS-version side checks would multiply the connections.
-        var runEngine = Derive(engine, o => o with { SecurityMatrix = false, TlsVersions = false, AllAddresses = false });
+        var runEngine = Derive(engine, o => o with { SecurityMatrix = false, TlsVersions = false, EncryptionLevels = false, AllAddresses = false });
         Verdict? lastFailure = null;
         var report = await Repeat.RunAsync(async (_, token) =>
         {
@@ -295,7 +295,7 @@ internal sealed class PathChecks
         }
 
         // Each target is one probe: no per-target matrix or TLS-version side connections unless asked for one target.
-        var perTarget = Derive(engine, o => o with { SecurityMatrix = false, TlsVersions = false, AllAddresses = false });
+        var perTarget = Derive(engine, o => o with { SecurityMatrix = false, TlsVersions = false, EncryptionLevels = false, AllAddresses = false });
         var results = await Targets.RunAsync(
             list.Targets,
             async (spec, token) =>

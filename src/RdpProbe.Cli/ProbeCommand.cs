@@ -19,13 +19,14 @@ internal static class ProbeCommand
         var routingToken = new Option<string>("--routing-token") { Description = "Send this load-balancer routing token instead of a cookie" };
         var noMatrix = new Option<bool>("--no-matrix") { Description = "Skip the security-layer matrix (one connection per protocol)" };
         var noTlsVersions = new Option<bool>("--no-tls-versions") { Description = "Skip the check of which TLS versions the server accepts" };
+        var noEncryptionLevels = new Option<bool>("--no-encryption-levels") { Description = "Skip the check of which RDP encryption methods (40/56/128-bit, FIPS) a standard-security server accepts" };
         var keyLog = new Option<string>("--tls-keylog") { Description = "Append the TLS secrets in NSS key log format to FILE (for Wireshark)" };
         var allAddresses = new Option<bool>("--all-addresses") { Description = "Probe every address the host name resolves to" };
         var handshakeOnly = new Option<bool>("--handshake-only") { Description = "Stop after the security handshake (tcp, x224, tls, credssp): no MCS, licensing or Demand Active" };
         var user = new Option<string>("--user") { Description = "Authenticate as DOMAIN\\user (password from RDPPROBE_PASSWORD or a prompt, never an argument)" };
 
         root.Arguments.Add(target);
-        foreach (var option in new Option[] { json, timeout, protocols, cookie, routingToken, noMatrix, noTlsVersions, keyLog, allAddresses, handshakeOnly, user })
+        foreach (var option in new Option[] { json, timeout, protocols, cookie, routingToken, noMatrix, noTlsVersions, noEncryptionLevels, keyLog, allAddresses, handshakeOnly, user })
         {
             root.Options.Add(option);
         }
@@ -83,6 +84,7 @@ internal static class ProbeCommand
                 PhaseTimeout = phaseTimeout,
                 SecurityMatrix = !parse.GetValue(noMatrix),
                 TlsVersions = !parse.GetValue(noTlsVersions),
+                EncryptionLevels = !parse.GetValue(noEncryptionLevels),
                 TlsKeyLogPath = parse.GetValue(keyLog),
                 AllAddresses = parse.GetValue(allAddresses),
                 SessionPhases = !parse.GetValue(handshakeOnly),

@@ -1,6 +1,7 @@
 using System.Globalization;
 using RdpProbe.Diagnosis;
 using RdpProbe.Probe;
+using RdpProbe.Probe.Phases;
 using RdpProbe.Protocol;
 using Spectre.Console;
 
@@ -98,6 +99,21 @@ internal static class ProbeView
             console.Write(table);
             string nla = n.NlaRequired switch { true => "[bold]required[/]", false => "not required", null => "unknown" };
             console.MarkupLine($"NLA (CredSSP) {nla}");
+        }
+
+        if (n.EncryptionLevels is { } levels)
+        {
+            var table = new Table().Border(TableBorder.Rounded).Title("standard RDP security: encryption methods (one connection each)");
+            table.AddColumn("offered");
+            table.AddColumn("result");
+            table.AddColumn("server answer");
+            foreach (var e in levels.Entries)
+            {
+                string color = e.Support switch { EncryptionSupport.Accepted => "green", EncryptionSupport.NoEncryption => "yellow", EncryptionSupport.Refused => "grey", _ => "red" };
+                table.AddRow(Esc(e.MethodName), $"[{color}]{Esc(PhaseNames.SnakeCase(e.Support.ToString()))}[/]", Esc(e.Detail));
+            }
+
+            console.Write(table);
         }
 
         console.WriteLine();

@@ -60,5 +60,7 @@ public static class PhaseNames
     /// <summary>The report word: snake_case of the enum name ("EarlyAuth" → "early_auth", "X224" → "x224").</summary>
     public static string ToReportName(this Phase phase) => System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(phase.ToString());
 
-    public static string ToReportName(this Ending ending) => System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(ending.ToString());
+    public static string ToReportName(this Ending ending) => SnakeCase(ending.ToString());
+
+    public static string SnakeCase(string pascalName) => System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(pascalName);
 }

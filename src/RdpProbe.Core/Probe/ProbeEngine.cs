@@ -486,6 +486,57 @@ public sealed class ProbeEngine(ProbeOptions options)
         {
             report.Phases.Add(versions);
         }
+
+        // Standard RDP security is on offer when the main connection selected it or the matrix saw PROTOCOL_RDP
+        // supported: then which RC4 key sizes / FIPS the server takes is the next question (rdp-sec-check's).
+        bool rdpSecurity = report.Negotiation.SelectedProtocol == SecurityProtocols.Rdp
+            || report.Negotiation.Matrix?.Any(e => e.Protocol == SecurityProtocols.Rdp && e.Status == SupportStatus.Supported) == true;
+        if (Options.EncryptionLevels && rdpSecurity)
+        {
+            var levels = new PhaseRecord(Phase.EncryptionLevels);
+            await RunEncryptionLevelsAsync(report, levels, endPoint, ct).ConfigureAwait(false);
+            report.Phases.Add(levels);
+        }
+    }
+
+    /// <summary>One connection per encryption method (40, 56, 128-bit, FIPS), each offering that method alone.</summary>
+    private async Task RunEncryptionLevelsAsync(ProbeReport report, PhaseRecord record, IPEndPoint endPoint, CancellationToken ct)
+    {
+        TimeSpan budget = (Options.PhaseTimeout * 2 * EncryptionLevelMatrix.Methods.Count) + TimeSpan.FromSeconds(1);
+        await RunPhaseAsync(record, null, budget, async context =>
+        {
+            context.AllWire = true;
+            context.OnTimeout = () => (null, "the encryption-level connections did not finish in time");
+            report.Negotiation.EncryptionLevels = await EncryptionLevelMatrix.RunAsync(c => ConnectStandardSecurityAsync(endPoint, c), record, context.Token).ConfigureAwait(false);
+            if (record.Status == PhaseStatus.Failed)
+            {
+                throw new PhaseFailedException(record.Ending, record.Code, record.Detail ?? "no encryption-level connection got an answer");
+            }
+        }, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>A new connection whose X.224 exchange selected PROTOCOL_RDP; the caller owns (and disposes) the stream.</summary>
+    private async Task<Stream> ConnectStandardSecurityAsync(IPEndPoint endPoint, CancellationToken ct)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(Options.PhaseTimeout);
+        var connection = await ProbeConnection.ConnectAsync(endPoint, timeout.Token).ConfigureAwait(false);
+        try
+        {
+            var request = X224Exchange.BuildRequest(SecurityProtocols.Rdp, Options.Cookie, Options.RoutingToken);
+            var confirm = await X224Exchange.RunAsync(connection.Stream, request, new PhaseRecord(Phase.X224), new PhaseClock(null), timeout.Token).ConfigureAwait(false);
+            if (confirm.FailureCode is { } failure)
+            {
+                throw new PhaseFailedException(Ending.NegotiationFailure, failure.ToReportName(), $"RDP_NEG_FAILURE {failure.ToReportName()}");
+            }
+
+            return connection.Stream;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
     }
 
     /// <summary>

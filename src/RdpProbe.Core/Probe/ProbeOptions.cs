@@ -27,6 +27,12 @@ public sealed record ProbeOptions
     /// <summary>Check which TLS versions the server accepts (one connection per version).</summary>
     public bool TlsVersions { get; init; } = true;
 
+    /// <summary>
+    /// When the server accepts standard RDP security, check which of 40/56/128-bit and FIPS it accepts (one connection
+    /// per method, like rdp-sec-check).
+    /// </summary>
+    public bool EncryptionLevels { get; init; } = true;
+
     /// <summary>Append NSS key log lines for the main TLS connection to this file (Wireshark decryption).</summary>
     public string? TlsKeyLogPath { get; init; }
 

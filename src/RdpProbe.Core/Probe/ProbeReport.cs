@@ -1,3 +1,4 @@
+using RdpProbe.Probe.Phases;
 using System.Net;
 using RdpProbe.Diagnosis;
 using RdpProbe.Protocol;
@@ -47,6 +48,9 @@ public sealed class NegotiationFacts
     public IReadOnlyList<MatrixEntry>? Matrix { get; set; }
 
     public bool? NlaRequired { get; set; }
+
+    /// <summary>The encryption_levels check: what a standard-security server accepts per method.</summary>
+    internal EncryptionMatrixResult? EncryptionLevels { get; set; }
 }
 
 public sealed record TlsAlertInfo(string From, string Level, string Description, double AtMs);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using RdpProbe.Diagnosis;
 using RdpProbe.Probe;
+using RdpProbe.Probe.Phases;
 using RdpProbe.Protocol;
 
 namespace RdpProbe.Reports;
@@ -47,7 +48,11 @@ public sealed record ProbeJsonNegotiation(
     bool Legacy,
     bool Downgraded,
     string? Answer,
-    IReadOnlyDictionary<string, ProbeJsonMatrixEntry>? SupportDetail);
+    IReadOnlyDictionary<string, ProbeJsonMatrixEntry>? SupportDetail,
+    ProbeJsonEncryptionLevels? EncryptionLevels);
+
+/// <summary>The encryption_levels check: method name ("40-bit", "56-bit", "128-bit", "fips") → accepted | refused | no_encryption | error.</summary>
+public sealed record ProbeJsonEncryptionLevels(IReadOnlyDictionary<string, string> Methods, string? ServerLevel);
 
 public sealed record ProbeJsonCertificate(
     string Subject,
@@ -135,7 +140,10 @@ public static class ProbeJson
                 n.Downgraded,
                 n.Answer,
                 n.Matrix is null ? null : n.Matrix.ToDictionary(e => e.Protocol.ToReportName(), e => new ProbeJsonMatrixEntry(
-                    e.Status.ToString().ToLowerInvariant(), e.Selected?.ToReportName(), e.FailureCode?.ToReportName(), e.Ending.ToReportName(), e.Code, e.Detail, e.Ms))),
+                    e.Status.ToString().ToLowerInvariant(), e.Selected?.ToReportName(), e.FailureCode?.ToReportName(), e.Ending.ToReportName(), e.Code, e.Detail, e.Ms)),
+                n.EncryptionLevels is not { } levels ? null : new ProbeJsonEncryptionLevels(
+                    levels.Entries.ToDictionary(e => e.MethodName, e => PhaseNames.SnakeCase(e.Support.ToString())),
+                    levels.ServerLevel is { } level ? Gcc.LevelName(level) : null)),
             report.Tls is null ? null : ToTls(report.Tls),
             report.CredSsp is null ? null : ToCredSsp(report.CredSsp),
             report.Session is not { } x ? null : new ProbeJsonSession(x.McsResult, x.ServerVersion, x.EncryptionMethod, x.EncryptionLevel,

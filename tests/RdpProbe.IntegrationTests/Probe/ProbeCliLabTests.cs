@@ -26,9 +26,13 @@ public sealed class ProbeCliLabTests(LabFixture lab)
         Assert.Equal("rdpprobe.probe/1", root.GetProperty("schema").GetString());
         Assert.Equal("127.0.0.1", root.GetProperty("target").GetProperty("address").GetString());
         Assert.Equal(lab.Endpoints.Xrdp.Port, root.GetProperty("target").GetProperty("port").GetInt32());
-        Assert.Equal(["tcp", "x224", "tls", "mcs", "channels", "client_info", "licensing", "capabilities", "security_matrix", "tls_versions"],
+        Assert.Equal(["tcp", "x224", "tls", "mcs", "channels", "client_info", "licensing", "capabilities", "security_matrix", "tls_versions", "encryption_levels"],
             root.GetProperty("phases").EnumerateArray().Select(p => p.GetProperty("name").GetString()!));
         var negotiation = root.GetProperty("negotiation");
+        var levels = negotiation.GetProperty("encryptionLevels");
+        Assert.Equal("accepted", levels.GetProperty("methods").GetProperty("128-bit").GetString());
+        Assert.Equal("refused", levels.GetProperty("methods").GetProperty("40-bit").GetString());
+        Assert.Equal("high", levels.GetProperty("serverLevel").GetString());
         Assert.Equal("ssl", negotiation.GetProperty("selectedProtocol").GetString());
         Assert.Equal("downgraded", negotiation.GetProperty("support").GetProperty("hybrid").GetString());
         Assert.False(negotiation.GetProperty("nlaRequired").GetBoolean());

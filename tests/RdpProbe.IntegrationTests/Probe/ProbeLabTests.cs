@@ -33,8 +33,15 @@ public sealed class ProbeLabTests(LabFixture lab)
         Assert.True(report.Verdict.Ok, report.Verdict.Summary);
         Assert.Equal(Phase.Capabilities, report.Verdict.Phase);
         Assert.Equal(
-            [Phase.Tcp, Phase.X224, Phase.Tls, Phase.Mcs, Phase.Channels, Phase.ClientInfo, Phase.Licensing, Phase.Capabilities, Phase.SecurityMatrix, Phase.TlsVersions],
+            [Phase.Tcp, Phase.X224, Phase.Tls, Phase.Mcs, Phase.Channels, Phase.ClientInfo, Phase.Licensing, Phase.Capabilities, Phase.SecurityMatrix, Phase.TlsVersions, Phase.EncryptionLevels],
             report.Phases.Select(p => p.Phase));
+
+        // xrdp also takes standard RDP security, so the probe asks which RC4 key sizes it accepts: only 128-bit
+        // (it answers every other offer with 128-bit at level high).
+        var levels = report.Negotiation.EncryptionLevels!;
+        Assert.Equal([EncryptionMethods.Bit128], levels.Accepted);
+        Assert.Equal(EncryptionLevel.High, levels.ServerLevel);
+        Assert.All(levels.Entries.Where(e => e.Method != EncryptionMethods.Bit128), e => Assert.Equal(RdpProbe.Probe.Phases.EncryptionSupport.Refused, e.Support));
         Assert.Equal("rt-successful", report.Session!.McsResult);
         Assert.NotNull(report.Session.DemandActive);
         Assert.Equal(SecurityProtocols.Ssl, report.Negotiation.SelectedProtocol);
@@ -176,6 +183,13 @@ public sealed class ProbeLabTests(LabFixture lab)
         Assert.Equal("ssl_not_allowed_by_server", report.Verdict.Code);
         Assert.Equal(SupportStatus.Supported, Entry(report, SecurityProtocols.Rdp).Status);
         Assert.Equal(NegotiationFailureCode.SslNotAllowedByServer, Entry(report, SecurityProtocols.Ssl).FailureCode);
+
+        // The matrix saw standard RDP security supported, so the encryption methods were tried: this FreeRDP server
+        // encrypts nothing (method and level none) whatever the client offers.
+        var levels = Assert.Single(report.Phases, p => p.Phase == Phase.EncryptionLevels);
+        Assert.Equal(PhaseStatus.Ok, levels.Status);
+        Assert.All(report.Negotiation.EncryptionLevels!.Entries, e => Assert.Equal(RdpProbe.Probe.Phases.EncryptionSupport.NoEncryption, e.Support));
+        Assert.Equal(EncryptionLevel.None, report.Negotiation.EncryptionLevels.ServerLevel);
 
         var rdp = await ProbeAsync(lab.Endpoints.ShadowRdp, Defaults with { RequestedProtocols = SecurityProtocols.Rdp, SecurityMatrix = false });
         Assert.True(rdp.Verdict.Ok, rdp.Verdict.Summary);

@@ -46,7 +46,7 @@ public static class BenchRunner
     public static BenchProbe ForEngine(ProbeTarget target, System.Net.IPAddress address, ProbeOptions options, CredSspCredentialsHandle? credentials = null)
     {
         ArgumentNullException.ThrowIfNull(target);
-        var sequenceOnly = options with { SecurityMatrix = false, TlsVersions = false, AllAddresses = false, TlsKeyLogPath = null, SessionPhases = false };
+        var sequenceOnly = options with { SecurityMatrix = false, TlsVersions = false, EncryptionLevels = false, AllAddresses = false, TlsKeyLogPath = null, SessionPhases = false };
         var engine = new ProbeEngine(sequenceOnly) { Credentials = credentials?.Value };
         return async (_, ct) =>
         {
