@@ -18,8 +18,10 @@ if (args.Length >= 2 && args[0] == "measure")
 
     // Warm-up (JIT, page cache), then the best of N runs; allocation is measured on the calling thread.
     ReadLoops.Bare(file);
+    ReadLoops.BarePointers(file);
     ReadLoops.Analyzer(file);
-    Measure("bare SharpPcap loop", () => ReadLoops.Bare(file).Packets, runs);
+    Measure("bare SharpPcap loop (GetNextPacket)", () => ReadLoops.Bare(file).Packets, runs);
+    Measure("bare SharpPcap loop (GetNextPacketPointers)", () => ReadLoops.BarePointers(file).Packets, runs);
     Measure("rdpprobe analyzer", () => ReadLoops.Analyzer(file).Packets, runs);
     var (p, c) = ReadLoops.Analyzer(file);
     Console.WriteLine($"analyzer found {c} connections in {p} packets; peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / (1024 * 1024)} MiB");

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using SharpPcap;
 using SharpPcap.LibPcap;
 
@@ -17,8 +18,9 @@ public enum CaptureReadStatus
 public readonly record struct CaptureReadResult(CaptureReadStatus Status, string? Message, long Frames);
 
 /// <summary>
-/// Reads .pcap/.pcapng files through libpcap (SharpPcap). The hot loop uses <c>GetNextPacket(out PacketCapture)</c>
-/// and the <c>Data</c> span straight from libpcap's buffer: no <c>GetPacket()</c> / <c>RawCapture</c> copies.
+/// Reads .pcap/.pcapng files through libpcap (SharpPcap). The hot loop uses SharpPcap's
+/// <c>GetNextPacketPointers</c> (pcap_next_ex) and reads the record header and frame straight from libpcap's buffer:
+/// nothing is allocated per packet (no <c>PcapHeader</c>/<c>PosixTimeval</c>, no <c>RawCapture</c> copy).
 /// </summary>
 internal static class CaptureFileReader
 {
@@ -51,32 +53,39 @@ internal static class CaptureFileReader
                 return new CaptureReadResult(CaptureReadStatus.Unreadable, $"{path}: link type {linkType} ({device.LinkType}) is not supported (Ethernet, Linux cooked SLL/SLL2, raw IP and BSD loopback are)", 0);
             }
 
+            // Microsecond unless the device was opened for nanoseconds (libpcap pcap_get_tstamp_precision): read once.
+            bool nanoseconds = device.TimestampResolution == TimestampResolution.Nanosecond;
             long frames = 0;
             long position = 24;
+            IntPtr header = IntPtr.Zero;
+            IntPtr data = IntPtr.Zero;
             while (true)
             {
-                GetPacketStatus status;
-                PacketCapture capture;
+                int status;
                 try
                 {
-                    status = device.GetNextPacket(out capture);
+                    // pcap_next_ex through SharpPcap: raw pointers into libpcap's buffer, valid until the next call.
+                    // GetNextPacket(out PacketCapture) would allocate a PcapHeader and a PosixTimeval per packet.
+                    status = device.GetNextPacketPointers(ref header, ref data);
                 }
-                catch (Exception e) when (e is PcapException or InvalidOperationException or IndexOutOfRangeException)
+                catch (Exception e) when (e is PcapException or InvalidOperationException or IndexOutOfRangeException or ObjectDisposedException)
                 {
                     return new CaptureReadResult(CaptureReadStatus.Damaged, $"{path}: capture damaged after frame {frames} ({OneLine(e.Message)}); results cover the frames before it", frames);
                 }
 
-                if (status == GetPacketStatus.PacketRead)
+                // pcap_next_ex(3PCAP): 1 = a packet, 0 = live-capture timeout, -1 = read error, -2 = end of savefile.
+                if (status == 1)
                 {
-                    var data = capture.Data;
-                    var header = capture.Header;
-                    var tv = header.Timeval;
-                    // PosixTimeval keeps a decimal; one multiply is cheaper than its Seconds + MicroSeconds getters.
-                    long timestamp = (long)(tv.Value * 1_000_000m);
-                    int wireLength = header is PcapHeader ph ? (int)ph.PacketLength : data.Length;
-                    analyzer.OnFrame(linkType, data, wireLength, timestamp);
+                    var record = PcapRecordHeader.Read(header, nanoseconds);
+                    ReadOnlySpan<byte> frame;
+                    unsafe
+                    {
+                        frame = new ReadOnlySpan<byte>((void*)data, (int)record.CaptureLength);
+                    }
+
+                    analyzer.OnFrame(linkType, frame, (int)record.WireLength, record.TimestampMicros);
                     frames++;
-                    position += data.Length + RecordOverhead;
+                    position += frame.Length + RecordOverhead;
                     if ((frames & 0x3FFF) == 0)
                     {
                         progress?.Invoke(position);
@@ -86,13 +95,13 @@ internal static class CaptureFileReader
                     continue;
                 }
 
-                if (status == GetPacketStatus.NoRemainingPackets)
+                if (status == -2)
                 {
                     progress?.Invoke(position);
                     return new CaptureReadResult(CaptureReadStatus.Ok, null, frames);
                 }
 
-                if (status == GetPacketStatus.ReadTimeout)
+                if (status == 0)
                 {
                     continue;
                 }
@@ -105,6 +114,44 @@ internal static class CaptureFileReader
     }
 
     private static string OneLine(string text) => text.ReplaceLineEndings(" ").Trim();
+}
+
+/// <summary>
+/// libpcap's <c>struct pcap_pkthdr</c> read in place: <c>struct timeval ts; bpf_u_int32 caplen; bpf_u_int32 len;</c>
+/// (pcap/pcap.h). On 64-bit Unix the timeval is two 8-byte fields (16 bytes; macOS keeps a 4-byte tv_usec padded to
+/// 8, whose low half is read the same way on little-endian); on Windows and 32-bit platforms it is two 4-byte longs.
+/// </summary>
+internal readonly record struct PcapRecordHeader(long TimestampMicros, uint CaptureLength, uint WireLength)
+{
+    private static readonly bool WideTimeval = IntPtr.Size == 8 && !OperatingSystem.IsWindows();
+
+    public static PcapRecordHeader Read(IntPtr header, bool nanoseconds)
+    {
+        long seconds;
+        long fraction;
+        uint caplen;
+        uint len;
+        if (WideTimeval)
+        {
+            seconds = Marshal.ReadInt64(header, 0);
+            fraction = Marshal.ReadInt32(header, 8);
+            caplen = (uint)Marshal.ReadInt32(header, 16);
+            len = (uint)Marshal.ReadInt32(header, 20);
+        }
+        else
+        {
+            seconds = Marshal.ReadInt32(header, 0);
+            fraction = Marshal.ReadInt32(header, 4);
+            caplen = (uint)Marshal.ReadInt32(header, 8);
+            len = (uint)Marshal.ReadInt32(header, 12);
+        }
+
+        return Parse(seconds, fraction, caplen, len, nanoseconds);
+    }
+
+    /// <summary>Microseconds since the epoch from the record's seconds and sub-second part.</summary>
+    internal static PcapRecordHeader Parse(long seconds, long fraction, uint caplen, uint len, bool nanoseconds) =>
+        new(seconds * 1_000_000 + (nanoseconds ? fraction / 1000 : fraction), caplen, len);
 }
 
 /// <summary>The analyzer's public entry point: files in, report and read status out.</summary>
