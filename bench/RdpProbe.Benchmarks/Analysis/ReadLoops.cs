@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using RdpProbe.Analysis;
 using SharpPcap;
 using SharpPcap.LibPcap;
@@ -27,6 +28,8 @@ public static class ReadLoops
     /// SharpPcap <c>GetNextPacketPointers</c> loop reading the caplen from libpcap's record header: the floor for the
     /// analyzer's reader, which uses the same call (no per-packet allocation).
     /// </summary>
+    private static readonly int CaplenOffset = IntPtr.Size == 8 && !OperatingSystem.IsWindows() ? 16 : 8;
+
     public static (long Packets, long Bytes) BarePointers(string path)
     {
         using var device = new CaptureFileReaderDevice(path);
@@ -38,7 +41,8 @@ public static class ReadLoops
         while (device.GetNextPacketPointers(ref header, ref data) == 1)
         {
             packets++;
-            bytes += PcapRecordHeader.Read(header, false).CaptureLength;
+            // pcap_pkthdr.caplen follows the struct timeval: 16 bytes on 64-bit Unix, 8 on Windows/32-bit.
+            bytes += (uint)Marshal.ReadInt32(header, CaplenOffset);
         }
 
         return (packets, bytes);
