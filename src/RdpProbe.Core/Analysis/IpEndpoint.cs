@@ -9,6 +9,12 @@ namespace RdpProbe.Analysis;
 /// </summary>
 internal readonly record struct IpAddr(ulong High, ulong Low)
 {
+    // Explicit members: the compiler's record equality goes through EqualityComparer per field; these are two
+    // compares on the hot path (every packet looks its flow up).
+    public bool Equals(IpAddr other) => High == other.High && Low == other.Low;
+
+    public override int GetHashCode() => (High ^ Low).GetHashCode();
+
     public bool IsV4 => High == 0 && (Low >> 32) == 0xFFFF;
 
     public static IpAddr FromV4(ReadOnlySpan<byte> four) => new(0, 0xFFFF_0000_0000UL | BinaryPrimitives.ReadUInt32BigEndian(four));
@@ -48,6 +54,10 @@ internal readonly record struct IpAddr(ulong High, ulong Low)
 /// <summary>Address and port; prints as Wireshark and the reports do ("a.b.c.d:p", "[v6]:p").</summary>
 internal readonly record struct IpEndpoint(IpAddr Address, ushort Port)
 {
+    public bool Equals(IpEndpoint other) => Address.High == other.Address.High && Address.Low == other.Address.Low && Port == other.Port;
+
+    public override int GetHashCode() => (Address.High ^ Address.Low ^ ((ulong)Port << 48)).GetHashCode();
+
     public override string ToString() => Address.IsV4 ? $"{Address}:{Port}" : $"[{Address}]:{Port}";
 }
 
@@ -57,6 +67,19 @@ internal readonly record struct IpEndpoint(IpAddr Address, ushort Port)
 /// </summary>
 internal readonly record struct FlowKey(IpEndpoint A, IpEndpoint B, byte Protocol)
 {
+    public bool Equals(FlowKey other) => A.Equals(other.A) && B.Equals(other.B) && Protocol == other.Protocol;
+
+    /// <summary>One multiply-mix over the five fields (no HashCode.Combine chain): the dictionary hashes every packet.</summary>
+    public override int GetHashCode()
+    {
+        ulong h = A.Address.Low * 0x9E3779B97F4A7C15UL;
+        h ^= B.Address.Low + 0x632BE59BD9B4E019UL + (h << 6) + (h >> 2);
+        h ^= A.Address.High ^ (B.Address.High * 0xC2B2AE3D27D4EB4FUL);
+        h ^= ((ulong)A.Port << 24) | ((ulong)B.Port << 8) | Protocol;
+        h *= 0xFF51AFD7ED558CCDUL;
+        return (int)(h ^ (h >> 32));
+    }
+
     public static FlowKey Create(IpEndpoint source, IpEndpoint destination, byte protocol, out bool sourceIsA)
     {
         sourceIsA = Compare(source, destination) <= 0;

@@ -20,15 +20,9 @@ public sealed record AnalysisReport(
 {
     public const string SchemaName = "rdpprobe.analysis/1";
 
-    private static readonly JsonSerializerOptions Options = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
-        WriteIndented = true,
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
-
-    public string ToJson() => JsonSerializer.Serialize(this, Options);
+    /// <summary>Source-generated (JsonReportContext.Relaxed: camelCase, nulls written, indented, relaxed escaping): the Native AOT build has
+    /// no reflection-based serializer.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, JsonReportContext.Relaxed.AnalysisReport);
 }
 
 public sealed record ConnectionReport(

@@ -8,6 +8,7 @@ namespace RdpProbe.Reports;
     DefaultIgnoreCondition = JsonIgnoreCondition.Never,
     WriteIndented = true)]
 [JsonSerializable(typeof(ProbeJsonDocument))]
+[JsonSerializable(typeof(AnalysisReport))]
 public sealed partial class JsonReportContext : JsonSerializerContext
 {
     /// <summary>The same context writing apostrophes and non-ASCII as they are ("server's", "→") instead of \uXXXX:
