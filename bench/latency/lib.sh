@@ -47,10 +47,13 @@ stop_xvfb() { [[ -n "$XVFB_PID" ]] && kill "$XVFB_PID" 2>/dev/null || true; XVFB
 run_side_by_side() {
     local scenario="$1" host="$2" base="$3" ns="${4:-}"
     local nla=$((base + 1)) xrdp="$base"
-    # nmap's rdp scripts only run on a port nmap believes is RDP: 3389, or any port after -sV recognised the service.
-    # In the namespaces 3389 is DNATed to the same NLA server (nat_3389), so nmap runs its scripts without -sV there.
-    local nmap_port="${5:-$nla}" nmap_sv="-sV"
-    [[ "$nmap_port" == 3389 ]] && nmap_sv=""
+    # nmap's rdp scripts only run on a port nmap believes is RDP: 3389, or a port -sV recognised as RDP. -sV spends
+    # ~87 s here and does not recognise the FreeRDP shadow server (so the scripts then do not run at all). In the
+    # namespaces 3389 is DNATed to the same NLA server (nat_3389); on the shared loopback the scripts are forced with
+    # nmap's "+" prefix instead. NMAP_SV=1 adds -sV anyway (what nmap's documentation suggests for other ports).
+    local nmap_port="${5:-$nla}" nmap_sv="" nmap_scripts="rdp-enum-encryption,rdp-ntlm-info"
+    [[ "$nmap_port" != 3389 ]] && nmap_scripts="+rdp-enum-encryption,+rdp-ntlm-info"
+    [[ "${NMAP_SV:-0}" == 1 ]] && nmap_sv="-sV"
     local nsx=()
     [[ -n "$ns" ]] && nsx=(ip netns exec "$ns")
     OUT="${OUT:-$LAT/results/$scenario-$(date -u +%Y%m%dT%H%M%SZ)}"
@@ -71,7 +74,7 @@ run_side_by_side() {
         [rdpprobe-session]="env RDPPROBE_PASSWORD=$LAB_PASSWORD $BIN $host:$nla --no-matrix --no-tls-versions --user $LAB_USER_Q --json"
         [xfreerdp-auth]="xfreerdp /v:$host:$nla /u:probe /d:LAB /p:$LAB_PASSWORD /cert:ignore +auth-only"
         [rdpprobe-full]="$BIN $host:$nla --json"
-        [nmap-scripts]="nmap -Pn -n -p $nmap_port --script rdp-enum-encryption,rdp-ntlm-info $nmap_sv $host"
+        [nmap-scripts]="nmap -Pn -n -p $nmap_port --script $nmap_scripts $nmap_sv $host"
     )
     : >"$OUT/turns.txt"
     for name in rdpprobe-ntlm rdpprobe-auth rdpprobe-session xfreerdp-auth rdpprobe-full nmap-scripts; do
@@ -106,7 +109,7 @@ run_side_by_side() {
     hyperfine -N -i --warmup 1 --runs "$PEER_RUNS" --export-json "$OUT/hyperfine-full.json" --export-markdown "$OUT/hyperfine-full.md" \
         -n rdpprobe-full "${nsx[*]} $BIN $host:$nla --json" \
         "${aot_full[@]}" \
-        -n nmap-scripts "${nsx[*]} nmap -Pn -n -p $nmap_port --script rdp-enum-encryption,rdp-ntlm-info $nmap_sv $host" \
+        -n nmap-scripts "${nsx[*]} nmap -Pn -n -p $nmap_port --script $nmap_scripts $nmap_sv $host" \
         >"$OUT/hyperfine-full.txt" 2>&1 || echo "hyperfine (full) failed: see $OUT/hyperfine-full.txt"
 
     "$LAT/summary.sh" "$OUT" "$scenario" >"$OUT/summary.md"
