@@ -54,8 +54,8 @@ internal static class BenchCommand
             }
 
             if (!ProbeCommand.TryParseTimeout(parse.GetValue(timeout)!, out var phaseTimeout, out string? error)
-                || !TryParseSpan(parse.GetValue(pause)!, "--pause", TimeSpan.Zero, TimeSpan.FromSeconds(60), out var pauseSpan, out error)
-                || !TryParseSpan(parse.GetValue(maxTime)!, "--max-time", TimeSpan.FromSeconds(1), TimeSpan.FromHours(1), out var maxSpan, out error))
+                || !Durations.TryParse(parse.GetValue(pause)!, "--pause", TimeSpan.Zero, TimeSpan.FromSeconds(60), out var pauseSpan, out error)
+                || !Durations.TryParse(parse.GetValue(maxTime)!, "--max-time", TimeSpan.FromSeconds(1), TimeSpan.FromHours(1), out var maxSpan, out error))
             {
                 return Usage(io, error!);
             }
@@ -202,43 +202,6 @@ internal static class BenchCommand
         {
             console.MarkupLine($"[yellow]Stopped early:[/] {Markup.Escape(why)}");
         }
-    }
-
-    private static bool TryParseSpan(string text, string name, TimeSpan min, TimeSpan max, out TimeSpan value, out string? error)
-    {
-        value = default;
-        error = null;
-        string t = text.Trim().ToLowerInvariant();
-        double factor = 1000;
-        if (t.EndsWith("ms", StringComparison.Ordinal))
-        {
-            factor = 1;
-            t = t[..^2];
-        }
-        else if (t.EndsWith('s'))
-        {
-            t = t[..^1];
-        }
-        else if (t.EndsWith('m'))
-        {
-            factor = 60_000;
-            t = t[..^1];
-        }
-
-        if (!double.TryParse(t, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double number))
-        {
-            error = $"{name} {text}: not a duration (examples: 100ms, 5s, 2m)";
-            return false;
-        }
-
-        value = TimeSpan.FromMilliseconds(number * factor);
-        if (value < min || value > max)
-        {
-            error = $"{name} {text}: must be between {min.TotalMilliseconds:0}ms and {max.TotalMinutes:0}m";
-            return false;
-        }
-
-        return true;
     }
 
     private static int Usage(CliIo io, string message)

@@ -147,42 +147,7 @@ internal static class ProbeCommand
 
     /// <summary>"5s", "1500ms", "2.5" (seconds), "1m"; between 100 ms and 10 minutes.</summary>
     internal static bool TryParseTimeout(string text, out TimeSpan timeout, out string? error)
-    {
-        timeout = default;
-        error = null;
-        string t = text.Trim().ToLowerInvariant();
-        double factor = 1000;
-        if (t.EndsWith("ms", StringComparison.Ordinal))
-        {
-            factor = 1;
-            t = t[..^2];
-        }
-        else if (t.EndsWith('s'))
-        {
-            t = t[..^1];
-        }
-        else if (t.EndsWith('m'))
-        {
-            factor = 60_000;
-            t = t[..^1];
-        }
-
-        if (!double.TryParse(t, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double value) || double.IsNaN(value))
-        {
-            error = $"'{text}' is not a duration (examples: 5s, 1500ms, 10)";
-            return false;
-        }
-
-        double ms = value * factor;
-        if (ms is < 100 or > 600_000)
-        {
-            error = $"--timeout {text}: must be between 100ms and 10m";
-            return false;
-        }
-
-        timeout = TimeSpan.FromMilliseconds(ms);
-        return true;
-    }
+        => Durations.TryParse(text, "--timeout", TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(10), out timeout, out error);
 
     internal static bool TryParseProtocols(string text, out SecurityProtocols protocols, out string? error)
     {
