@@ -1,18 +1,27 @@
 #!/usr/bin/env bash
-# Compares `rdpprobe analyze` with `tshark -r` and with the bare SharpPcap read loop on the same ~1M-packet capture
-# made by bench/capturegen from the lab's real handshakes (distinct 4-tuples, server port 3389 so tshark dissects RDP).
+# Compares `rdpprobe analyze` (JIT and Native AOT) with `tshark -r` and with the bare SharpPcap read loop on the same
+# ~1M-packet capture made by bench/capturegen from the lab's real handshakes (distinct 4-tuples, server port 3389 so
+# tshark dissects RDP).
 #   bench/analyze-vs-tshark.sh [PACKETS] [session|handshake]
-# Needs: dotnet, tshark, hyperfine. Writes its captures to ${BENCH_DIR:-/tmp/rdpprobe-bench}.
+# Env: RUNS (hyperfine runs, default 5), MEASURE_RUNS (in-process runs, default 5), AOT=0 to skip the AOT builds,
+#      BENCH_DIR (default /tmp/rdpprobe-bench), TSHARK=0 to leave tshark out.
+# Needs: dotnet, tshark, hyperfine. Report medians: the machine is shared, so every figure is taken several times.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PACKETS="${1:-1000000}"
 MIX="${2:-handshake}"
 DIR="${BENCH_DIR:-/tmp/rdpprobe-bench}"
+AOT="${AOT:-1}"
 mkdir -p "$DIR"
 
 dotnet build -c Release bench/capturegen >/dev/null
 dotnet publish -c Release src/RdpProbe.Cli -o "$DIR/cli" >/dev/null
 GEN="dotnet bench/capturegen/bin/Release/net10.0/capturegen.dll"
+if [ "$AOT" = "1" ]; then
+  # Native AOT: the CLI and the measuring tool (same reader and analyzer code, compiled ahead of time).
+  dotnet publish -c Release -r linux-x64 -p:PublishAot=true src/RdpProbe.Cli -o "$DIR/cli-aot" >/dev/null
+  dotnet publish -c Release -r linux-x64 -p:PublishAot=true bench/capturegen -o "$DIR/gen-aot" >/dev/null
+fi
 
 if [ "$MIX" = "session" ]; then
   # Long sessions dominate: the common path of a real multi-gigabyte capture.
@@ -25,13 +34,32 @@ FILE="$DIR/$MIX-$PACKETS.pcap"
 [ -f "$FILE" ] || $GEN generate "$FILE" "$PACKETS" $TEMPLATES
 capinfos -c -s "$FILE" 2>/dev/null | tail -2 || true
 
-echo "== in-process: bare SharpPcap loop vs analyzer (best of 5, allocation per packet)"
-$GEN measure "$FILE" 5
+echo "== in-process, JIT: bare SharpPcap loops vs analyzer (best of ${MEASURE_RUNS:-5}, allocation per packet); load $(cut -d' ' -f1-3 /proc/loadavg)"
+$GEN measure "$FILE" "${MEASURE_RUNS:-5}"
+if [ "$AOT" = "1" ]; then
+  echo "== in-process, Native AOT; load $(cut -d' ' -f1-3 /proc/loadavg)"
+  "$DIR/gen-aot/capturegen" measure "$FILE" "${MEASURE_RUNS:-5}"
+fi
 
-echo "== wall time, whole processes (hyperfine)"
-hyperfine --warmup 1 --runs "${RUNS:-3}" --ignore-failure \
-  -n "rdpprobe analyze --json" "$DIR/cli/rdpprobe analyze $FILE --json > /dev/null" \
-  -n "tshark -r" "tshark -r $FILE > /dev/null" \
-  --export-markdown "$DIR/hyperfine-$MIX.md"
+echo "== wall time, whole processes (hyperfine, median is the figure to quote); load $(cut -d' ' -f1-3 /proc/loadavg)"
+CMDS=(-n "bare SharpPcap loop (pointers, JIT)" "$GEN bare $FILE > /dev/null"
+      -n "rdpprobe analyze --json (JIT)" "$DIR/cli/rdpprobe analyze $FILE --json > /dev/null")
+if [ "$AOT" = "1" ]; then
+  CMDS+=(-n "bare SharpPcap loop (pointers, AOT)" "$DIR/gen-aot/capturegen bare $FILE > /dev/null"
+         -n "rdpprobe analyze --json (AOT)" "$DIR/cli-aot/rdpprobe analyze $FILE --json > /dev/null")
+fi
+if [ "${TSHARK:-1}" = "1" ]; then
+  CMDS+=(-n "tshark -r" "tshark -r $FILE > /dev/null")
+fi
+hyperfine --warmup 1 --runs "${RUNS:-5}" --ignore-failure "${CMDS[@]}" \
+  --export-markdown "$DIR/hyperfine-$MIX.md" --export-json "$DIR/hyperfine-$MIX.json"
 cat "$DIR/hyperfine-$MIX.md"
+# Medians and CPU per command (hyperfine's JSON keeps every run).
+python3 - "$DIR/hyperfine-$MIX.json" "$PACKETS" <<'PY' || true
+import json, statistics, sys
+data = json.load(open(sys.argv[1]))
+for r in data["results"]:
+    med = statistics.median(r["times"])
+    print(f'{r["command"]:<40} median {med:7.3f} s  user {r["user"]:6.3f} s  sys {r["system"]:6.3f} s')
+PY
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load: $(cut -d' ' -f1-3 /proc/loadavg), dotnet $(dotnet --version), $(tshark --version | head -1)"

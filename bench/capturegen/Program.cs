@@ -3,11 +3,19 @@ using RdpProbe.Benchmarks.Analysis;
 
 // capturegen generate OUT.pcap PACKETS TEMPLATE.pcap...   build a multi-connection capture from real handshakes
 // capturegen measure FILE [runs]                            packets/s and allocated bytes/packet: bare loop vs analyzer
+// capturegen bare FILE                                      one bare GetNextPacketPointers pass (the floor as a whole process)
 if (args.Length >= 3 && args[0] == "generate")
 {
     var sw = Stopwatch.StartNew();
     var (packets, connections) = CaptureGenerator.Generate(args[3..], args[1], long.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture));
     Console.WriteLine($"wrote {args[1]}: {packets} packets, {connections} connections, {new FileInfo(args[1]).Length} bytes in {sw.Elapsed.TotalSeconds:0.0} s");
+    return 0;
+}
+
+if (args.Length == 2 && args[0] == "bare")
+{
+    var (packets, bytes) = ReadLoops.BarePointers(args[1]);
+    Console.WriteLine($"{packets} packets, {bytes} bytes");
     return 0;
 }
 
@@ -28,7 +36,7 @@ if (args.Length >= 2 && args[0] == "measure")
     return 0;
 }
 
-Console.Error.WriteLine("usage: capturegen generate OUT.pcap PACKETS TEMPLATE.pcap... | capturegen measure FILE [runs]");
+Console.Error.WriteLine("usage: capturegen generate OUT.pcap PACKETS TEMPLATE.pcap... | capturegen measure FILE [runs] | capturegen bare FILE");
 return 2;
 
 static void Measure(string name, Func<long> run, int runs)
