@@ -177,45 +177,17 @@ internal sealed class PathChecks
             }
         }
 
-        int exit = await ProbeCommand.PrintAsync(reports, json, io, ct).ConfigureAwait(false);
         if (capture is not null)
         {
-            ReportCapture(capture, target.Port, json, io);
-        }
-
-        return exit;
-    }
-
-    /// <summary>Hands the capture to the analyzer and prints what it saw on the wire (stderr with --json: stdout stays one document).</summary>
-    private static void ReportCapture(LiveCapture capture, int port, bool json, CliIo io)
-    {
-        var analysis = CaptureAnalysis.Run([capture.FilePath], new AnalyzerOptions { Ports = [port] });
-        var lines = new List<string>
-        {
-            $"capture: {capture.PacketCount} packets on {capture.InterfaceName} written to {capture.FilePath}"
-                + (capture.DroppedPackets > 0 ? $" ({capture.DroppedPackets} beyond the size bound not written)" : string.Empty),
-        };
-        foreach (var icmp in analysis.Report.Icmp)
-        {
-            lines.Add($"  frame {icmp.Frame}: ICMP {icmp.Kind}{(icmp.Mtu is { } m ? $" (next-hop MTU {m})" : string.Empty)} about {icmp.About}");
-        }
-
-        foreach (var c in analysis.Report.Connections)
-        {
-            lines.Add($"  {c.Client} → {c.Server}: frames {c.FirstFrame}–{c.LastFrame}");
-        }
-
-        foreach (string line in lines)
-        {
-            if (json)
+            var analysis = CaptureAnalysis.Run([capture.FilePath], new AnalyzerOptions { Ports = [target.Port] });
+            var facts = new CaptureFacts(capture.FilePath, capture.InterfaceName, capture.PacketCount, capture.DroppedPackets, analysis.Report);
+            foreach (var report in reports)
             {
-                io.Error.WriteLine(line);
-            }
-            else
-            {
-                io.Console.WriteLine(line);
+                report.Capture = facts;
             }
         }
+
+        return await ProbeCommand.PrintAsync(reports, json, io, ct).ConfigureAwait(false);
     }
 
     private static async Task<int> RunRepeatAsync(ProbeTarget target, int count, ProbeEngine engine, bool json, CliIo io, CancellationToken ct)

@@ -181,8 +181,19 @@ public sealed class ProbeReport
 
     public SessionFacts? Session { get; set; }
 
+    /// <summary>--capture: the probe's own packets, analysed offline after the run (phases and anomalies by frame).</summary>
+    public CaptureFacts? Capture { get; set; }
+
     public Verdict Verdict { get; set; } = Verdict.From([]);
 
     /// <summary>When the probe started (UTC).</summary>
     public DateTimeOffset StartedAt { get; set; } = DateTimeOffset.UtcNow;
 }
+
+/// <summary>A live capture taken during the probe (--capture) and what the analyzer found in it.</summary>
+public sealed record CaptureFacts(string File, string Interface, int Packets, int Dropped, RdpProbe.Reports.AnalysisReport Analysis)
+{
+    /// <summary>The probe's main connection: the first one in the capture (the extra checks open theirs afterwards).</summary>
+    public RdpProbe.Reports.ConnectionReport? Main => Analysis.Connections.OrderBy(c => c.FirstFrame).FirstOrDefault();
+}
+

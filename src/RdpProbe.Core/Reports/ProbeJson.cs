@@ -18,7 +18,11 @@ public sealed record ProbeJsonDocument(
     ProbeJsonCredSsp? Credssp,
     ProbeJsonSession? Session,
     ProbeJsonVerdict Verdict,
-    string StartedAt);
+    string StartedAt,
+    ProbeJsonCapture? Capture);
+
+/// <summary>--capture: the pcap file, how many packets it holds, and the analyzer's report of it (rdpprobe.analysis/1).</summary>
+public sealed record ProbeJsonCapture(string File, string Interface, int Packets, int Dropped, AnalysisReport Analysis);
 
 public sealed record ProbeJsonTarget(string Input, string Host, int Port, string? Address, IReadOnlyList<string> Addresses);
 
@@ -150,7 +154,8 @@ public static class ProbeJson
                 x.IoChannelId, x.MessageChannelId, x.ChannelIds.Select(c => (int)c).ToList(), x.UserChannelId, x.JoinedChannels,
                 x.ServerCertificate, x.Licensing, x.DemandActive, x.ErrorInfo),
             ToVerdict(report.Verdict),
-            Iso(report.StartedAt));
+            Iso(report.StartedAt),
+            report.Capture is not { } cap ? null : new ProbeJsonCapture(cap.File, cap.Interface, cap.Packets, cap.Dropped, cap.Analysis));
     }
 
     public static ProbeJsonVerdict ToVerdict(Verdict v)

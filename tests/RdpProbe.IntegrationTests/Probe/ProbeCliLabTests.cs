@@ -18,6 +18,38 @@ public sealed class ProbeCliLabTests(LabFixture lab)
     }
 
     [Fact]
+    public async Task Capture_puts_the_reset_at_the_client_hello_next_to_its_frame()
+    {
+        string pcap = Path.Combine(Path.GetTempPath(), $"rdpprobe-capture-{Guid.NewGuid():N}.pcap");
+        try
+        {
+            (int Exit, string Out, string Err) run;
+            using (Faults.ResetAtClientHello(lab.Endpoints.Xrdp.Port))
+            {
+                run = await RunAsync(lab.Endpoints.Xrdp.ToString(), "--json", "--capture", pcap, "--no-matrix", "--no-tls-versions", "--no-encryption-levels");
+            }
+
+            Assert.True(run.Exit == ExitCodes.Tls, run.Err + run.Out);
+            Assert.True(File.Exists(pcap));
+            var capture = JsonDocument.Parse(run.Out).RootElement.GetProperty("capture");
+            Assert.Equal(pcap, capture.GetProperty("file").GetString());
+            var main = Assert.Single(capture.GetProperty("analysis").GetProperty("connections").EnumerateArray());
+            Assert.Equal(["tcp", "x224", "tls"], main.GetProperty("phases").EnumerateArray().Select(p => p.GetProperty("name").GetString()!));
+            Assert.Equal("reset", main.GetProperty("ending").GetString());
+            Assert.Equal("server", main.GetProperty("endedBy").GetString());
+
+            // The reset is the last frame of the connection, in the tls phase: the frame a user opens in Wireshark.
+            var reset = Assert.Single(main.GetProperty("anomalies").EnumerateArray(), a => a.GetProperty("kind").GetString() == "reset");
+            Assert.Equal("tls", reset.GetProperty("phase").GetString());
+            Assert.Equal(main.GetProperty("lastFrame").GetInt32(), Assert.Single(reset.GetProperty("frames").EnumerateArray()).GetInt32());
+        }
+        finally
+        {
+            File.Delete(pcap);
+        }
+    }
+
+    [Fact]
     public async Task Json_against_xrdp_exits_0_with_the_contract()
     {
         var (exit, output, error) = await RunAsync(lab.Endpoints.Xrdp.ToString(), "--json");
