@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The newcomer's first command: build rdpprobe, start the lab's real RDP servers on 127.0.0.1, probe them,
-# and analyse the bundled captures of failed connections. Needs root (xrdp, Xvfb) and the Debian packages that
-# .ci/run installs (xrdp freerdp2-shadow-x11 xvfb libpcap0.8 ...).
+# and analyse the bundled captures of failed connections. Needs root (xrdp, Xvfb) and the .NET 10 SDK; it installs
+# the Debian packages it needs (scripts/install-deps.sh: xrdp, freerdp2-shadow-x11, xvfb, libpcap0.8, ...) when missing.
 #
 #   scripts/demo.sh            probe xrdp and the NLA server (with its lab password), analyse captures/lab
 set -euo pipefail
@@ -10,6 +10,7 @@ cd "$root"
 base="${RDPPROBE_LAB_BASE:-13389}"
 out="$root/out/rdpprobe"
 
+scripts/install-deps.sh
 echo "== building rdpprobe (Release) into out/rdpprobe"
 dotnet build -c Release -v quiet -nologo src/RdpProbe.Cli -o "$out" >/dev/null
 rp="$out/rdpprobe"
