@@ -27,7 +27,33 @@ internal static class ProbeView
         RenderCredSsp(console, report);
         RenderSession(console, report);
         RenderCapture(console, report);
+        RenderFindings(console, report);
         RenderVerdict(console, report.Verdict);
+    }
+
+    private static void RenderFindings(IAnsiConsole console, ProbeReport report)
+    {
+        if (report.Findings.Count == 0)
+        {
+            return;
+        }
+
+        var table = new Table().Title("[bold]findings[/]").AddColumns("severity", "finding", "evidence", "what to do");
+        foreach (var f in report.Findings)
+        {
+            string color = f.Severity switch
+            {
+                Severity.Critical or Severity.High => "red",
+                Severity.Medium => "yellow",
+                _ => "grey",
+            };
+
+            // The severity word is always printed: colour never carries the meaning alone.
+            table.AddRow($"[{color}]{f.Severity.ToString().ToUpperInvariant()}[/]", Esc(f.Title), Esc(f.Evidence), Esc(f.Remedy));
+        }
+
+        console.Write(table);
+        console.WriteLine();
     }
 
     private static void RenderPhases(IAnsiConsole console, ProbeReport report)

@@ -46,6 +46,12 @@ public enum Ending
 
     /// <summary>Host unreachable / no route / name did not resolve: the phase could not even start talking.</summary>
     Unreachable,
+
+    /// <summary>
+    /// The probe itself stopped, as a careful client does: the server's choices would have exposed the password
+    /// (a security downgrade, no encryption). Nothing secret was sent.
+    /// </summary>
+    ClientRefused,
 }
 
 public enum PhaseStatus

@@ -347,6 +347,16 @@ public static class Symptoms
         E(null, Ending.AuthFailed, null, "Authentication failed.", ["wrong credentials or an account problem"], ["check the credentials"]),
         E(null, Ending.AccessDenied, null, "Access was denied.", ["the account is not allowed to connect"], ["check the account's rights"]),
         E(null, Ending.NegotiationFailure, null, "The server refused the negotiation.", ["security policy mismatch"], ["compare client and server security settings"]),
+        // ---- the probe refused to expose the password (issue 17): nothing secret was sent
+        E(Phase.ClientInfo, Ending.ClientRefused, "downgraded_to_standard_security",
+            "The server answered a request for TLS/NLA with Standard RDP Security; a client that asked for TLS disconnects here, and RdpProbe did not send the password.",
+            ["the server could not load its TLS certificate or key and fell back to RDP security (xrdp: unreadable cert.pem/key.pem; Windows: a broken certificate in the MachineKeys store)", "the server's security layer is set to RDP Security Layer", "something in the path rewrites the negotiation (a downgrade attack)"],
+            ["fix the server's certificate and set its security layer to Negotiate or TLS with NLA", "probe with --protocols rdp only if you accept Standard RDP Security (no server authentication, RC4)"]),
+        E(Phase.ClientInfo, Ending.ClientRefused, "no_encryption",
+            "The server accepted the connection without any encryption: the password would cross the network in clear, so RdpProbe did not send it.",
+            ["the server's encryption level is None (MinEncryptionLevel / xrdp crypt_level=none)", "the server offers only Standard RDP Security without encryption"],
+            ["require TLS or NLA on the server", "set the encryption level to High (Client Compatible at least)"]),
+
         E(null, Ending.Skipped, null, "The phase was skipped.", [], []),
     ];
 

@@ -186,6 +186,9 @@ public sealed class ProbeReport
 
     public Verdict Verdict { get; set; } = Verdict.From([]);
 
+    /// <summary>What the probe observed that a person should act on, most severe first once the probe is done.</summary>
+    public List<Finding> Findings { get; } = [];
+
     /// <summary>When the probe started (UTC).</summary>
     public DateTimeOffset StartedAt { get; set; } = DateTimeOffset.UtcNow;
 }

@@ -19,7 +19,11 @@ public sealed record ProbeJsonDocument(
     ProbeJsonSession? Session,
     ProbeJsonVerdict Verdict,
     string StartedAt,
-    ProbeJsonCapture? Capture);
+    ProbeJsonCapture? Capture,
+    IReadOnlyList<ProbeJsonFinding> Findings);
+
+/// <summary>One finding: severity critical | high | medium | low | info.</summary>
+public sealed record ProbeJsonFinding(string Code, string Severity, string Title, string Evidence, string Remedy);
 
 /// <summary>--capture: the pcap file, how many packets it holds, and the analyzer's report of it (rdpprobe.analysis/1).</summary>
 public sealed record ProbeJsonCapture(string File, string Interface, int Packets, int Dropped, AnalysisReport Analysis);
@@ -155,7 +159,8 @@ public static class ProbeJson
                 x.ServerCertificate, x.Licensing, x.DemandActive, x.ErrorInfo),
             ToVerdict(report.Verdict),
             Iso(report.StartedAt),
-            report.Capture is not { } cap ? null : new ProbeJsonCapture(cap.File, cap.Interface, cap.Packets, cap.Dropped, cap.Analysis));
+            report.Capture is not { } cap ? null : new ProbeJsonCapture(cap.File, cap.Interface, cap.Packets, cap.Dropped, cap.Analysis),
+            report.Findings.Select(f => new ProbeJsonFinding(f.Code, f.Severity.ToString().ToLowerInvariant(), f.Title, f.Evidence, f.Remedy)).ToList());
     }
 
     public static ProbeJsonVerdict ToVerdict(Verdict v)

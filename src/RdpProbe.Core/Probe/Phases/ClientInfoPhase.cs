@@ -19,6 +19,13 @@ internal static class ClientInfoPhase
     {
         var io = new PhaseIo(session.Stream, record, ct);
         bool withPassword = credentials is not null && !nlaUsed && credentials.Password.Length > 0;
+        if (withPassword && PasswordGuard.Check(session) is { } refusal)
+        {
+            // Nothing is sent: not the password, not even the user name. The connection is left for the engine to close.
+            record.Fail(Ending.ClientRefused, refusal.Code, refusal.Detail);
+            return new ClientInfoResult(false, false, session.Cipher is not null);
+        }
+
         try
         {
             session.ClientUserName = credentials?.User ?? "";

@@ -27,6 +27,9 @@ internal sealed class FakeRdpServer
 
     public bool StandardSecurity { get; init; }
 
+    /// <summary>Standard RDP Security with encryption method and level none (only meaningful with <see cref="StandardSecurity"/>).</summary>
+    public bool NoEncryption { get; init; }
+
     public Ending AfterChannels { get; init; } = Ending.DemandActive;
 
     public uint ErrorInfoCode { get; init; } = ErrorInfo.ServerDeniedConnection;
@@ -81,7 +84,9 @@ internal sealed class FakeRdpServer
         // MCS Connect Initial → Connect Response.
         var initial = await ReadMcsAsync(s, ct);
         Assert.Equal(0x7F, initial[0]);
-        byte[] blocks = StandardSecurity
+        byte[] blocks = StandardSecurity && NoEncryption
+            ? Gcc.EncodeServerData(0x00080004, SecurityProtocols.Rdp, EncryptionMethods.None, EncryptionLevel.None, 1003, [1004, 1005])
+            : StandardSecurity
             ? Gcc.EncodeServerData(0x00080004, SecurityProtocols.Rdp, EncryptionMethods.Bit128, EncryptionLevel.ClientCompatible, 1003, [1004, 1005],
                 _serverRandom, StandardSecurityTests.ProprietaryCertificate((Org.BouncyCastle.Crypto.Parameters.RsaKeyParameters)_key.Public))
             : Gcc.EncodeServerData(0x0008000C, SecurityProtocols.Ssl, EncryptionMethods.None, EncryptionLevel.None, 1003, [1004, 1005]);
@@ -108,7 +113,7 @@ internal sealed class FakeRdpServer
             return;
         }
 
-        if (StandardSecurity)
+        if (StandardSecurity && !NoEncryption)
         {
             var (flags, exchange) = await ReadIoAsync(s, ct);
             Assert.Equal(SecurityFlags.Exchange | SecurityFlags.LicenseEncrypt, flags);
@@ -118,7 +123,7 @@ internal sealed class FakeRdpServer
 
         var (infoFlags, info) = await ReadIoAsync(s, ct);
         Assert.True(infoFlags.HasFlag(SecurityFlags.InfoPacket));
-        Assert.Equal(StandardSecurity, infoFlags.HasFlag(SecurityFlags.Encrypt));
+        Assert.Equal(StandardSecurity && !NoEncryption, infoFlags.HasFlag(SecurityFlags.Encrypt));
         ClientInfoSeen = ClientInfo.Describe(info);
 
         if (AfterChannels == Ending.LicenseErrorThenDisconnect)
