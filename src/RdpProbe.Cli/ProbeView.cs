@@ -3,6 +3,7 @@ using RdpProbe.Diagnosis;
 using RdpProbe.Probe;
 using RdpProbe.Probe.Phases;
 using RdpProbe.Protocol;
+using RdpProbe.Runs;
 using Spectre.Console;
 
 namespace RdpProbe.Cli;
@@ -10,7 +11,7 @@ namespace RdpProbe.Cli;
 /// <summary>The human view of a probe: phase table with wire timings, what went each way, decoded facts, the verdict.</summary>
 internal static class ProbeView
 {
-    public static void Render(IAnsiConsole console, ProbeReport report)
+    public static void Render(IAnsiConsole console, ProbeReport report, CaptureResult? capture = null)
     {
         string address = report.Address is null ? string.Empty : $" → {report.Address}";
         console.MarkupLine($"[bold]rdpprobe {Esc(report.Target.Input)}[/]{Esc(address)}");
@@ -26,7 +27,7 @@ internal static class ProbeView
         RenderTls(console, report);
         RenderCredSsp(console, report);
         RenderSession(console, report);
-        RenderCapture(console, report);
+        RenderCapture(console, capture);
         RenderFindings(console, report);
         RenderVerdict(console, report.Verdict);
     }
@@ -200,9 +201,9 @@ internal static class ProbeView
     }
 
     /// <summary>--capture: each phase of the main connection next to its frames, then what only packets show.</summary>
-    private static void RenderCapture(IAnsiConsole console, ProbeReport report)
+    private static void RenderCapture(IAnsiConsole console, CaptureResult? cap)
     {
-        if (report.Capture is not { } cap)
+        if (cap is null)
         {
             return;
         }

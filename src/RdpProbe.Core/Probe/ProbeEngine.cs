@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Org.BouncyCastle.Tls;
 using RdpProbe.Diagnosis;
+using RdpProbe.Net;
 using RdpProbe.Probe.Phases;
 using RdpProbe.Protocol;
 
@@ -32,50 +33,23 @@ public sealed class ProbeEngine(ProbeOptions options)
 
     public ProbeOptions Options { get; } = options;
 
-    /// <summary>Resolves the target (dns phase for names) and probes the first address, or each with AllAddresses.</summary>
+    /// <summary>Resolves the target (dns phase for names) and probes the first address, or each with AllAddresses
+    /// (the address policy of <see cref="Resolver"/>).</summary>
     public async Task<IReadOnlyList<ProbeReport>> RunAsync(ProbeTarget target, CancellationToken ct)
     {
-        if (target.Address is { } literal)
-        {
-            return [await ProbeAddressAsync(target, literal, [literal], null, ct).ConfigureAwait(false)];
-        }
-
-        var dns = new PhaseRecord(Phase.Dns);
-        IPAddress[] addresses = [];
-        await RunPhaseAsync(dns, null, Options.PhaseTimeout, async context =>
-        {
-            context.AllWire = true;
-            context.OnTimeout = () => (null, $"the name {target.Host} did not resolve within {Seconds(Options.PhaseTimeout)}");
-            try
-            {
-                addresses = await Dns.GetHostAddressesAsync(target.Host, context.Token).ConfigureAwait(false);
-            }
-            catch (SocketException ex)
-            {
-                throw new PhaseFailedException(Ending.Unreachable, Symptoms.NameNotFound, $"the name {target.Host} does not resolve ({ex.SocketErrorCode})");
-            }
-
-            if (addresses.Length == 0)
-            {
-                throw new PhaseFailedException(Ending.Unreachable, Symptoms.NameNotFound, $"the name {target.Host} resolves to no address");
-            }
-
-            dns.Detail = $"{target.Host} → {string.Join(", ", addresses.Select(a => a.ToString()))}";
-        }, ct).ConfigureAwait(false);
-
-        if (dns.Status != PhaseStatus.Ok)
+        var resolution = await Resolver.System.ResolveAsync(target.HostPort, Options.PhaseTimeout, ct).ConfigureAwait(false);
+        if (!resolution.Ok)
         {
             var failed = new ProbeReport(target);
-            failed.Phases.Add(dns);
+            failed.Phases.Add(resolution.Dns!);
             failed.Verdict = Verdict.From(failed.Phases);
             return [failed];
         }
 
-        var chosen = Options.AllAddresses ? addresses : addresses[..1];
         var reports = new List<ProbeReport>();
-        foreach (var address in chosen)
+        foreach (var address in Resolver.Choose(resolution.Addresses, Options.AllAddresses))
         {
-            reports.Add(await ProbeAddressAsync(target, address, addresses, dns, ct).ConfigureAwait(false));
+            reports.Add(await ProbeAddressAsync(target, address, resolution.Addresses, resolution.Dns, ct).ConfigureAwait(false));
         }
 
         return reports;

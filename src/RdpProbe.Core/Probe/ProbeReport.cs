@@ -50,7 +50,7 @@ public sealed class NegotiationFacts
     public bool? NlaRequired { get; set; }
 
     /// <summary>The encryption_levels check: what a standard-security server accepts per method.</summary>
-    internal EncryptionMatrixResult? EncryptionLevels { get; set; }
+    public EncryptionMatrixResult? EncryptionLevels { get; internal set; }
 }
 
 public sealed record TlsAlertInfo(string From, string Level, string Description, double AtMs);
@@ -181,9 +181,6 @@ public sealed class ProbeReport
 
     public SessionFacts? Session { get; set; }
 
-    /// <summary>--capture: the probe's own packets, analysed offline after the run (phases and anomalies by frame).</summary>
-    public CaptureFacts? Capture { get; set; }
-
     public Verdict Verdict { get; set; } = Verdict.From([]);
 
     /// <summary>What the probe observed that a person should act on, most severe first once the probe is done.</summary>
@@ -192,11 +189,3 @@ public sealed class ProbeReport
     /// <summary>When the probe started (UTC).</summary>
     public DateTimeOffset StartedAt { get; set; } = DateTimeOffset.UtcNow;
 }
-
-/// <summary>A live capture taken during the probe (--capture) and what the analyzer found in it.</summary>
-public sealed record CaptureFacts(string File, string Interface, int Packets, int Dropped, RdpProbe.Reports.AnalysisReport Analysis)
-{
-    /// <summary>The probe's main connection: the first one in the capture (the extra checks open theirs afterwards).</summary>
-    public RdpProbe.Reports.ConnectionReport? Main => Analysis.Connections.OrderBy(c => c.FirstFrame).FirstOrDefault();
-}
-

@@ -6,7 +6,7 @@ namespace RdpProbe.Protocol;
 
 /// <summary>encryptionMethods / encryptionMethod bits (MS-RDPBCGR 2.2.1.3.3, 2.2.1.4.3).</summary>
 [Flags]
-internal enum EncryptionMethods : uint
+public enum EncryptionMethods : uint
 {
     None = 0x00000000,
     Bit40 = 0x00000001,
@@ -17,7 +17,7 @@ internal enum EncryptionMethods : uint
 }
 
 /// <summary>encryptionLevel (MS-RDPBCGR 2.2.1.4.3).</summary>
-internal enum EncryptionLevel : uint
+public enum EncryptionLevel : uint
 {
     None = 0,
     Low = 1,

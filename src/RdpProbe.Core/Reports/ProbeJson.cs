@@ -128,7 +128,8 @@ public static class ProbeJson
     private static readonly SecurityProtocols[] SupportOrder =
         [SecurityProtocols.Rdp, SecurityProtocols.Ssl, SecurityProtocols.Hybrid, SecurityProtocols.RdsTls, SecurityProtocols.HybridEx, SecurityProtocols.RdsAad];
 
-    public static ProbeJsonDocument ToDocument(ProbeReport report)
+    /// <param name="capture">--capture: the run's capture and its analysis (the run layer holds it, not the probe).</param>
+    public static ProbeJsonDocument ToDocument(ProbeReport report, ProbeJsonCapture? capture = null)
     {
         var n = report.Negotiation;
         return new ProbeJsonDocument(
@@ -159,7 +160,7 @@ public static class ProbeJson
                 x.ServerCertificate, x.Licensing, x.DemandActive, x.ErrorInfo),
             ToVerdict(report.Verdict),
             Iso(report.StartedAt),
-            report.Capture is not { } cap ? null : new ProbeJsonCapture(cap.File, cap.Interface, cap.Packets, cap.Dropped, cap.Analysis),
+            capture,
             report.Findings.Select(f => new ProbeJsonFinding(f.Code, f.Severity.ToString().ToLowerInvariant(), f.Title, f.Evidence, f.Remedy)).ToList());
     }
 
@@ -210,6 +211,6 @@ public static class ProbeJson
 
     private static string Iso(DateTimeOffset t) => t.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
-    public static string Serialize(ProbeReport report)
-        => System.Text.Json.JsonSerializer.Serialize(ToDocument(report), JsonReportContext.Relaxed.ProbeJsonDocument);
+    public static string Serialize(ProbeReport report, ProbeJsonCapture? capture = null)
+        => System.Text.Json.JsonSerializer.Serialize(ToDocument(report, capture), JsonReportContext.Relaxed.ProbeJsonDocument);
 }
