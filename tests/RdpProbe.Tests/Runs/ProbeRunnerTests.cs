@@ -1,0 +1,77 @@
+using System.Net;
+using System.Net.Sockets;
+using RdpProbe.Diagnosis;
+using RdpProbe.Probe;
+using RdpProbe.Probe.NetPath;
+using RdpProbe.Runs;
+
+namespace RdpProbe.Tests.Runs;
+
+/// <summary>The single-target run (loopback only): resolution once, the extra checks' verdict, the capture filter.</summary>
+public sealed class ProbeRunnerTests
+{
+    private static readonly ProbeOptions Quick = new() { PhaseTimeout = TimeSpan.FromSeconds(2), SecurityMatrix = false, TlsVersions = false, EncryptionLevels = false };
+
+    private static int ClosedPort()
+    {
+        using var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    [Fact]
+    public async Task A_closed_port_is_one_report_with_its_failure_and_no_capture()
+    {
+        var run = await ProbeRunner.RunAsync(new ProbeEngine(Quick), ProbeTarget.Parse($"127.0.0.1:{ClosedPort()}"));
+        var report = Assert.Single(run.Reports);
+        Assert.Equal(IPAddress.Loopback, report.Address);
+        Assert.Equal(Phase.Tcp, run.FirstFailure!.Phase);
+        Assert.Equal(Ending.Refused, run.FirstFailure.Ending);
+        Assert.Null(run.Capture);
+    }
+
+    [Fact]
+    public async Task A_name_is_resolved_once_and_its_dns_phase_comes_first()
+    {
+        var run = await ProbeRunner.RunAsync(new ProbeEngine(Quick), ProbeTarget.Parse($"localhost:{ClosedPort()}"));
+        var report = run.Reports[0];
+        Assert.Equal(Phase.Dns, report.Phases[0].Phase);
+        Assert.Equal(PhaseStatus.Ok, report.Phases[0].Status);
+        Assert.Equal(report.ResolvedAddresses[0], report.Address);
+    }
+
+    [Fact]
+    public async Task A_name_that_does_not_resolve_is_a_dns_verdict()
+    {
+        var run = await ProbeRunner.RunAsync(new ProbeEngine(Quick), ProbeTarget.Parse("no-such-host.invalid"));
+        var report = Assert.Single(run.Reports);
+        Assert.Equal(Phase.Dns, Assert.Single(report.Phases).Phase);
+        Assert.Equal(Phase.Dns, run.FirstFailure!.Phase);
+    }
+
+    [Fact]
+    public void A_failed_extra_check_names_itself_in_the_verdict()
+    {
+        var udp = new PhaseRecord(Phase.Udp);
+        udp.Fail(Ending.Timeout, null, "UDP 3389 is filtered: the client falls back to TCP");
+        var verdict = ExtraChecks.VerdictWithChecks([new PhaseRecord(Phase.Tcp) { Ms = 1 }, udp]);
+        Assert.False(verdict.Ok);
+        Assert.Equal(Phase.Udp, verdict.Phase);
+        Assert.Equal("UDP 3389 is filtered: the client falls back to TCP", verdict.Summary);
+
+        // A failure in the sequence keeps the symptom table's sentence.
+        var tcp = new PhaseRecord(Phase.Tcp);
+        tcp.Fail(Ending.Refused, null, "refused");
+        Assert.Equal(Verdict.From([tcp]).Summary, ExtraChecks.VerdictWithChecks([tcp, udp]).Summary);
+    }
+
+    [Fact]
+    public void The_capture_filter_covers_every_probed_address()
+    {
+        var v4 = new IPEndPoint(IPAddress.Parse("192.0.2.1"), 3389);
+        var v6 = new IPEndPoint(IPAddress.Parse("2001:db8::1"), 3389);
+        Assert.Equal(LiveCapture.BuildFilter(v4), LiveCapture.BuildFilter([v4]));
+        string both = LiveCapture.BuildFilter([v6, v4]);
+        Assert.Equal($"({LiveCapture.BuildFilter(v6)}) or ({LiveCapture.BuildFilter(v4)})", both);
+    }
+}
