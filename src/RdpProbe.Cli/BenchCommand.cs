@@ -17,10 +17,10 @@ internal static class BenchCommand
         var runs = new Option<int>("--runs", "-n") { Description = $"Measured runs (1..{BenchOptions.MaxRuns})", DefaultValueFactory = _ => 10, CustomParser = OptionParsers.Count("-n", 10, 1, BenchOptions.MaxRuns, n => $"-n {n}: must be 1..{BenchOptions.MaxRuns}") };
         var warmup = new Option<int>("--warmup") { Description = $"Runs made first and left out of the statistics (0..{BenchOptions.MaxWarmup})", DefaultValueFactory = _ => 1, CustomParser = OptionParsers.Count("--warmup", 1, 0, BenchOptions.MaxWarmup, w => $"--warmup {w}: must be 0..{BenchOptions.MaxWarmup}") };
         var json = new Option<bool>("--json") { Description = "Print one JSON document (schema rdpprobe.bench/2)" };
-        var timeout = new Option<TimeSpan>("--timeout") { Description = "Time limit per phase (e.g. 5s, 1500ms)", DefaultValueFactory = _ => ProbeOptions.DefaultTimeout, CustomParser = OptionParsers.PhaseTimeout };
-        var pause = new Option<TimeSpan>("--pause") { Description = "Pause between runs (e.g. 100ms)", DefaultValueFactory = _ => TimeSpan.FromMilliseconds(100), CustomParser = OptionParsers.Duration("--pause", TimeSpan.FromMilliseconds(100), TimeSpan.Zero, TimeSpan.FromSeconds(60)) };
-        var maxTime = new Option<TimeSpan>("--max-time") { Description = "Bound on the whole benchmark (e.g. 5m)", DefaultValueFactory = _ => TimeSpan.FromMinutes(5), CustomParser = OptionParsers.Duration("--max-time", TimeSpan.FromMinutes(5), TimeSpan.FromSeconds(1), TimeSpan.FromHours(1)) };
-        var protocols = new Option<SecurityProtocols>("--protocols") { Description = "Security protocols to request (default ssl,hybrid,hybrid_ex)", DefaultValueFactory = _ => ProbeOptions.DefaultProtocols, CustomParser = OptionParsers.Protocols };
+        var timeout = new Option<TimeSpan>("--timeout") { Description = "Time limit per phase (e.g. 5s, 1500ms) [default: 5s]", HelpName = "duration", CustomParser = OptionParsers.PhaseTimeout };
+        var pause = new Option<TimeSpan>("--pause") { Description = "Pause between runs (e.g. 100ms) [default: 100ms]", HelpName = "duration", CustomParser = OptionParsers.Duration("--pause", TimeSpan.FromMilliseconds(100), TimeSpan.Zero, TimeSpan.FromSeconds(60)) };
+        var maxTime = new Option<TimeSpan>("--max-time") { Description = "Bound on the whole benchmark (e.g. 5m) [default: 5m]", HelpName = "duration", CustomParser = OptionParsers.Duration("--max-time", TimeSpan.FromMinutes(5), TimeSpan.FromSeconds(1), TimeSpan.FromHours(1)) };
+        var protocols = new Option<SecurityProtocols>("--protocols") { Description = "Security protocols to request (default ssl,hybrid,hybrid_ex)", HelpName = "list", CustomParser = OptionParsers.Protocols };
         var user = Credentials.CreateOption($"DOMAIN\\user: go on through CredSSP with credentials (password from {PasswordSource.EnvironmentVariable} or a prompt)");
 
         var command = new Command("bench", "Time each handshake phase over N runs: percentiles, round trips against the protocol floor, network vs server time");
@@ -37,13 +37,13 @@ internal static class BenchCommand
                 return ProbeCommand.Usage(io, "empty target: expected HOST[:PORT]");
             }
 
-            var probeOptions = new ProbeOptions { PhaseTimeout = parse.GetValue(timeout), RequestedProtocols = parse.GetValue(protocols) };
+            var probeOptions = new ProbeOptions { PhaseTimeout = parse.ValueOr(timeout, ProbeOptions.DefaultTimeout), RequestedProtocols = parse.ValueOr(protocols, ProbeOptions.DefaultProtocols) };
             if (Credentials.Apply(new ProbeEngine(probeOptions), parse.GetValue(user), io) is not { } engine)
             {
                 return ExitCodes.Usage;
             }
 
-            var options = new BenchOptions { Runs = parse.GetValue(runs), Warmup = parse.GetValue(warmup), Pause = parse.GetValue(pause), MaxTime = parse.GetValue(maxTime) };
+            var options = new BenchOptions { Runs = parse.GetValue(runs), Warmup = parse.GetValue(warmup), Pause = parse.ValueOr(pause, TimeSpan.FromMilliseconds(100)), MaxTime = parse.ValueOr(maxTime, TimeSpan.FromMinutes(5)) };
             return await RunAsync(engine, probeTarget, options, parse.GetValue(json), io, ct).ConfigureAwait(false);
         });
         return command;

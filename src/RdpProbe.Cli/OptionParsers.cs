@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
 using RdpProbe.Probe;
@@ -11,6 +12,14 @@ namespace RdpProbe.Cli;
 /// </summary>
 internal static class OptionParsers
 {
+    /// <summary>
+    /// The option's value, or <paramref name="fallback"/> when it was not given. Used instead of a DefaultValueFactory
+    /// for typed values whose default the help should show as the user writes it ("5s", not "00:00:05"); the
+    /// descriptions say the default.
+    /// </summary>
+    public static T ValueOr<T>(this ParseResult parse, Option<T> option, T fallback)
+        => parse.GetResult(option) is null ? fallback : parse.GetValue(option)!;
+
     /// <summary>HOST[:PORT] through the one target parser; no token gives null (the command decides whether that is allowed).</summary>
     public static ProbeTarget? Target(ArgumentResult result)
     {

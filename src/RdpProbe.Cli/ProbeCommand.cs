@@ -11,8 +11,8 @@ internal static class ProbeCommand
     {
         var target = new Argument<ProbeTarget?>("target") { Description = "HOST[:PORT] (default port 3389; IPv6 as [::1]:3389)", Arity = ArgumentArity.ZeroOrOne, CustomParser = OptionParsers.Target };
         var json = new Option<bool>("--json") { Description = "Print one JSON document (schema rdpprobe.probe/1) instead of the human view" };
-        var timeout = new Option<TimeSpan>("--timeout") { Description = "Time limit per phase, e.g. 5s, 1500ms, 10 (seconds)", DefaultValueFactory = _ => ProbeOptions.DefaultTimeout, CustomParser = OptionParsers.PhaseTimeout };
-        var protocols = new Option<SecurityProtocols>("--protocols") { Description = "Security protocols to request: rdp,ssl,hybrid,hybrid_ex,rdstls,rdsaad (default ssl,hybrid,hybrid_ex)", DefaultValueFactory = _ => ProbeOptions.DefaultProtocols, CustomParser = OptionParsers.Protocols };
+        var timeout = new Option<TimeSpan>("--timeout") { Description = "Time limit per phase, e.g. 5s, 1500ms, 10 (seconds) [default: 5s]", HelpName = "duration", CustomParser = OptionParsers.PhaseTimeout };
+        var protocols = new Option<SecurityProtocols>("--protocols") { Description = "Security protocols to request: rdp,ssl,hybrid,hybrid_ex,rdstls,rdsaad (default ssl,hybrid,hybrid_ex)", HelpName = "list", CustomParser = OptionParsers.Protocols };
         var cookie = new Option<string?>("--cookie") { Description = "Send 'Cookie: mstshash=VALUE' in the Connection Request (load-balancer hint)", CustomParser = r => OptionParsers.Token(r, "Cookie: mstshash=".Length) };
         var routingToken = new Option<string?>("--routing-token") { Description = "Send this load-balancer routing token instead of a cookie", CustomParser = r => OptionParsers.Token(r, 0) };
         var noMatrix = new Option<bool>("--no-matrix") { Description = "Skip the security-layer matrix (one connection per protocol)" };
@@ -48,10 +48,10 @@ internal static class ProbeCommand
 
             var options = new ProbeOptions
             {
-                RequestedProtocols = parse.GetValue(protocols),
+                RequestedProtocols = parse.ValueOr(protocols, ProbeOptions.DefaultProtocols),
                 Cookie = cookieValue,
                 RoutingToken = tokenValue,
-                PhaseTimeout = parse.GetValue(timeout),
+                PhaseTimeout = parse.ValueOr(timeout, ProbeOptions.DefaultTimeout),
                 SecurityMatrix = !parse.GetValue(noMatrix),
                 TlsVersions = !parse.GetValue(noTlsVersions),
                 EncryptionLevels = !parse.GetValue(noEncryptionLevels),

@@ -17,7 +17,7 @@ public sealed class OptionParsersTests
         return (result.Errors.Count == 0 ? result.GetValue(option) : default, result.Errors.Select(e => e.Message).ToList());
     }
 
-    private static Option<TimeSpan> Timeout() => new("--timeout") { DefaultValueFactory = _ => ProbeOptions.DefaultTimeout, CustomParser = OptionParsers.PhaseTimeout };
+    private static Option<TimeSpan> Timeout() => new("--timeout") { CustomParser = OptionParsers.PhaseTimeout };
 
     [Theory]
     [InlineData("5s", 5000)]
@@ -34,8 +34,14 @@ public sealed class OptionParsersTests
     }
 
     [Fact]
-    public void An_absent_duration_is_the_default()
-        => Assert.Equal(ProbeOptions.DefaultTimeout, Parse(Timeout()).Value);
+    public void An_absent_typed_value_is_the_commands_default()
+    {
+        var option = Timeout();
+        var root = new RootCommand();
+        root.Options.Add(option);
+        Assert.Equal(TimeSpan.FromSeconds(7), root.Parse([]).ValueOr(option, TimeSpan.FromSeconds(7)));
+        Assert.Equal(TimeSpan.FromSeconds(2), root.Parse(["--timeout", "2s"]).ValueOr(option, TimeSpan.FromSeconds(7)));
+    }
 
     [Theory]
     [InlineData("soon", "--timeout soon: not a duration (examples: 1500ms, 5s, 2.5, 1m)")]
@@ -85,9 +91,8 @@ public sealed class OptionParsersTests
     [InlineData("hybrid,rdstls,rdsaad", SecurityProtocols.Hybrid | SecurityProtocols.RdsTls | SecurityProtocols.RdsAad)]
     public void Protocol_lists_parse_into_a_mask(string text, SecurityProtocols expected)
     {
-        var option = new Option<SecurityProtocols>("--protocols") { DefaultValueFactory = _ => ProbeOptions.DefaultProtocols, CustomParser = OptionParsers.Protocols };
+        var option = new Option<SecurityProtocols>("--protocols") { CustomParser = OptionParsers.Protocols };
         Assert.Equal(expected, Parse(option, "--protocols", text).Value);
-        Assert.Equal(ProbeOptions.DefaultProtocols, Parse(option).Value);
     }
 
     [Theory]
