@@ -787,32 +787,8 @@ public sealed class ProbeEngine(ProbeOptions options)
         }
     }
 
-    /// <summary>Transport failures (socket errors, end of stream) as endings; anything else is a bug and propagates.</summary>
     internal static (Ending Ending, string? Code, string Detail)? MapTransport(Exception ex)
-    {
-        var socket = ex as SocketException ?? ex.InnerException as SocketException;
-        if (socket is not null)
-        {
-            return socket.SocketErrorCode switch
-            {
-                SocketError.ConnectionReset or SocketError.ConnectionAborted => (Ending.Reset, null, "the connection was reset by the peer"),
-                SocketError.ConnectionRefused => (Ending.Refused, null, "the connection was refused"),
-                SocketError.TimedOut => (Ending.Timeout, null, "the connection timed out"),
-                SocketError.HostUnreachable or SocketError.NetworkUnreachable or SocketError.HostDown or SocketError.NetworkDown
-                    => (Ending.Unreachable, null, $"unreachable ({socket.SocketErrorCode})"),
-                _ => (Ending.Closed, null, $"the connection failed ({socket.SocketErrorCode})"),
-            };
-        }
-
-        return ex switch
-        {
-            TlsFatalAlertReceived alert => (Ending.TlsAlert, TlsNames.AlertName((TlsAlertDescription)alert.AlertDescription), "the server sent a fatal TLS alert"),
-            TlsFatalAlert alert => (Ending.TlsAlert, TlsNames.AlertName((TlsAlertDescription)alert.AlertDescription), "the client aborted with a fatal TLS alert"),
-            EndOfStreamException => (Ending.Closed, null, "the peer closed the connection"),
-            IOException => (Ending.Closed, null, "the connection broke"),
-            _ => null,
-        };
-    }
+        => ex is OperationCanceledException || TransportErrors.Classify(ex) is not { } f ? null : (f.Ending, f.Code, f.Detail);
 
     private static string Seconds(TimeSpan t) => t.TotalSeconds >= 1 ? $"{t.TotalSeconds:0.#} s" : $"{t.TotalMilliseconds:0} ms";
 
