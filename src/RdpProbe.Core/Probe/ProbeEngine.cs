@@ -457,8 +457,11 @@ public sealed class ProbeEngine(ProbeOptions options)
             byte[] leaf = client.ServerCertificates[0];
             try
             {
-                facts.Certificate = CertificateParser.Parse(leaf, DateTimeOffset.UtcNow);
-                facts.ServerSubjectPublicKey = CertificateParser.SubjectPublicKey(leaf);
+                var x509 = X509.Read(leaf);
+                facts.Certificate = new CertificateInfo(x509.Subject, x509.Issuer, x509.NotBefore, x509.NotAfter,
+                    (int)Math.Floor((x509.NotAfter - DateTimeOffset.UtcNow).TotalDays), x509.SelfSigned, x509.KeyAlgorithm, x509.KeySize,
+                    x509.SignatureAlgorithm, x509.Sha256, x509.SubjectAltNames, x509.SerialNumber);
+                facts.ServerSubjectPublicKey = x509.SubjectPublicKey;
             }
             catch (System.Security.Cryptography.CryptographicException)
             {
