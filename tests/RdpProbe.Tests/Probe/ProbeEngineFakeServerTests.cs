@@ -355,14 +355,14 @@ public sealed class ProbeEngineFakeServerTests
     {
         MatrixEntry E(SecurityProtocols p, SupportStatus s, NegotiationFailureCode? code = null)
             => new(p, s, null, code, Ending.Ok, null, "", 0);
-        Assert.False(ProbeEngine.NlaRequired([
+        Assert.False(SecurityMatrixCheck.NlaRequired([
             E(SecurityProtocols.Rdp, SupportStatus.Supported), E(SecurityProtocols.Ssl, SupportStatus.Supported),
             E(SecurityProtocols.Hybrid, SupportStatus.Downgraded)]));
-        Assert.True(ProbeEngine.NlaRequired([
+        Assert.True(SecurityMatrixCheck.NlaRequired([
             E(SecurityProtocols.Rdp, SupportStatus.Refused, NegotiationFailureCode.SslRequiredByServer),
             E(SecurityProtocols.Ssl, SupportStatus.Refused, NegotiationFailureCode.HybridRequiredByServer),
             E(SecurityProtocols.HybridEx, SupportStatus.Supported)]));
-        Assert.Null(ProbeEngine.NlaRequired([E(SecurityProtocols.Rdp, SupportStatus.Error), E(SecurityProtocols.Ssl, SupportStatus.Supported)]));
+        Assert.Null(SecurityMatrixCheck.NlaRequired([E(SecurityProtocols.Rdp, SupportStatus.Error), E(SecurityProtocols.Ssl, SupportStatus.Supported)]));
     }
 
     [Fact]
