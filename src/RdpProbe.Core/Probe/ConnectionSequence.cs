@@ -10,22 +10,19 @@ namespace RdpProbe.Probe;
 /// <see cref="RunAsync"/> and <see cref="RunSessionAsync"/>; the bodies of the handshake phases are in
 /// ConnectionSequence.Handshake.cs, the session phases in Phases/.
 /// <code>
-///   dns (names only, once for all addresses)
-///    │
-///   tcp ──▶ x224 ──┬── PROTOCOL_RDP selected ──────────────────────────────────────────────┐
-///                  │                                                                        │
-///                  └── SSL / HYBRID / HYBRID_EX ──▶ tls ──┬── SSL ────────────────────────────┤
-///                                                         │                                  │
-///                                                         └── HYBRID(_EX) ──▶ credssp ─┬─────┤ (credentials verified)
-///                                                                                      │     │
-///                                                      HYBRID_EX with credentials ──▶ early_auth
-///                                                                                            │
-///   session (ProbeOptions.SessionPhases; with NLA only once CredSSP delivered the credentials):
-///   mcs ──▶ channels ──▶ [security_exchange] ──▶ client_info ──▶ licensing ──▶ capabilities (Demand Active)
-///                        standard security        the password     stops when the probe
-///                        with encryption only     guard decides    cannot finish licensing
+///   dns ─▶ tcp ─▶ x224 ─┬─ RDP ───────────────────────────────────────────────────┐
+///                       ├─ SSL ─────────▶ tls ────────────────────────────────────┤
+///                       ├─ HYBRID ──────▶ tls ─▶ credssp ─────────────────────────┤ with credentials
+///                       └─ HYBRID_EX ───▶ tls ─▶ credssp ─▶ early_auth ───────────┤ with credentials
+///                                                                                 │ SessionPhases on
+///   ┌─────────────────────────────────────────────────────────────────────────────┘
+///   └▶ mcs ─▶ channels ─▶ [security_exchange] ─▶ client_info ─▶ licensing ─▶ capabilities
+///                         standard security      the password   may stop:    Demand Active,
+///                         with encryption only   guard decides  no CAL here  then hang up
 /// </code>
-/// The sequence stops after the first phase that does not end ok. It never decides the verdict: the phase records do.
+/// dns runs once per name, before the sequence of each address. The sequence stops after the first phase that does not
+/// end ok; with NLA and no credentials it ends, correctly, after the NTLM challenge. It never decides the verdict: the
+/// phase records do.
 /// </summary>
 internal sealed partial class ConnectionSequence
 {

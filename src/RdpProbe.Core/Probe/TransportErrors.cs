@@ -66,6 +66,33 @@ internal static class TransportErrors
         return null;
     }
 
+    /// <summary>
+    /// A failed TCP connect: refused (RST to the SYN), filtered (no answer), unreachable (ICMP or no route) and the
+    /// rest, told apart for the tcp phase, with the ICMP kind as the code.
+    /// </summary>
+    public static PhaseFailure ClassifyConnect(SocketError error, string target)
+    {
+        var (ending, what) = error switch
+        {
+            SocketError.ConnectionRefused => (Ending.Refused, "the host answered the SYN with a reset (nothing listens on this port)"),
+            SocketError.TimedOut => (Ending.Timeout, "the SYN was never answered"),
+            SocketError.HostUnreachable or SocketError.HostDown => (Ending.Unreachable, "host unreachable"),
+            SocketError.NetworkUnreachable or SocketError.NetworkDown => (Ending.Unreachable, "network unreachable"),
+            SocketError.AddressNotAvailable => (Ending.Unreachable, "the address is not available from this host"),
+            SocketError.AccessDenied => (Ending.Unreachable, "the connection is administratively prohibited"),
+            SocketError.ConnectionReset => (Ending.Reset, "the connection was reset during the TCP handshake"),
+            _ => (Ending.Unreachable, $"connect failed ({error})"),
+        };
+        string? code = error switch
+        {
+            SocketError.HostUnreachable or SocketError.HostDown => "host_unreachable",
+            SocketError.NetworkUnreachable or SocketError.NetworkDown => "network_unreachable",
+            SocketError.AccessDenied => "administratively_prohibited",
+            _ => null,
+        };
+        return new PhaseFailure(ending, code, $"{what} ({target})");
+    }
+
     /// <summary>A reset or abort anywhere in the exception chain (NetworkStream wraps the socket's error in an IOException).</summary>
     public static bool IsReset(Exception ex)
         => FindSocketError(ex) is SocketError.ConnectionReset or SocketError.ConnectionAborted;

@@ -50,6 +50,20 @@ public sealed class TransportErrorsTests
         Assert.Null(TransportErrors.Classify(new IndexOutOfRangeException()));
     }
 
+    [Theory]
+    [InlineData(SocketError.ConnectionRefused, Ending.Refused, null)]
+    [InlineData(SocketError.TimedOut, Ending.Timeout, null)]
+    [InlineData(SocketError.HostUnreachable, Ending.Unreachable, "host_unreachable")]
+    [InlineData(SocketError.NetworkDown, Ending.Unreachable, "network_unreachable")]
+    [InlineData(SocketError.AccessDenied, Ending.Unreachable, "administratively_prohibited")]
+    [InlineData(SocketError.ConnectionReset, Ending.Reset, null)]
+    public void A_failed_connect_says_how_the_syn_was_answered(SocketError error, Ending ending, string? code)
+    {
+        var failure = TransportErrors.ClassifyConnect(error, "192.0.2.1:3389");
+        Assert.Equal((ending, code), (failure.Ending, failure.Code));
+        Assert.EndsWith("(192.0.2.1:3389)", failure.Detail, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Reset_is_found_anywhere_in_the_chain()
     {
