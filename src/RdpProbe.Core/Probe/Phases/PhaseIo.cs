@@ -6,9 +6,10 @@ using RdpProbe.Protocol;
 namespace RdpProbe.Probe.Phases;
 
 /// <summary>
-/// The stream side of one phase: sends and bounded reads with the phase's clock, and the mapping from what the
-/// transport did (EOF, reset, cancellation) to the phase ending. Phase functions read only through this so every
-/// read is bounded in size and honours the token even over streams whose async reads ignore it.
+/// The stream side of one phase: sends and bounded reads with the phase's clock, and the phase's ending when something
+/// goes wrong (what the transport did is classified by <see cref="TransportErrors"/>, as for every phase). Phase
+/// functions read only through this so every read is bounded in size and honours the token even over streams whose
+/// async reads ignore it.
 /// </summary>
 internal sealed class PhaseIo
 {
