@@ -10,7 +10,8 @@ namespace RdpProbe.Tests.Probe;
 public sealed class ProbeEngineFakeServerTests
 {
     // Generous: on a loaded machine BouncyCastle's first ClientHello alone can take a second; only the tests that wait
-    // for a timeout use Short.
+    // for a timeout use Short. These scripts stop after the security handshake, so the session phases are off here;
+    // ProbeEngineSessionTests and PasswordGuardTests drive the engine through them.
     private static readonly ProbeOptions Quick = new()
     {
         PhaseTimeout = TimeSpan.FromSeconds(10),
