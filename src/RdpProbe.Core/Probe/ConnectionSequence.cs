@@ -113,9 +113,7 @@ internal sealed partial class ConnectionSequence
         var outcome = new SessionOutcome();
         async Task<bool> Step(Phase phase, Func<PhaseRecord, CancellationToken, Task> body)
         {
-            var record = new PhaseRecord(phase);
-            phases.Add(record);
-            await runner.RunAsync(record, wire, context => body(record, context.Token)).ConfigureAwait(false);
+            var record = await runner.RunAsync(phase, phases, wire, context => body(context.Record, context.Token)).ConfigureAwait(false);
             return record.Status == PhaseStatus.Ok;
         }
 
@@ -151,13 +149,6 @@ internal sealed partial class ConnectionSequence
 
         await Step(Phase.Capabilities, async (r, ct) => outcome.Capabilities = await CapabilitiesPhase.RunAsync(session, r, ct).ConfigureAwait(false)).ConfigureAwait(false);
         return outcome;
-    }
-
-    private PhaseRecord Begin(Phase phase)
-    {
-        var record = new PhaseRecord(phase);
-        report.Phases.Add(record);
-        return record;
     }
 }
 

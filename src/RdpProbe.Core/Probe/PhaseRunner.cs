@@ -16,7 +16,19 @@ internal sealed class PhaseRunner(TimeSpan phaseTimeout, CancellationToken userT
     /// <summary>The caller's token: cancelling it cancels the probe, it never ends a phase as a timeout.</summary>
     public CancellationToken UserToken { get; } = userToken;
 
-    /// <summary>Runs <paramref name="body"/> under the per-phase timeout.</summary>
+    /// <summary>
+    /// Creates the record of <paramref name="phase"/>, appends it to <paramref name="phases"/> (a report lists its phases
+    /// in the order they started) and runs <paramref name="body"/> under the per-phase timeout.
+    /// </summary>
+    public async Task<PhaseRecord> RunAsync(Phase phase, List<PhaseRecord> phases, RecordingStream? wire, Func<PhaseContext, Task> body)
+    {
+        var record = new PhaseRecord(phase);
+        phases.Add(record);
+        await RunAsync(record, wire, PhaseTimeout, body).ConfigureAwait(false);
+        return record;
+    }
+
+    /// <summary>Runs <paramref name="body"/> under the per-phase timeout and records it in <paramref name="record"/>.</summary>
     /// <param name="wire">The connection's stream the phase talks over (through TLS or not), for the wire time; null when
     /// the phase has its own connections (dns, tcp, the extra checks).</param>
     public Task RunAsync(PhaseRecord record, RecordingStream? wire, Func<PhaseContext, Task> body)
