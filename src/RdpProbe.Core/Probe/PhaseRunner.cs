@@ -49,15 +49,20 @@ internal sealed class PhaseRunner(TimeSpan phaseTimeout, CancellationToken userT
         {
             throw;
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (record.Status != PhaseStatus.Failed)
         {
             // The phase's own timeout, described where the phase stopped when it knows.
             var (code, detail) = context.OnTimeout?.Invoke() ?? (null, $"no answer within {Describe(timeout)}");
             record.Fail(Ending.Timeout, code, detail);
         }
-        catch (Exception ex) when (TransportErrors.Classify(ex, context.Doing, UserToken) is { } failure)
+        catch (Exception ex) when (record.Status != PhaseStatus.Failed && TransportErrors.Classify(ex, context.Doing, UserToken) is { } failure)
         {
             failure.ApplyTo(record);
+        }
+        catch (Exception ex) when (record.Status == PhaseStatus.Failed && (ex is OperationCanceledException || TransportErrors.Classify(ex) is not null))
+        {
+            // The phase already recorded how it ended (a refusal with the server's code); what broke afterwards is a
+            // consequence, and the first, more precise ending stays.
         }
         finally
         {

@@ -104,6 +104,18 @@ public sealed class TransportErrorsTests
     }
 
     [Fact]
+    public async Task The_runner_keeps_the_first_ending_a_phase_recorded()
+    {
+        var record = new PhaseRecord(Phase.Credssp);
+        await new PhaseRunner(TimeSpan.FromSeconds(5), CancellationToken.None).RunAsync(record, null, _ =>
+        {
+            record.Fail(Ending.AuthFailed, "status_logon_failure", "the server refused the credentials");
+            throw new IOException("the connection broke afterwards");
+        });
+        Assert.Equal((Ending.AuthFailed, "status_logon_failure"), (record.Ending, record.Code));
+    }
+
+    [Fact]
     public async Task The_runner_lets_the_users_cancellation_and_bugs_propagate()
     {
         using var cts = new CancellationTokenSource();
