@@ -158,6 +158,19 @@ public sealed class SessionFacts
     public string? ErrorInfo { get; set; }
 }
 
+/// <summary>What the probe could not do on its own and the user can: a typed hint the front end renders in its own words.</summary>
+public enum NextStep
+{
+    /// <summary>Nothing: the probe went as far as it could.</summary>
+    None,
+
+    /// <summary>
+    /// The server uses NLA and the probe had no credentials, so it stopped after the NTLM challenge: with credentials it
+    /// would test the logon and go on through the session phases to Demand Active.
+    /// </summary>
+    CredentialsNeeded,
+}
+
 /// <summary>Everything one probe of one address found: the phase records, the decoded facts and the verdict.</summary>
 public sealed class ProbeReport
 {
@@ -185,6 +198,9 @@ public sealed class ProbeReport
     public CaptureFacts? Capture { get; set; }
 
     public Verdict Verdict { get; set; } = Verdict.From([]);
+
+    /// <summary>What the user can do to let the probe go further (the CLI says how: which option, which variable).</summary>
+    public NextStep NextStep { get; set; }
 
     /// <summary>What the probe observed that a person should act on, most severe first once the probe is done.</summary>
     public List<Finding> Findings { get; } = [];
