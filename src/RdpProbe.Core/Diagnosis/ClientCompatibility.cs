@@ -435,7 +435,10 @@ public static class ClientCompatibility
                 return null;
             }
 
-            if (facts.SelectedProtocol != protocol)
+            // HYBRID and HYBRID_EX run the same CredSSP and session (HYBRID_EX adds the Early User Authorization Result, 2.2.10.2).
+            static SecurityProtocols Family(SecurityProtocols? p) => p == SecurityProtocols.HybridEx ? SecurityProtocols.Hybrid : p ?? SecurityProtocols.Rdp;
+            bool sameFamily = facts.SelectedProtocol is not null && Family(facts.SelectedProtocol) == Family(protocol) && f.Phase != Phase.EarlyAuth;
+            if (facts.SelectedProtocol != protocol && !sameFamily)
             {
                 needs.Add($"whether {f.Phase.ToReportName()} succeeds over {ClientVerdict.Name(protocol)} (the probe failed there over {ClientVerdict.Name(facts.SelectedProtocol)})");
                 return null;
