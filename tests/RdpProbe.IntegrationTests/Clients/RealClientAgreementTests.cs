@@ -116,6 +116,26 @@ public sealed class RealClientAgreementTests(LabFixture lab, ITestOutputHelper o
     }
 
     [Fact]
+    public async Task Lowering_freerdps_tls_security_level_to_0_lets_it_speak_tls_1_0_in_the_model_and_for_real()
+    {
+        // OpenSSL 3 allows TLS 1.0 only at security level 0: xfreerdp /tls-seclevel:0 gets in, and so does the profile
+        // with that setting (TLS versions follow the level, FreeRDP's TLSMinVersion being TLS 1.0).
+        var facts = await ProbeFactsAsync(lab.Endpoints.XrdpTls10);
+        var level0 = ClientProfiles.FreeRdp2 with
+        {
+            Name = "freerdp2-seclevel0",
+            TlsSecurityLevel = 0,
+            TlsVersions = [TlsVersion.Tls10, TlsVersion.Tls11, TlsVersion.Tls12, TlsVersion.Tls13],
+        };
+        var verdict = ClientCompatibility.Evaluate(level0, facts);
+        Assert.Equal(Compatibility.ConnectsAfterWarning, verdict.Result);
+
+        var run = await RunXfreerdpAsync(lab.Endpoints.XrdpTls10, false, "/cert:ignore", "/tls-seclevel:0");
+        Assert.True(run.Connected, Tail(run.Log));
+        Assert.False(run.StandardSecurity);
+    }
+
+    [Fact]
     public async Task Standard_rdp_only_server_the_probe_fails_at_x224_but_real_clients_fall_back()
     {
         var facts = await ProbeFactsAsync(lab.Endpoints.ShadowRdp);
@@ -138,7 +158,7 @@ public sealed class RealClientAgreementTests(LabFixture lab, ITestOutputHelper o
     /// TLS without NLA, after CredSSP with NLA). With Standard RDP Security FreeRDP 2 goes on to licensing, where
     /// xrdp ends the session for the lab's made-up password: reaching licensing means the security handshake worked.
     /// </summary>
-    private async Task<ClientRun> RunXfreerdpAsync(IPEndPoint endpoint, bool realAccount, string certificateOption)
+    private async Task<ClientRun> RunXfreerdpAsync(IPEndPoint endpoint, bool realAccount, params string[] options)
     {
         var (displayExit, display) = await LabScripts.RunAsync("lab.sh", ["display", "--base", lab.BasePort.ToString(CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(60));
         Assert.True(displayExit == 0, display);
@@ -164,7 +184,11 @@ public sealed class RealClientAgreementTests(LabFixture lab, ITestOutputHelper o
             start.ArgumentList.Add("/p:x");
         }
 
-        start.ArgumentList.Add(certificateOption);
+        foreach (var option in options)
+        {
+            start.ArgumentList.Add(option);
+        }
+
         start.ArgumentList.Add("+auth-only");
 
         // The negotiation and connection-state lines are DEBUG; they show the protocol chosen and how far it got.
