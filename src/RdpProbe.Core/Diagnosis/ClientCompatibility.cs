@@ -204,7 +204,7 @@ public static class ClientCompatibility
         private (SecurityProtocols? Selected, ClientVerdict? Failed) Negotiate()
         {
             var request = profile.RequestedProtocols;
-            int nextFallback = 0;
+            int lastStep = -1;
             while (true)
             {
                 var answer = Predict(facts, request);
@@ -217,24 +217,14 @@ public static class ClientCompatibility
                 if (answer.Failure is { } code)
                 {
                     steps.Add($"asks for {ClientVerdict.Name(request)}; the server refuses with {code.ToReportName()}");
-                    int index = -1;
-                    for (int i = nextFallback; i < profile.Fallbacks.Count; i++)
-                    {
-                        if (profile.Fallbacks[i].AppliesTo(code))
-                        {
-                            index = i;
-                            break;
-                        }
-                    }
-
-                    if (index < 0)
+                    if (profile.FallbackAfter(code, lastStep) is not { } next)
                     {
                         steps.Add(profile.Fallbacks.Count == 0 ? "it never falls back, so it gives up" : "it has no further fallback, so it gives up");
                         return (null, Fail(Phase.X224, code.ToReportName(), null));
                     }
 
-                    request = profile.Fallbacks[index].Retry;
-                    nextFallback = index + 1;
+                    (lastStep, var step) = next;
+                    request = step.Retry;
                     steps.Add($"falls back: reconnects asking for {ClientVerdict.Name(request)}");
                     continue;
                 }

@@ -70,6 +70,24 @@ public sealed record ClientProfile
 
     /// <summary>Facts of this profile taken from observation or common knowledge rather than a document or a test here.</summary>
     public IReadOnlyList<string> Unverified { get; init; } = [];
+
+    /// <summary>
+    /// The client's next attempt after the server refused a request with <paramref name="code"/>: the index in
+    /// <see cref="Fallbacks"/> and the step, searching after <paramref name="afterIndex"/> (-1 after the first request).
+    /// Null when the client gives up. The engine's fallback retries and <see cref="ClientCompatibility"/> share this.
+    /// </summary>
+    public (int Index, FallbackStep Step)? FallbackAfter(NegotiationFailureCode code, int afterIndex = -1)
+    {
+        for (int i = afterIndex + 1; i < Fallbacks.Count; i++)
+        {
+            if (Fallbacks[i].AppliesTo(code))
+            {
+                return (i, Fallbacks[i]);
+            }
+        }
+
+        return null;
+    }
 }
 
 /// <summary>The client profiles RdpProbe judges a server against (issue 10).</summary>

@@ -79,4 +79,17 @@ public sealed class ClientProfilesTests
         Assert.DoesNotContain(TlsVersion.Tls10, ClientProfiles.Windows11.TlsVersions);
         Assert.Contains(TlsVersion.Tls10, ClientProfiles.Windows10.TlsVersions);
     }
+
+    [Fact]
+    public void FallbackAfter_walks_the_steps_in_order_and_then_gives_up()
+    {
+        var freerdp = ClientProfiles.FreeRdp2;
+        Assert.Equal((0, freerdp.Fallbacks[0]), freerdp.FallbackAfter(NegotiationFailureCode.SslNotAllowedByServer));
+        Assert.Equal((1, freerdp.Fallbacks[1]), freerdp.FallbackAfter(NegotiationFailureCode.SslNotAllowedByServer, 0));
+        Assert.Null(freerdp.FallbackAfter(NegotiationFailureCode.SslNotAllowedByServer, 1));
+
+        Assert.Null(ClientProfiles.Windows11.FallbackAfter(NegotiationFailureCode.HybridRequiredByServer));
+        Assert.Equal(SecurityProtocols.Rdp, ClientProfiles.Windows11.FallbackAfter(NegotiationFailureCode.SslNotAllowedByServer)?.Step.Retry);
+        Assert.Null(ClientProfiles.Permissive.FallbackAfter(NegotiationFailureCode.SslNotAllowedByServer));
+    }
 }
