@@ -67,7 +67,7 @@ public sealed record ClientVerdict(
 /// </summary>
 public static class ClientCompatibility
 {
-    /// <summary>Kerberos tolerates 5 minutes of clock skew by default (RFC 4120 §1.7, Windows "Maximum tolerance for computer clock synchronization").</summary>
+    /// <summary>Kerberos tolerates 5 minutes of clock skew by default (RFC 4120's recommended allowance; Windows policy "Maximum tolerance for computer clock synchronization").</summary>
     public const double KerberosMaxSkewSeconds = 300;
 
     /// <summary>Every profile in <paramref name="profiles"/> (default: all of them) against the same facts.</summary>

@@ -133,6 +133,7 @@ public static class ClientProfiles
         Unverified =
         [
             "whether mstsc offers TLS 1.3 for RDP on every Windows 11 build",
+            "TLS 1.0/1.1 disabled by default on every Windows 11 release (announced 2023 for new builds; older installs may still offer them)",
             "fallback to Standard RDP Security after SSL_CERT_NOT_ON_SERVER",
             "minimum RSA key size of the server certificate (not modelled)",
         ],

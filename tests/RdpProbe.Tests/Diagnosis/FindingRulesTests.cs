@@ -72,7 +72,7 @@ public sealed class FindingRulesTests
     [Fact]
     public void Encryption_method_none_under_tls_is_not_a_finding()
     {
-        // Over TLS the server announces method none, as MS-RDPBCGR 5.4.1 prescribes: the TLS layer encrypts.
+        // Over TLS the server announces method none, as MS-RDPBCGR 2.2.1.4.3 prescribes for Enhanced RDP Security: TLS encrypts.
         None(XrdpNegotiate with { EncryptionMethod = StandardEncryptionMethod.None }, EncryptionNone);
     }
 
