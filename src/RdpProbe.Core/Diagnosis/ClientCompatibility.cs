@@ -361,6 +361,12 @@ public static class ClientCompatibility
             {
                 problems.Add(($"the certificate does not name {host}", profile.NameMismatch));
             }
+            else if (facts.HostName is null && facts.TargetAddress is { } address && !CertificateMatching.MatchesAddress(cert, address))
+            {
+                // Clients compare what the user typed with the certificate, an address too (xfreerdp 2.11 against the
+                // lab: "does not match the name given in the certificate" for 127.0.0.1).
+                problems.Add(($"the certificate does not name the address {address}", profile.NameMismatch));
+            }
 
             foreach (var (what, behaviour) in problems)
             {
@@ -459,6 +465,22 @@ public static class CertificateMatching
         // RFC 6125 §6.4.4: the CN is consulted only when there is no DNS name in subjectAltName.
         IEnumerable<string> names = cert.SubjectAltNames.Count > 0 ? cert.SubjectAltNames : cert.SubjectCommonName is { } cn ? [cn] : [];
         return names.Any(n => NameMatches(n.TrimEnd('.'), host));
+    }
+
+    /// <summary>
+    /// An address target against the certificate: an iPAddress subjectAltName (RFC 6125 §6.2.1), or a CN / DNS name
+    /// that is the address written out, which clients comparing strings (FreeRDP) also accept.
+    /// </summary>
+    public static bool MatchesAddress(CertificateFacts cert, string address)
+    {
+        ArgumentNullException.ThrowIfNull(cert);
+        if (!System.Net.IPAddress.TryParse(address.Trim('[', ']'), out var ip))
+        {
+            return false;
+        }
+
+        bool Same(string text) => System.Net.IPAddress.TryParse(text.Trim('[', ']'), out var other) && other.Equals(ip);
+        return cert.IpAddresses.Any(Same) || cert.SubjectAltNames.Any(Same) || (cert.SubjectCommonName is { } cn && Same(cn));
     }
 
     private static bool NameMatches(string pattern, string host)

@@ -84,8 +84,11 @@ public sealed record CertificateFacts
     /// <summary>The subject's CN, when it has one.</summary>
     public string? SubjectCommonName { get; init; }
 
-    /// <summary>DNS (and IP) names of the subjectAltName extension.</summary>
+    /// <summary>DNS names of the subjectAltName extension.</summary>
     public IReadOnlyList<string> SubjectAltNames { get; init; } = [];
+
+    /// <summary>IP addresses of the subjectAltName extension (RFC 5280 4.2.1.6 iPAddress), as text.</summary>
+    public IReadOnlyList<string> IpAddresses { get; init; } = [];
 }
 
 /// <summary>Where and how the probe's own connection failed: the first phase that did not end ok.</summary>
@@ -103,6 +106,9 @@ public sealed record SecurityFacts
 
     /// <summary>The host name probed, or null when the target was an address (no name to match a certificate against).</summary>
     public string? HostName { get; init; }
+
+    /// <summary>The address typed as the target when it was an address (null when probed by name): clients compare it with the certificate too.</summary>
+    public string? TargetAddress { get; init; }
 
     // ---- X.224 negotiation of the main connection (MS-RDPBCGR 2.2.1.1.1, 2.2.1.2.1, 2.2.1.2.2)
 

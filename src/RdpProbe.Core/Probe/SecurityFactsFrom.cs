@@ -27,6 +27,7 @@ public static class SecurityFactsFrom
         {
             ObservedAt = report.StartedAt,
             HostName = report.Target.IsLiteral ? null : report.Target.Host,
+            TargetAddress = report.Target.Address?.ToString(),
             RequestedProtocols = n.RequestedProtocols,
             SelectedProtocol = n.SelectedProtocol,
             FailureCode = n.FailureCode,
@@ -85,6 +86,7 @@ public static class SecurityFactsFrom
 
         // CertificateParser writes "dns:NAME" and "ip:ADDRESS"; host names match DNS names only (RFC 6125 §6.4).
         SubjectAltNames = [.. cert.San.Where(s => s.StartsWith("dns:", StringComparison.Ordinal)).Select(s => s[4..])],
+        IpAddresses = [.. cert.San.Where(s => s.StartsWith("ip:", StringComparison.Ordinal)).Select(s => s[3..])],
     };
 
     internal static string? CommonName(string subject)

@@ -198,6 +198,21 @@ public sealed class ClientCompatibilityTests
     }
 
     [Fact]
+    public void An_address_target_is_compared_with_the_certificate_too()
+    {
+        var byAddress = WindowsNla with { HostName = null, TargetAddress = "192.0.2.10" };
+        var v = Evaluate("windows11", byAddress);
+        Assert.Equal(Compatibility.ConnectsAfterWarning, v.Result);
+        Assert.Equal(["the certificate does not name the address 192.0.2.10"], v.Warnings);
+
+        var withIpSan = byAddress with { Certificate = CaIssued with { IpAddresses = ["192.0.2.10"] } };
+        Assert.Equal(Compatibility.Connects, Evaluate("windows11", withIpSan).Result);
+        var cnIsTheAddress = byAddress with { Certificate = CaIssued with { SubjectAltNames = [], SubjectCommonName = "192.0.2.10" } };
+        Assert.Equal(Compatibility.Connects, Evaluate("freerdp2", cnIsTheAddress).Result);
+        Assert.Equal(Compatibility.Connects, Evaluate("permissive", byAddress).Result);
+    }
+
+    [Fact]
     public void Small_rsa_key_fails_freerdp_at_its_tls_security_level()
     {
         var facts = WindowsNla with { Certificate = CaIssued with { KeySize = 512 } };

@@ -69,7 +69,11 @@ public sealed class SecurityFactsFromTests
     [Fact]
     public void An_address_target_has_no_host_name()
     {
-        Assert.Null(SecurityFactsFrom.Report(TlsReport("127.0.0.1:3389")).HostName);
+        var facts = SecurityFactsFrom.Report(TlsReport("127.0.0.1:3389"));
+        Assert.Null(facts.HostName);
+        Assert.Equal("127.0.0.1", facts.TargetAddress);
+        Assert.Equal(["192.0.2.1"], facts.Certificate!.IpAddresses);
+        Assert.Null(SecurityFactsFrom.Report(TlsReport("rdp.example.test")).TargetAddress);
     }
 
     [Fact]
