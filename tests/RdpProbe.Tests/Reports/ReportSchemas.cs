@@ -1,0 +1,85 @@
+using System.Text.Json;
+using Json.Schema;
+
+namespace RdpProbe.Tests.JsonReports;
+
+/// <summary>
+/// The JSON Schemas of docs/schemas, read from the repository itself (found by walking up from the test assembly to
+/// the folder holding RdpProbe.sln), so the tests check the very files users read. Shared by the unit and the
+/// integration test projects (the latter links this file).
+/// </summary>
+internal static class ReportSchemas
+{
+    public const string Probe = "probe";
+    public const string Analysis = "analysis";
+    public const string Repeat = "repeat";
+    public const string Concurrency = "concurrency";
+    public const string Bench = "bench";
+
+    /// <summary>Analysis first: the probe schema refers to it for the --capture section.</summary>
+    public static readonly string[] All = [Analysis, Probe, Repeat, Concurrency, Bench];
+
+    private static readonly Lazy<IReadOnlyDictionary<string, JsonSchema>> Schemas = new(Load);
+
+    public static string RepositoryRoot { get; } = FindRoot();
+
+    public static string PathOf(string name) => Path.Combine(RepositoryRoot, "docs", "schemas", name + ".schema.json");
+
+    public static JsonSchema Get(string name) => Schemas.Value[name];
+
+    /// <summary>The schema's errors for <paramref name="json"/>, one line each ("/phases/0/ending: Value should match one of ..."); empty when valid.</summary>
+    public static IReadOnlyList<string> Errors(string name, string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        return Errors(name, document.RootElement);
+    }
+
+    public static IReadOnlyList<string> Errors(string name, JsonElement instance)
+    {
+        var result = Get(name).Evaluate(instance, new EvaluationOptions { OutputFormat = OutputFormat.List });
+        if (result.IsValid)
+        {
+            return [];
+        }
+
+        var errors = (result.Details ?? [])
+            .Where(d => d.Errors is { Count: > 0 })
+            .SelectMany(d => d.Errors!.Select(e => $"{d.InstanceLocation}: {e.Value} ({d.EvaluationPath})"))
+            .ToList();
+        return errors.Count > 0 ? errors : ["invalid (no detail)"];
+    }
+
+    /// <summary>Fails the test with every schema error, and the document's start, when the document does not validate.</summary>
+    public static void AssertValid(string name, string json)
+    {
+        var errors = Errors(name, json);
+        Assert.True(errors.Count == 0, $"{name} document does not match docs/schemas/{name}.schema.json:\n  "
+            + string.Join("\n  ", errors.Take(20)) + "\n--- document ---\n" + (json.Length > 4000 ? json[..4000] + "..." : json));
+    }
+
+    private static IReadOnlyDictionary<string, JsonSchema> Load()
+    {
+        // A registry of our own: the global one would refuse a second build of the same $id in another test class.
+        var options = new BuildOptions { SchemaRegistry = new SchemaRegistry() };
+        var schemas = new Dictionary<string, JsonSchema>();
+        foreach (string name in All)
+        {
+            schemas[name] = JsonSchema.FromText(File.ReadAllText(PathOf(name)), options);
+        }
+
+        return schemas;
+    }
+
+    private static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "RdpProbe.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException($"no RdpProbe.sln above {AppContext.BaseDirectory}: the schema tests run from the repository");
+    }
+}
