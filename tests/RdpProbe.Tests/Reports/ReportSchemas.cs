@@ -36,17 +36,10 @@ internal static class ReportSchemas
 
     public static IReadOnlyList<string> Errors(string name, JsonElement instance)
     {
-        var result = Get(name).Evaluate(instance, new EvaluationOptions { OutputFormat = OutputFormat.List });
-        if (result.IsValid)
-        {
-            return [];
-        }
-
-        var errors = (result.Details ?? [])
-            .Where(d => d.Errors is { Count: > 0 })
-            .SelectMany(d => d.Errors!.Select(e => $"{d.InstanceLocation}: {e.Value} ({d.EvaluationPath})"))
-            .ToList();
-        return errors.Count > 0 ? errors : ["invalid (no detail)"];
+        var result = Get(name).Evaluate(instance, new EvaluationOptions { OutputFormat = OutputFormat.Hierarchical });
+        var errors = new List<string>();
+        Collect(result, errors);
+        return result.IsValid ? [] : errors.Count > 0 ? errors : ["invalid (no detail)"];
     }
 
     /// <summary>Fails the test with every schema error, and the document's start, when the document does not validate.</summary>
@@ -55,6 +48,28 @@ internal static class ReportSchemas
         var errors = Errors(name, json);
         Assert.True(errors.Count == 0, $"{name} document does not match docs/schemas/{name}.schema.json:\n  "
             + string.Join("\n  ", errors.Take(20)) + "\n--- document ---\n" + (json.Length > 4000 ? json[..4000] + "..." : json));
+    }
+
+    /// <summary>
+    /// The errors of the failed nodes only: an anyOf that held (null or an object) keeps the errors of its other branch
+    /// in the output, and those are not errors of the document.
+    /// </summary>
+    private static void Collect(EvaluationResults node, List<string> errors)
+    {
+        if (node.IsValid)
+        {
+            return;
+        }
+
+        if (node.Errors is { Count: > 0 })
+        {
+            errors.AddRange(node.Errors.Select(e => $"{node.InstanceLocation}: {e.Value} ({node.EvaluationPath})"));
+        }
+
+        foreach (var child in node.Details ?? [])
+        {
+            Collect(child, errors);
+        }
     }
 
     private static IReadOnlyDictionary<string, JsonSchema> Load()
