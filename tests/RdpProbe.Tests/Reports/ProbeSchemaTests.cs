@@ -246,4 +246,14 @@ public sealed class ProbeSchemaTests
         root["target"]!["port"] = "3389";
         Assert.NotEmpty(ReportSchemas.Errors(ReportSchemas.Probe, root.ToJsonString()));
     }
+
+    [Fact]
+    public void The_targets_line_of_a_target_that_could_not_be_probed_matches_and_needs_its_error()
+    {
+        const string line = """{"schema":"rdpprobe.probe/1","target":"nowhere.invalid:3389","error":"does not resolve"}""";
+        ReportSchemas.AssertValid(ReportSchemas.Probe, line);
+        var root = JsonNode.Parse(line)!.AsObject();
+        root.Remove("error");
+        Assert.NotEmpty(ReportSchemas.Errors(ReportSchemas.Probe, root.ToJsonString()));
+    }
 }
