@@ -18,9 +18,9 @@ public sealed class RunDocumentSchemaTests
           "schema": "rdpprobe.repeat/2", "tool": {{Tool}}, "target": "srv:3389",
           "runsAsked": 20, "runsDone": 20, "runsFullySucceeded": 19,
           "phases": [
-            { "name": "tcp", "attempted": 20, "succeeded": 20, "successRate": 1, "ms": {{Stats}}, "failures": {} },
-            { "name": "tls", "attempted": 20, "succeeded": 19, "successRate": 0.95, "ms": {{Stats}}, "failures": { "reset": 1 } },
-            { "name": "credssp", "attempted": 0, "succeeded": 0, "successRate": 0, "ms": null, "failures": {} }
+            { "phase": "tcp", "attempted": 20, "succeeded": 20, "successRate": 1, "wireMs": {{Stats}}, "failures": {} },
+            { "phase": "tls", "attempted": 20, "succeeded": 19, "successRate": 0.95, "wireMs": {{Stats}}, "failures": { "reset": 1 } },
+            { "phase": "credssp", "attempted": 0, "succeeded": 0, "successRate": 0, "wireMs": null, "failures": {} }
           ],
           "verdict": "19 of 20 runs succeeded"
         }
@@ -28,7 +28,7 @@ public sealed class RunDocumentSchemaTests
 
     private static readonly string Concurrency = $$"""
         {
-          "schema": "rdpprobe.concurrency/2", "tool": {{Tool}}, "target": "srv:3389",
+          "schema": "rdpprobe.concurrency/2", "tool": {{Tool}}, "target": "srv:3389", "address": "192.0.2.10",
           "requested": 50, "accepted": 40, "refused": 10, "dropped": 0, "stalled": 0, "notTried": 0, "openAtEnd": 40,
           "firstFailure": 41, "verdict": "the server refused connections from the 41st on"
         }
@@ -41,7 +41,7 @@ public sealed class RunDocumentSchemaTests
           "withCredentials": false, "tlsVersion": "tls1.3", "stoppedEarly": null, "rttSource": "tcp_connect", "rttMs": {{Stats}},
           "coldRunWallMs": 120.4,
           "phases": [
-            { "name": "tls", "attempted": 20, "succeeded": 20, "failures": {}, "wireMs": {{Stats}}, "wallMs": {{Stats}},
+            { "phase": "tls", "attempted": 20, "succeeded": 20, "failures": {}, "wireMs": {{Stats}}, "wallMs": {{Stats}},
               "clientMs": {{Stats}}, "roundTrips": {{Stats}}, "rttFloor": 1, "extraRoundTrips": 0, "networkMs": {{Stats}},
               "serverMs": null, "attribution": "network" }
           ],
@@ -81,7 +81,7 @@ public sealed class RunDocumentSchemaTests
     }
 
     [Theory]
-    [InlineData(ReportSchemas.Repeat, "/phases/0/ms")]
+    [InlineData(ReportSchemas.Repeat, "/phases/0/wireMs")]
     [InlineData(ReportSchemas.Bench, "/rttMs")]
     [InlineData(ReportSchemas.Bench, "/phases/0/wireMs")]
     [InlineData(ReportSchemas.Bench, "/phases/0/roundTrips")]
@@ -124,6 +124,16 @@ public sealed class RunDocumentSchemaTests
         var root = JsonNode.Parse(Repeat)!;
         root["phases"]![0]!["latency"] = new JsonObject { ["median"] = 1.0, ["p50"] = 1.0 };
         Assert.NotEmpty(ReportSchemas.Errors(ReportSchemas.Repeat, root.ToJsonString()));
+    }
+
+    [Theory]
+    [InlineData(ReportSchemas.Repeat)]
+    [InlineData(ReportSchemas.Bench)]
+    public void A_phase_outside_the_phase_names_fails(string schema)
+    {
+        var root = JsonNode.Parse(schema == ReportSchemas.Repeat ? Repeat : Bench)!;
+        root["phases"]![0]!["phase"] = "handshake";
+        Assert.NotEmpty(ReportSchemas.Errors(schema, root.ToJsonString()));
     }
 
     [Fact]
