@@ -216,7 +216,7 @@ public sealed class ProbeJsonTests
             new EncryptionLevelEntry(EncryptionMethods.Bit128, EncryptionSupport.Accepted, EncryptionMethods.Bit128, EncryptionLevel.ClientCompatible, "accepted"),
             new EncryptionLevelEntry(EncryptionMethods.Fips, EncryptionSupport.Error, null, null, "timeout"),
         ]);
-        report.Session = new SessionFacts { McsResult = "rt_successful", EncryptionMethod = "128-bit", EncryptionLevel = "client-compatible", IoChannelId = 1003, ChannelIds = [1004, 1005], UserChannelId = 1007, JoinedChannels = ["rdpdr"], Licensing = "valid_client" };
+        report.Session = new SessionFacts { McsResult = "rt-successful", EncryptionMethod = "128-bit", EncryptionLevel = "client-compatible", IoChannelId = 1003, ChannelIds = [1004, 1005], UserChannelId = 1007, JoinedChannels = ["rdpdr"], Licensing = "valid_client" };
         report.Findings.Add(new Finding("security_downgrade", Severity.Critical, "t", "e", "r"));
         return report;
     }
