@@ -42,9 +42,56 @@ internal static class ReportSchemas
         return result.IsValid ? [] : errors.Count > 0 ? errors : ["invalid (no detail)"];
     }
 
-    /// <summary>Fails the test with every schema error, and the document's start, when the document does not validate.</summary>
+    /// <summary>
+    /// Objects whose keys are data, not names (docs/REPORTS.md, "Naming and values"): protocol words, TLS versions,
+    /// encryption method names, ending words. Their keys keep the words' own spelling.
+    /// </summary>
+    private static readonly string[] DataMaps = ["support", "supportDetail", "versions", "methods", "failures"];
+
+    /// <summary>Every key, as a JSON Pointer, that is not camelCase (outside the data maps).</summary>
+    public static IReadOnlyList<string> NonCamelCaseKeys(JsonElement root)
+    {
+        var bad = new List<string>();
+        Walk(root, string.Empty, isDataMap: false, bad);
+        return bad;
+    }
+
+    private static void Walk(JsonElement element, string path, bool isDataMap, List<string> bad)
+    {
+        if (element.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var property in element.EnumerateObject())
+            {
+                if (!isDataMap && !System.Text.RegularExpressions.Regex.IsMatch(property.Name, "^[a-z][a-zA-Z0-9]*$"))
+                {
+                    bad.Add(path + "/" + property.Name);
+                }
+
+                Walk(property.Value, path + "/" + property.Name, DataMaps.Contains(property.Name), bad);
+            }
+        }
+        else if (element.ValueKind == JsonValueKind.Array)
+        {
+            int i = 0;
+            foreach (var item in element.EnumerateArray())
+            {
+                Walk(item, $"{path}/{i++}", isDataMap: false, bad);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Fails the test with every schema error, and the document's start, when the document does not validate; and
+    /// when a key is not camelCase (the schemas allow keys they do not know, so a snake_case addition would pass them).
+    /// </summary>
     public static void AssertValid(string name, string json)
     {
+        using (var document = JsonDocument.Parse(json))
+        {
+            var keys = NonCamelCaseKeys(document.RootElement);
+            Assert.True(keys.Count == 0, $"{name} document has keys that are not camelCase: {string.Join(", ", keys)}");
+        }
+
         var errors = Errors(name, json);
         Assert.True(errors.Count == 0, $"{name} document does not match docs/schemas/{name}.schema.json:\n  "
             + string.Join("\n  ", errors.Take(20)) + "\n--- document ---\n" + (json.Length > 4000 ? json[..4000] + "..." : json));
