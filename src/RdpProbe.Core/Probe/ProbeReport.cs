@@ -5,7 +5,7 @@ using RdpProbe.Protocol;
 
 namespace RdpProbe.Probe;
 
-/// <summary>Security-layer matrix outcome for one requested protocol (REPORTS.md negotiation.support).</summary>
+/// <summary>Security-layer matrix outcome for one requested protocol (docs/REPORTS.md, negotiation.support).</summary>
 public enum SupportStatus
 {
     Supported,
@@ -90,7 +90,7 @@ public sealed class TlsFacts
     internal byte[]? ServerSubjectPublicKey { get; set; }
 }
 
-/// <summary>CredSSP facts (REPORTS.md "credssp").</summary>
+/// <summary>CredSSP facts (docs/REPORTS.md, "credssp").</summary>
 public sealed class CredSspFacts
 {
     public int? ServerVersion { get; set; }
