@@ -7,6 +7,12 @@
 #   base+1  FreeRDP shadow server, NLA only  (+auth /sec:nla, SAM user probe, domain LAB, password Passw0rd!)
 #   base+2  FreeRDP shadow server, TLS only  (/sec:tls -auth)
 #   base+3  FreeRDP shadow server, standard RDP security only (/sec:rdp -auth)
+#   base+4  xrdp with an EXPIRED self-signed certificate (valid 2020-01-01 .. 2021-01-01, made with openssl ca)
+#   base+5  xrdp that accepts only TLS 1.0 (ssl_protocols=TLSv1, tls_ciphers=DEFAULT@SECLEVEL=0 for OpenSSL 3)
+#   base+6  xrdp whose certificate and key files are missing (security_layer=negotiate)
+#   base+7  xrdp with security_layer=rdp (Standard RDP Security only)
+#   base+8  FreeRDP shadow server, NLA only, under libfaketime with its clock 7 minutes ahead (only when the
+#           faketime package is installed; otherwise it is left out)
 #   base+9  nothing listens (closed port: the kernel answers a SYN with RST)
 #
 # State (pids, logs, generated configs, the Xvfb display) lives in .lab/<base>/ at the repository root.
@@ -47,13 +53,25 @@ done
 
 # RDPPROBE_LAB_STATE overrides the state directory, for a second lab on the same base in another network namespace.
 readonly STATE="${RDPPROBE_LAB_STATE:-$ROOT/.lab/$base}"
-readonly NAMES=(xrdp shadow-nla shadow-tls shadow-rdp)
+# libfaketime's preload library (Debian package faketime); the skewed NLA server needs it.
+FAKETIME_LIB="$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -n1 || true)"
+readonly FAKETIME_LIB
+NAMES=(xrdp shadow-nla shadow-tls shadow-rdp xrdp-expired xrdp-tls10 xrdp-nocert xrdp-rdponly)
+if [[ -n "$FAKETIME_LIB" ]]; then
+  NAMES+=(shadow-skew)
+fi
+readonly NAMES
 port_of() {
   case "$1" in
     xrdp) echo $((base + 0)) ;;
     shadow-nla) echo $((base + 1)) ;;
     shadow-tls) echo $((base + 2)) ;;
     shadow-rdp) echo $((base + 3)) ;;
+    xrdp-expired) echo $((base + 4)) ;;
+    xrdp-tls10) echo $((base + 5)) ;;
+    xrdp-nocert) echo $((base + 6)) ;;
+    xrdp-rdponly) echo $((base + 7)) ;;
+    shadow-skew) echo $((base + 8)) ;;
     closed) echo $((base + 9)) ;;
   esac
 }
@@ -93,7 +111,7 @@ recorded_pid() {
 expected_program() {
   case "$1" in
     xvfb) echo "Xvfb" ;;
-    xrdp) echo "xrdp" ;;
+    xrdp | xrdp-*) echo "xrdp" ;;
     shadow-*) echo "freerdp-shadow-cli" ;;
   esac
 }
@@ -106,7 +124,10 @@ foreign_server_matches() {
   [[ -n "$pid" ]] || return 1
   line="$(cmdline_of "$pid")"
   case "$name" in
-    xrdp) [[ "$line" == *xrdp* ]] ;;
+    xrdp) [[ "$line" == *xrdp* && "$line" != *"/xrdp-"*.ini* ]] ;;
+    # The variants run from their own generated config, named after the server.
+    xrdp-*) [[ "$line" == *xrdp* && "$line" == *"/$name.ini"* ]] ;;
+    shadow-skew) [[ "$line" == *freerdp-shadow-cli* && "$line" == *"/port:$port"* && "$line" == *"/sec:nla"* ]] ;;
     shadow-nla) [[ "$line" == *freerdp-shadow-cli* && "$line" == *"/port:$port"* && "$line" == *"/sec:nla"* ]] ;;
     shadow-tls) [[ "$line" == *freerdp-shadow-cli* && "$line" == *"/port:$port"* && "$line" == *"/sec:tls"* ]] ;;
     shadow-rdp) [[ "$line" == *freerdp-shadow-cli* && "$line" == *"/port:$port"* && "$line" == *"/sec:rdp"* ]] ;;
@@ -115,11 +136,11 @@ foreign_server_matches() {
 
 need_tools() {
   local missing=()
-  for t in xrdp freerdp-shadow-cli Xvfb ss setsid flock; do
+  for t in xrdp freerdp-shadow-cli Xvfb ss setsid flock openssl; do
     command -v "$t" >/dev/null 2>&1 || missing+=("$t")
   done
   if [[ ${#missing[@]} -gt 0 ]]; then
-    die "missing ${missing[*]}; install with: DEBIAN_FRONTEND=noninteractive apt-get install -y xrdp freerdp2-shadow-x11 xvfb iproute2 util-linux"
+    die "missing ${missing[*]}; install with: DEBIAN_FRONTEND=noninteractive apt-get install -y xrdp freerdp2-shadow-x11 xvfb iproute2 util-linux openssl"
   fi
 }
 
@@ -179,15 +200,59 @@ fail_with_log() {
 }
 
 write_xrdp_ini() {
-  local port="$1"
+  local port="$1" name="$2"
+  shift 2
   # A private copy of the packaged xrdp.ini: our port bound to 127.0.0.1 only, our own log file, no syslog.
   # With --nodaemon xrdp writes no pid file, so several instances (one per base) can run side by side.
   # Only the first port= line is the listener ([Globals]); the later ones belong to the session modules.
-  sed -e "0,/^port=/s|^port=.*|port=tcp://127.0.0.1:$port|" \
-    -e "s|^LogFile=.*|LogFile=$STATE/xrdp.log|" \
-    -e "s|^EnableSyslog=.*|EnableSyslog=false|" \
-    /etc/xrdp/xrdp.ini >"$STATE/xrdp.ini"
-  grep -q "^port=tcp://127.0.0.1:$port\$" "$STATE/xrdp.ini" || die "could not set the port in $STATE/xrdp.ini (is /etc/xrdp/xrdp.ini the packaged one?)"
+  # Further arguments are KEY=VALUE settings of [Globals] replacing the packaged ones (the lab's variants).
+  local edits=(-e "0,/^port=/s|^port=.*|port=tcp://127.0.0.1:$port|"
+    -e "s|^LogFile=.*|LogFile=$STATE/$name.log|"
+    -e "s|^EnableSyslog=.*|EnableSyslog=false|")
+  local setting key
+  for setting in "$@"; do
+    key="${setting%%=*}"
+    # The first line of that key, commented out or not: in the packaged file that is the [Globals] one.
+    edits+=(-e "0,/^#\?$key=/s|^#\?$key=.*|$setting|")
+  done
+  sed "${edits[@]}" /etc/xrdp/xrdp.ini >"$STATE/$name.ini"
+  grep -q "^port=tcp://127.0.0.1:$port\$" "$STATE/$name.ini" || die "could not set the port in $STATE/$name.ini (is /etc/xrdp/xrdp.ini the packaged one?)"
+  for setting in "$@"; do
+    grep -qxF "$setting" "$STATE/$name.ini" || die "could not set $setting in $STATE/$name.ini (is /etc/xrdp/xrdp.ini the packaged one?)"
+  done
+}
+
+# A self-signed certificate that expired long ago (valid 2020-01-01 .. 2021-01-01): "openssl ca" takes explicit
+# -startdate/-enddate, so no clock tricks are needed. RSA 2048 and SHA-256, so that only the dates are wrong.
+make_expired_certificate() {
+  local dir="$STATE/expired-ca"
+  if [[ -s "$STATE/expired-cert.pem" && -s "$STATE/expired-key.pem" ]]; then
+    return 0
+  fi
+  rm -rf "$dir"
+  mkdir -p "$dir/newcerts"
+  : >"$dir/index.txt"
+  echo 01 >"$dir/serial"
+  printf '%s\n' '[ca]' 'default_ca = lab' '[lab]' "database = $dir/index.txt" "new_certs_dir = $dir/newcerts" \
+    "serial = $dir/serial" 'default_md = sha256' 'policy = any' 'email_in_dn = no' 'unique_subject = no' \
+    '[any]' 'commonName = supplied' >"$dir/ca.cnf"
+  openssl req -new -newkey rsa:2048 -nodes -keyout "$STATE/expired-key.pem" -subj "/CN=expired.rdpprobe.test" \
+    -out "$dir/req.csr" >"$dir/openssl.log" 2>&1 || die "openssl req failed: $(tail -n 3 "$dir/openssl.log")"
+  openssl ca -batch -config "$dir/ca.cnf" -selfsign -keyfile "$STATE/expired-key.pem" -in "$dir/req.csr" \
+    -startdate 20200101000000Z -enddate 20210101000000Z -notext -out "$STATE/expired-cert.pem" >>"$dir/openssl.log" 2>&1 ||
+    die "openssl ca failed: $(tail -n 3 "$dir/openssl.log")"
+}
+
+start_xrdp() {
+  local name="$1" port="$2"
+  shift 2
+  # xrdp keeps its runtime sockets in /run/xrdp (gone after a reboot on tmpfs).
+  mkdir -p /run/xrdp/sockdir
+  chmod 3777 /run/xrdp/sockdir
+  write_xrdp_ini "$port" "$name" "$@"
+  : >"$STATE/$name.log"
+  setsid xrdp --nodaemon --config "$STATE/$name.ini" </dev/null >"$STATE/$name.stdout" 2>&1 9>&- &
+  echo $! >"$STATE/$name.pid"
 }
 
 start_server() {
@@ -219,13 +284,28 @@ start_server() {
   esac
   case "$name" in
     xrdp)
-      # xrdp keeps its runtime sockets in /run/xrdp (gone after a reboot on tmpfs).
-      mkdir -p /run/xrdp/sockdir
-      chmod 3777 /run/xrdp/sockdir
-      write_xrdp_ini "$port"
-      : >"$STATE/xrdp.log"
-      setsid xrdp --nodaemon --config "$STATE/xrdp.ini" </dev/null >"$STATE/xrdp.stdout" 2>&1 9>&- &
-      echo $! >"$STATE/xrdp.pid"
+      start_xrdp xrdp "$port"
+      ;;
+    xrdp-expired)
+      make_expired_certificate
+      start_xrdp "$name" "$port" "certificate=$STATE/expired-cert.pem" "key_file=$STATE/expired-key.pem"
+      ;;
+    xrdp-tls10)
+      # OpenSSL 3 refuses TLS 1.0 at security level 1 and above (its MD5+SHA-1 handshake hash counts as less than
+      # 80 bits), so the server has to lower the level for TLS 1.0 to work at all.
+      start_xrdp "$name" "$port" "ssl_protocols=TLSv1" "tls_ciphers=DEFAULT@SECLEVEL=0"
+      ;;
+    xrdp-nocert)
+      start_xrdp "$name" "$port" "certificate=$STATE/missing/cert.pem" "key_file=$STATE/missing/key.pem"
+      ;;
+    xrdp-rdponly)
+      start_xrdp "$name" "$port" "security_layer=rdp"
+      ;;
+    shadow-skew)
+      # FAKETIME="+7m": every wall-clock read of the server runs 7 minutes ahead, the NTLM CHALLENGE's timestamp
+      # included (MS-NLMP 2.2.2.1 MsvAvTimestamp); monotonic clocks stay real so its timers keep working.
+      spawn "$name" env DISPLAY="$display" LD_PRELOAD="$FAKETIME_LIB" FAKETIME="+7m" FAKETIME_DONT_FAKE_MONOTONIC=1 \
+        stdbuf -oL -eL freerdp-shadow-cli "/port:$port" /bind-address:127.0.0.1 +auth /sec:nla "/sam-file:$STATE/sam"
       ;;
     shadow-nla)
       spawn "$name" env DISPLAY="$display" stdbuf -oL -eL freerdp-shadow-cli "/port:$port" /bind-address:127.0.0.1 +auth /sec:nla "/sam-file:$STATE/sam"
@@ -361,7 +441,7 @@ do_status() {
       state="down"
       rc=1
     fi
-    printf '%-11s 127.0.0.1:%-5s %s\n' "$name" "$port" "$state"
+    printf '%-12s 127.0.0.1:%-5s %s\n' "$name" "$port" "$state"
   done
   if [[ -s "$STATE/display" ]]; then
     echo "display     $(cat "$STATE/display")"

@@ -34,7 +34,7 @@ internal sealed record Verdict(bool Ok, string Phase, string Ending, string? Cod
 }
 
 /// <summary>
-/// Plain-word verdicts for analyzed connections, from the symptom table (PROTOCOL.md §8). Kept in one function so
+/// Plain-word verdicts for analyzed connections, from the symptom table (Diagnosis/Symptoms.cs). Kept in one function so
 /// it can be switched to the probe's shared symptom table when that lands.
 /// </summary>
 internal static class AnalysisVerdicts

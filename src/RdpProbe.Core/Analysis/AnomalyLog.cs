@@ -3,7 +3,7 @@ using RdpProbe.Reports;
 
 namespace RdpProbe.Analysis;
 
-/// <summary>Anomaly kinds (REPORTS.md) plus a few the analyzer adds.</summary>
+/// <summary>Anomaly kinds (docs/REPORTS.md) plus a few the analyzer adds.</summary>
 internal static class AnomalyKinds
 {
     public const string Retransmission = "retransmission";

@@ -1,10 +1,9 @@
 using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 
 namespace RdpProbe.Analysis;
 
 /// <summary>
-/// Subject and issuer of a server certificate, cached by the certificate's bytes: a capture holds many connections to
+/// Subject and issuer of a server certificate (decoded by Protocol/X509.cs), cached by the certificate's bytes: a capture holds many connections to
 /// the same few servers, and decoding X.509 (OpenSSL underneath) costs far more than hashing the DER. Bounded cache.
 /// </summary>
 internal static class CertificateNames
@@ -24,16 +23,10 @@ internal static class CertificateNames
             }
         }
 
-        (string, string) decoded;
-        try
-        {
-            using var cert = X509CertificateLoader.LoadCertificate(der);
-            decoded = (cert.Subject, cert.Issuer);
-        }
-        catch (CryptographicException)
-        {
-            decoded = ("(certificate not decodable)", "");
-        }
+        // The one X.509 decoder (Protocol/X509.cs), names only.
+        (string, string) decoded = RdpProbe.Protocol.X509.TryReadNames(der, out string subject, out string issuer)
+            ? (subject, issuer)
+            : ("(certificate not decodable)", "");
 
         lock (Gate)
         {

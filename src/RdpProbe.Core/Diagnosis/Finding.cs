@@ -18,4 +18,11 @@ public enum Severity
 /// <param name="Title">One sentence a person reads first.</param>
 /// <param name="Evidence">What was observed on the wire, in the tool's own words.</param>
 /// <param name="Remedy">What to change.</param>
-public sealed record Finding(string Code, Severity Severity, string Title, string Evidence, string Remedy);
+public sealed record Finding(string Code, Severity Severity, string Title, string Evidence, string Remedy)
+{
+    /// <summary>
+    /// The client profiles (<see cref="ClientProfile.Name"/>) this finding stops or warns, e.g. ["windows11", "freerdp2"];
+    /// empty when it is about security alone and no client behaves differently because of it.
+    /// </summary>
+    public IReadOnlyList<string> Affects { get; init; } = [];
+}

@@ -1,7 +1,7 @@
 namespace RdpProbe.Diagnosis;
 
 /// <summary>
-/// Handshake phases in connection order (REPORTS.md). Serialised in snake_case: dns, tcp, x224, tls, credssp, early_auth,
+/// Handshake phases in connection order (docs/REPORTS.md, "Phases"). Serialised in snake_case: dns, tcp, x224, tls, credssp, early_auth,
 /// mcs, channels, security_exchange, client_info, licensing, capabilities; extra checks follow.
 /// </summary>
 public enum Phase
@@ -27,7 +27,7 @@ public enum Phase
     Mtu,
 }
 
-/// <summary>How a phase ended (REPORTS.md "Endings").</summary>
+/// <summary>How a phase ended (docs/REPORTS.md, "Endings").</summary>
 public enum Ending
 {
     Ok,

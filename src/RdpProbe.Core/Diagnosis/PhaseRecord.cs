@@ -11,7 +11,7 @@ public sealed record WireMessage(Direction Direction, double AtMs, int Length, s
 
 /// <summary>
 /// What one phase did: what was sent, what came back, how long it took and how it ended. Verdicts are computed
-/// from these records, never from exception text (STYLE.md habit 6).
+/// from these records, never from exception text.
 /// </summary>
 public sealed class PhaseRecord
 {
@@ -20,7 +20,7 @@ public sealed class PhaseRecord
     public Phase Phase { get; }
     public PhaseStatus Status { get; set; } = PhaseStatus.Ok;
     public Ending Ending { get; set; } = Ending.Ok;
-    /// <summary>Time on the wire: the phase's waits for the network and the peer (PERFORMANCE.md), in milliseconds.</summary>
+    /// <summary>Time on the wire: the phase's waits for the network and the peer, in milliseconds.</summary>
     public double Ms { get; set; }
 
     /// <summary>Wall-clock time of the whole phase, client work included.</summary>

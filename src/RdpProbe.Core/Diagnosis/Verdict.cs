@@ -1,7 +1,7 @@
 namespace RdpProbe.Diagnosis;
 
 /// <summary>
-/// The outcome of a probe or of one analysed connection (REPORTS.md "verdict"): the first phase that did not end ok
+/// The outcome of a probe or of one analysed connection (docs/REPORTS.md, "verdict"): the first phase that did not end ok
 /// (or the last phase run when all did), the peer's action, its code, and what it means.
 /// </summary>
 public sealed record Verdict(
@@ -14,7 +14,7 @@ public sealed record Verdict(
     IReadOnlyList<string> Remedies)
 {
     /// <summary>
-    /// Computes the verdict from phase records only (never from exception text, STYLE.md habit 6). Skipped phases
+    /// Computes the verdict from phase records only (never from exception text). Skipped phases
     /// are neither failures nor successes. An empty list gives a failed verdict at the tcp phase.
     /// </summary>
     public static Verdict From(IReadOnlyList<PhaseRecord> phases)

@@ -3,12 +3,32 @@ using RdpProbe.Diagnosis;
 namespace RdpProbe.Probe;
 
 /// <summary>
-/// A phase ended other than ok, with the peer's action and code. The engine turns it into the phase record; the
-/// verdict reads the record's ending and code, never this message.
+/// How a phase ended other than ok: the ending, the peer's code when it sent one (a failure code, an alert name, an
+/// NTSTATUS), and one line for the human view. The verdict reads the ending and the code, never the detail.
 /// </summary>
-internal sealed class PhaseFailedException(Ending ending, string? code, string detail) : Exception(detail)
+internal readonly record struct PhaseFailure(Ending Ending, string? Code, string Detail)
 {
-    public Ending Ending { get; } = ending;
+    public void ApplyTo(PhaseRecord record) => record.Fail(Ending, Code, Detail);
+}
 
-    public string? Code { get; } = code;
+/// <summary>
+/// Ends a phase from inside a helper: the peer did something that decides the phase (closed, sent garbage, said no).
+/// The phase runner (or <see cref="Phases.PhaseIo.RecordFailure"/> inside the session phases) turns it into the record's
+/// ending; it never leaves the probe.
+/// </summary>
+internal sealed class PhaseFailedException : Exception
+{
+    public PhaseFailedException(Ending ending, string? code, string detail)
+        : this(new PhaseFailure(ending, code, detail))
+    {
+    }
+
+    public PhaseFailedException(PhaseFailure failure)
+        : base(failure.Detail) => Failure = failure;
+
+    public PhaseFailure Failure { get; }
+
+    public Ending Ending => Failure.Ending;
+
+    public string? Code => Failure.Code;
 }

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using RdpProbe.Diagnosis;
 
 namespace RdpProbe.Probe;
 
@@ -38,25 +37,7 @@ internal sealed class ProbeConnection : IAsyncDisposable
         catch (SocketException ex)
         {
             socket.Dispose();
-            var (ending, what) = ex.SocketErrorCode switch
-            {
-                SocketError.ConnectionRefused => (Ending.Refused, "the host answered the SYN with a reset (nothing listens on this port)"),
-                SocketError.TimedOut => (Ending.Timeout, "the SYN was never answered"),
-                SocketError.HostUnreachable or SocketError.HostDown => (Ending.Unreachable, "host unreachable"),
-                SocketError.NetworkUnreachable or SocketError.NetworkDown => (Ending.Unreachable, "network unreachable"),
-                SocketError.AddressNotAvailable => (Ending.Unreachable, "the address is not available from this host"),
-                SocketError.AccessDenied => (Ending.Unreachable, "the connection is administratively prohibited"),
-                SocketError.ConnectionReset => (Ending.Reset, "the connection was reset during the TCP handshake"),
-                _ => (Ending.Unreachable, $"connect failed ({ex.SocketErrorCode})"),
-            };
-            string? code = ex.SocketErrorCode switch
-            {
-                SocketError.HostUnreachable or SocketError.HostDown => "host_unreachable",
-                SocketError.NetworkUnreachable or SocketError.NetworkDown => "network_unreachable",
-                SocketError.AccessDenied => "administratively_prohibited",
-                _ => null,
-            };
-            throw new PhaseFailedException(ending, code, $"{what} ({endPoint})");
+            throw new PhaseFailedException(TransportErrors.ClassifyConnect(ex.SocketErrorCode, endPoint.ToString()));
         }
         catch
         {

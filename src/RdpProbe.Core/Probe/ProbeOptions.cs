@@ -5,7 +5,7 @@ namespace RdpProbe.Probe;
 /// <summary>What the probe sends and how long it waits. Never holds a password (issue 3 adds credentials separately).</summary>
 public sealed record ProbeOptions
 {
-    /// <summary>What the Windows client asks for by default (PROTOCOL.md §1.5).</summary>
+    /// <summary>What the Windows client asks for by default in its RDP_NEG_REQ (MS-RDPBCGR 2.2.1.1.1).</summary>
     public const SecurityProtocols DefaultProtocols = SecurityProtocols.Ssl | SecurityProtocols.Hybrid | SecurityProtocols.HybridEx;
 
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(5);

@@ -5,7 +5,7 @@ using RdpProbe.Protocol;
 
 namespace RdpProbe.Probe;
 
-/// <summary>Security-layer matrix outcome for one requested protocol (REPORTS.md negotiation.support).</summary>
+/// <summary>Security-layer matrix outcome for one requested protocol (docs/REPORTS.md, negotiation.support).</summary>
 public enum SupportStatus
 {
     Supported,
@@ -90,7 +90,7 @@ public sealed class TlsFacts
     internal byte[]? ServerSubjectPublicKey { get; set; }
 }
 
-/// <summary>CredSSP facts (REPORTS.md "credssp").</summary>
+/// <summary>CredSSP facts (docs/REPORTS.md, "credssp").</summary>
 public sealed class CredSspFacts
 {
     public int? ServerVersion { get; set; }
@@ -158,6 +158,19 @@ public sealed class SessionFacts
     public string? ErrorInfo { get; set; }
 }
 
+/// <summary>What the probe could not do on its own and the user can: a typed hint the front end renders in its own words.</summary>
+public enum NextStep
+{
+    /// <summary>Nothing: the probe went as far as it could.</summary>
+    None,
+
+    /// <summary>
+    /// The server uses NLA and the probe had no credentials, so it stopped after the NTLM challenge: with credentials it
+    /// would test the logon and go on through the session phases to Demand Active.
+    /// </summary>
+    CredentialsNeeded,
+}
+
 /// <summary>Everything one probe of one address found: the phase records, the decoded facts and the verdict.</summary>
 public sealed class ProbeReport
 {
@@ -182,6 +195,9 @@ public sealed class ProbeReport
     public SessionFacts? Session { get; set; }
 
     public Verdict Verdict { get; set; } = Verdict.From([]);
+
+    /// <summary>What the user can do to let the probe go further (the CLI says how: which option, which variable).</summary>
+    public NextStep NextStep { get; set; }
 
     /// <summary>What the probe observed that a person should act on, most severe first once the probe is done.</summary>
     public List<Finding> Findings { get; } = [];

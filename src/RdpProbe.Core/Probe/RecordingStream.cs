@@ -10,7 +10,7 @@ internal readonly record struct WireEvent(Direction Direction, long Timestamp, i
 
 /// <summary>
 /// Wraps the socket stream and stamps every write and every arrival with a Stopwatch time, so phase timings are the
-/// moments bytes left and arrived, not the time spent inside a library call (PERFORMANCE.md). A receive pump keeps
+/// moments bytes left and arrived, not the time spent inside a library call. A receive pump keeps
 /// one read pending on the socket at all times, so an answer is stamped when it arrives even while the client is still
 /// busy (BouncyCastle's key exchange, the JIT). Bounded: at most <see cref="MaxQueuedChunks"/> chunks of at most
 /// <see cref="ChunkSize"/> bytes wait for the consumer.

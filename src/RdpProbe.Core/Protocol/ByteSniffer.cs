@@ -68,7 +68,7 @@ public readonly record struct SniffResult(SniffKind Kind, string Description)
 
 /// <summary>
 /// Answers "what are these bytes" for the first bytes a server sends after the X.224 Connection Request. Pure: it
-/// touches no socket, so the live probe and the capture analyzer classify the same way (STYLE.md habit 7).
+/// touches no socket, so the live probe and the capture analyzer classify the same way.
 /// </summary>
 public static class ByteSniffer
 {
@@ -151,7 +151,7 @@ public static class ByteSniffer
             case (byte)X224TpduCode.ConnectionConfirm:
                 return new(SniffKind.X224ConnectionConfirm, $"an X.224 Connection Confirm ({length} bytes)");
             case (byte)X224TpduCode.Data when li == 2:
-                // MCS DomainMCSPDU choice 8 = disconnectProviderUltimatum: first byte (8 << 2) | bits = 0x20..0x23 (T.125 / PROTOCOL.md §2.1).
+                // MCS DomainMCSPDU choice 8 = disconnectProviderUltimatum: first byte (8 << 2) | bits = 0x20..0x23 (T.125 section 7 part 4; MS-RDPBCGR 2.2.2.3).
                 if (data.Length >= 8 && (data[7] & 0xFC) == 0x20)
                 {
                     string reason = data.Length >= 9 ? DisconnectReasonName(((data[7] & 0x03) << 1) | (data[8] >> 7)) : "unknown reason";

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace RdpProbe.Protocol;
 
 /// <summary>
-/// Set Error Info PDU errorInfo codes (MS-RDPBCGR 2.2.5.1.1), every code of PROTOCOL.md §4.1, each with the report
+/// Set Error Info PDU errorInfo codes (MS-RDPBCGR 2.2.5.1.1), each with the report
 /// name ("errinfo_server_denied_connection") and its meaning in words. The Windows client shows these as the
 /// "extended error" after disconnect reason 0x904.
 /// </summary>

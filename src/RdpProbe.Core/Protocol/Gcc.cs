@@ -405,9 +405,17 @@ internal static class Gcc
 
         uint randomLength = BinaryPrimitives.ReadUInt32LittleEndian(body[8..]);
         uint certLength = BinaryPrimitives.ReadUInt32LittleEndian(body[12..]);
-        if (randomLength != 32 || certLength > (uint)(body.Length - 16 - 32))
+        if (randomLength != 32)
         {
-            error = randomLength != 32 ? DecodeError.BadValue : DecodeError.LengthMismatch;
+            error = DecodeError.BadValue;
+            return false;
+        }
+
+        // serverRandomLen, serverCertLen, then the 32-byte random (MS-RDPBCGR 2.2.1.4.3): 48 bytes before the
+        // certificate. Checked before the subtraction below, which would otherwise wrap around as unsigned.
+        if (body.Length < 16 + 32 || certLength > (uint)(body.Length - 16 - 32))
+        {
+            error = body.Length < 16 + 32 ? DecodeError.Truncated : DecodeError.LengthMismatch;
             return false;
         }
 

@@ -97,7 +97,7 @@ internal static class NtlmNegotiate
     public const int Size = 40;
 
     /// <summary>
-    /// What mstsc and nmap send (PROTOCOL.md §3.5): 56|KEY_EXCH|128|VERSION|ESS|ALWAYS_SIGN|NTLM|LM_KEY|SEAL|SIGN|
+    /// What mstsc and nmap send (flags of MS-NLMP 2.2.2.5): 56|KEY_EXCH|128|VERSION|ESS|ALWAYS_SIGN|NTLM|LM_KEY|SEAL|SIGN|
     /// REQUEST_TARGET|OEM|UNICODE. Asking what Windows asks keeps the server on its common path.
     /// </summary>
     public const NtlmNegotiateFlags DefaultFlags = (NtlmNegotiateFlags)0xE20882B7;

@@ -106,7 +106,7 @@ public readonly record struct NegotiationMessage(NegotiationType Type, byte Flag
 
 public static class SecurityProtocolNames
 {
-    /// <summary>The report word for a single protocol value (REPORTS.md): rdp | ssl | hybrid | rdstls | hybrid_ex | rdsaad.</summary>
+    /// <summary>The report word for a single protocol value (docs/REPORTS.md): rdp | ssl | hybrid | rdstls | hybrid_ex | rdsaad.</summary>
     public static string ToReportName(this SecurityProtocols protocol) => protocol switch
     {
         SecurityProtocols.Rdp => "rdp",

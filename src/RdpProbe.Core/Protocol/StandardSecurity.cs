@@ -103,7 +103,14 @@ internal static class StandardSecurity
 
         var modulus = key.Slice(20, (int)keylen - 8).ToArray();
         Array.Reverse(modulus);
-        value = new ServerCertificateInfo(true, temporary, TrimLeadingZeros(modulus), exponent, 1, null);
+        modulus = TrimLeadingZeros(modulus);
+        if (!IsUsableRsaKey(modulus, exponent))
+        {
+            error = DecodeError.BadValue;
+            return OperationStatus.InvalidData;
+        }
+
+        value = new ServerCertificateInfo(true, temporary, modulus, exponent, 1, null);
         error = DecodeError.None;
         return OperationStatus.Done;
     }
@@ -161,7 +168,14 @@ internal static class StandardSecurity
                 exponent = (exponent << 8) | b;
             }
 
-            value = new ServerCertificateInfo(false, temporary, rsa.Modulus.ToByteArrayUnsigned(), exponent, (int)count, certificate.Subject.ToString());
+            byte[] x509Modulus = rsa.Modulus.ToByteArrayUnsigned();
+            if (!IsUsableRsaKey(x509Modulus, exponent))
+            {
+                error = DecodeError.BadValue;
+                return OperationStatus.InvalidData;
+            }
+
+            value = new ServerCertificateInfo(false, temporary, x509Modulus, exponent, (int)count, certificate.Subject.ToString());
             error = DecodeError.None;
             return OperationStatus.Done;
         }
@@ -170,6 +184,32 @@ internal static class StandardSecurity
             // BouncyCastle reports malformed DER through these.
             error = DecodeError.BadValue;
             return OperationStatus.InvalidData;
+        }
+    }
+
+    /// <summary>
+    /// A key the raw RSA of the client random can use: an odd modulus larger than the 32-byte random (RDP servers use
+    /// 512 bits and up; MS-RDPBCGR 5.3.4.1 encrypts the random as a number below the modulus) and an odd public
+    /// exponent above 1. Anything else comes from a broken or hostile server and must not reach the RSA engine.
+    /// </summary>
+    private static bool IsUsableRsaKey(byte[] modulus, uint exponent)
+    {
+        if (modulus.Length < 64 || modulus[0] == 0 || (modulus[^1] & 1) == 0 || exponent <= 1 || (exponent & 1) == 0)
+        {
+            return false;
+        }
+
+        try
+        {
+            // BouncyCastle checks a public modulus when the key is built (small prime factors): let it judge here,
+            // where a refusal is InvalidData, rather than later inside the RSA step.
+            _ = new Org.BouncyCastle.Crypto.Parameters.RsaKeyParameters(false, new Org.BouncyCastle.Math.BigInteger(1, modulus),
+                Org.BouncyCastle.Math.BigInteger.ValueOf(exponent));
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            return false;
         }
     }
 

@@ -362,14 +362,41 @@ internal static class TsCredentials
     }
 
     /// <summary>Reads TSCredentials back (tests and the transcript check): credType and the three password fields.</summary>
+    /// <exception cref="FormatException">The bytes are not a TSCredentials with TSPasswordCreds (MS-CSSP 2.2.1.2).</exception>
     public static (TsCredentialType Type, string Domain, string User, string Password) DecodePassword(ReadOnlySpan<byte> der)
+        => TryDecodePassword(der, out var value, out var error) == OperationStatus.Done
+            ? value
+            : throw new FormatException($"not a TSCredentials with password credentials ({error})");
+
+    /// <summary>
+    /// Reads TSCredentials (MS-CSSP 2.2.1.2) with TSPasswordCreds (2.2.1.2.1). Never throws: any DER the reader
+    /// rejects, an out-of-range credType or missing field is InvalidData with a reason.
+    /// </summary>
+    public static OperationStatus TryDecodePassword(ReadOnlySpan<byte> der, out (TsCredentialType Type, string Domain, string User, string Password) value, out DecodeError error)
     {
-        var outer = new AsnReader(der.ToArray(), AsnEncodingRules.DER).ReadSequence();
-        int type = (int)outer.ReadSequence(new Asn1Tag(TagClass.ContextSpecific, 0, true)).ReadInteger();
-        var credentials = outer.ReadSequence(new Asn1Tag(TagClass.ContextSpecific, 1, true)).ReadOctetString();
-        var creds = new AsnReader(credentials, AsnEncodingRules.DER).ReadSequence();
-        string Read(int n) => System.Text.Encoding.Unicode.GetString(creds.ReadSequence(new Asn1Tag(TagClass.ContextSpecific, n, true)).ReadOctetString());
-        return ((TsCredentialType)type, Read(0), Read(1), Read(2));
+        value = default;
+        error = DecodeError.None;
+        try
+        {
+            var outer = new AsnReader(der.ToArray(), AsnEncodingRules.DER).ReadSequence();
+            if (!outer.ReadSequence(new Asn1Tag(TagClass.ContextSpecific, 0, true)).TryReadInt32(out int type))
+            {
+                error = DecodeError.BadValue;
+                return OperationStatus.InvalidData;
+            }
+
+            var credentials = outer.ReadSequence(new Asn1Tag(TagClass.ContextSpecific, 1, true)).ReadOctetString();
+            var creds = new AsnReader(credentials, AsnEncodingRules.DER).ReadSequence();
+            string Read(int n) => System.Text.Encoding.Unicode.GetString(creds.ReadSequence(new Asn1Tag(TagClass.ContextSpecific, n, true)).ReadOctetString());
+            value = ((TsCredentialType)type, Read(0), Read(1), Read(2));
+            return OperationStatus.Done;
+        }
+        catch (AsnContentException)
+        {
+            // System.Formats.Asn1 reports every malformed or unexpected encoding through this one exception.
+            error = DecodeError.BadValue;
+            return OperationStatus.InvalidData;
+        }
     }
 
     private static void WriteContextOctets(AsnWriter w, int n, byte[] value)

@@ -4,9 +4,12 @@ using System.Text.Json.Serialization;
 
 namespace RdpProbe.Reports;
 
-/// <summary>The "rdpprobe.analysis/1" document (REPORTS.md). Property names become the camelCase JSON keys.</summary>
+/// <summary>
+/// The "rdpprobe.analysis/1" document: docs/REPORTS.md describes every key, docs/schemas/analysis.schema.json checks
+/// them. Property names become the camelCase JSON keys; "schema" and "tool" come first.
+/// </summary>
 public sealed record AnalysisReport(
-    string Schema,
+    [property: JsonPropertyOrder(-2)] string Schema,
     IReadOnlyList<string> Files,
     long Packets,
     long Bytes,
@@ -19,6 +22,10 @@ public sealed record AnalysisReport(
     IReadOnlyList<string> Warnings)
 {
     public const string SchemaName = "rdpprobe.analysis/1";
+
+    /// <summary>The tool that wrote the document; not a constructor parameter so that the analyzer need not pass it.</summary>
+    [JsonPropertyOrder(-1)]
+    public ToolInfo Tool { get; init; } = ToolInfo.Current;
 
     /// <summary>Source-generated (JsonReportContext.Relaxed: camelCase, nulls written, indented, relaxed escaping): the Native AOT build has
     /// no reflection-based serializer.</summary>

@@ -6,11 +6,13 @@ using RdpProbe.Protocol;
 
 namespace RdpProbe.Reports;
 
-// The "rdpprobe.probe/1" document (REPORTS.md). Names are a contract: keep them, add freely. Absent facts are null.
+// The "rdpprobe.probe/1" document: docs/REPORTS.md describes every key, docs/schemas/probe.schema.json checks them.
+// Names are a contract: keep them, add freely (a rename bumps the schema id). Absent facts are null.
 #pragma warning disable SA1402 // several small records in one file: the whole document shape in one place
 
 public sealed record ProbeJsonDocument(
     string Schema,
+    ToolInfo Tool,
     ProbeJsonTarget Target,
     IReadOnlyList<ProbeJsonPhase> Phases,
     ProbeJsonNegotiation Negotiation,
@@ -25,7 +27,7 @@ public sealed record ProbeJsonDocument(
 /// <summary>One finding: severity critical | high | medium | low | info.</summary>
 public sealed record ProbeJsonFinding(string Code, string Severity, string Title, string Evidence, string Remedy);
 
-/// <summary>--capture: the pcap file, how many packets it holds, and the analyzer's report of it (rdpprobe.analysis/1).</summary>
+/// <summary>--capture: the pcap file, how many packets it holds, and the analyzer's report of it (a whole rdpprobe.analysis/1 document).</summary>
 public sealed record ProbeJsonCapture(string File, string Interface, int Packets, int Dropped, AnalysisReport Analysis);
 
 public sealed record ProbeJsonTarget(string Input, string Host, int Port, string? Address, IReadOnlyList<string> Addresses);
@@ -124,7 +126,7 @@ public static class ProbeJson
 {
     public const string Schema = "rdpprobe.probe/1";
 
-    /// <summary>The six protocols of the matrix, in the order REPORTS.md lists them.</summary>
+    /// <summary>The six protocols of the matrix in the order of their requestedProtocols bits (MS-RDPBCGR 2.2.1.1.1).</summary>
     private static readonly SecurityProtocols[] SupportOrder =
         [SecurityProtocols.Rdp, SecurityProtocols.Ssl, SecurityProtocols.Hybrid, SecurityProtocols.RdsTls, SecurityProtocols.HybridEx, SecurityProtocols.RdsAad];
 
@@ -134,6 +136,7 @@ public static class ProbeJson
         var n = report.Negotiation;
         return new ProbeJsonDocument(
             Schema,
+            ToolInfo.Current,
             new ProbeJsonTarget(report.Target.Input, report.Target.Host, report.Target.Port, report.Address?.ToString(),
                 report.ResolvedAddresses.Select(a => a.ToString()).ToList()),
             report.Phases.Select(ToPhase).ToList(),

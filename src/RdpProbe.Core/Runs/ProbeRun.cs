@@ -68,7 +68,7 @@ public static class ProbeRunner
             foreach (var endpoint in endpoints)
             {
                 var report = await engine.ProbeAddressAsync(target, endpoint.Address, resolution.Addresses, resolution.Dns, cancellationToken).ConfigureAwait(false);
-                await ExtraChecks.AppendAsync(report, endpoint, options, engine.Options, cancellationToken).ConfigureAwait(false);
+                await PathChecks.AppendAsync(report, endpoint, options, engine.Options, cancellationToken).ConfigureAwait(false);
                 reports.Add(report);
             }
         }

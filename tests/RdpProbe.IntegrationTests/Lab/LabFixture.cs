@@ -12,6 +12,23 @@ public sealed record LabEndpoints(IPEndPoint Xrdp, IPEndPoint ShadowNla, IPEndPo
         new IPEndPoint(IPAddress.Loopback, basePort + 2),
         new IPEndPoint(IPAddress.Loopback, basePort + 3),
         new IPEndPoint(IPAddress.Loopback, basePort + 9));
+
+    /// <summary>base+4: xrdp with a certificate that expired in 2021 (scripts/lab.sh xrdp-expired).</summary>
+    public IPEndPoint XrdpExpired => Offset(4);
+
+    /// <summary>base+5: xrdp accepting TLS 1.0 only (xrdp-tls10).</summary>
+    public IPEndPoint XrdpTls10 => Offset(5);
+
+    /// <summary>base+6: xrdp whose certificate and key files are missing (xrdp-nocert).</summary>
+    public IPEndPoint XrdpNoCert => Offset(6);
+
+    /// <summary>base+7: xrdp with security_layer=rdp (xrdp-rdponly).</summary>
+    public IPEndPoint XrdpRdpOnly => Offset(7);
+
+    /// <summary>base+8: the NLA shadow server with its clock 7 minutes ahead under libfaketime (shadow-skew).</summary>
+    public IPEndPoint ShadowSkew => Offset(8);
+
+    private IPEndPoint Offset(int n) => new(IPAddress.Loopback, Xrdp.Port + n);
 }
 
 /// <summary>

@@ -1,6 +1,7 @@
 using System.Net;
 using RdpProbe.Diagnosis;
 using RdpProbe.IntegrationTests.Lab;
+using RdpProbe.Probe;
 using RdpProbe.Probe.Phases;
 using RdpProbe.Protocol;
 using Xunit.Abstractions;
@@ -72,12 +73,8 @@ public sealed class SessionLabTests(LabFixture lab, ITestOutputHelper output)
             }
 
             var session = new RdpSession(connection.Stream, connection.Selected, requested);
-            var outcome = await SessionSequence.RunAsync(session, new SessionOptions(credentials, nla), async (phase, body) =>
-            {
-                var record = Start(phase);
-                await body(record, cts.Token);
-                return record;
-            });
+            var runner = new PhaseRunner(PhaseTimeout, cts.Token);
+            var outcome = await ConnectionSequence.RunSessionAsync(session, new SessionOptions(credentials, nla), runner, records, wire: null);
             (mcs, channels, exchange, licensing, capabilities) = (outcome.Mcs, outcome.Channels, outcome.SecurityExchange, outcome.Licensing, outcome.Capabilities);
             return Finish();
         }

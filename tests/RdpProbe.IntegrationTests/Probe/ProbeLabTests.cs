@@ -106,6 +106,11 @@ public sealed class ProbeLabTests(LabFixture lab)
         Assert.Equal(NegotiationFailureCode.HybridRequiredByServer, Entry(report, SecurityProtocols.Ssl).FailureCode);
         Assert.Equal(SupportStatus.Supported, Entry(report, SecurityProtocols.Hybrid).Status);
 
+        // Going further needs credentials: a typed hint for the front end, and no command-line text in the verdict.
+        Assert.Equal(NextStep.CredentialsNeeded, report.NextStep);
+        Assert.Contains("The server requires Network Level Authentication", report.Verdict.Summary, StringComparison.Ordinal);
+        Assert.DoesNotContain("--user", report.Verdict.Summary, StringComparison.Ordinal);
+
         // FreeRDP's NTLM server names itself after the host (upper-cased NetBIOS name).
         var ntlm = report.CredSsp!.Ntlm!;
         Assert.Equal(Dns.GetHostName().ToUpperInvariant(), ntlm.NetbiosComputerName);

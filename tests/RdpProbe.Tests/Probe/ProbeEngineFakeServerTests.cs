@@ -10,7 +10,8 @@ namespace RdpProbe.Tests.Probe;
 public sealed class ProbeEngineFakeServerTests
 {
     // Generous: on a loaded machine BouncyCastle's first ClientHello alone can take a second; only the tests that wait
-    // for a timeout use Short.
+    // for a timeout use Short. These scripts stop after the security handshake, so the session phases are off here;
+    // ProbeEngineSessionTests and PasswordGuardTests drive the engine through them.
     private static readonly ProbeOptions Quick = new()
     {
         PhaseTimeout = TimeSpan.FromSeconds(10),
@@ -355,14 +356,14 @@ public sealed class ProbeEngineFakeServerTests
     {
         MatrixEntry E(SecurityProtocols p, SupportStatus s, NegotiationFailureCode? code = null)
             => new(p, s, null, code, Ending.Ok, null, "", 0);
-        Assert.False(ProbeEngine.NlaRequired([
+        Assert.False(SecurityMatrixCheck.NlaRequired([
             E(SecurityProtocols.Rdp, SupportStatus.Supported), E(SecurityProtocols.Ssl, SupportStatus.Supported),
             E(SecurityProtocols.Hybrid, SupportStatus.Downgraded)]));
-        Assert.True(ProbeEngine.NlaRequired([
+        Assert.True(SecurityMatrixCheck.NlaRequired([
             E(SecurityProtocols.Rdp, SupportStatus.Refused, NegotiationFailureCode.SslRequiredByServer),
             E(SecurityProtocols.Ssl, SupportStatus.Refused, NegotiationFailureCode.HybridRequiredByServer),
             E(SecurityProtocols.HybridEx, SupportStatus.Supported)]));
-        Assert.Null(ProbeEngine.NlaRequired([E(SecurityProtocols.Rdp, SupportStatus.Error), E(SecurityProtocols.Ssl, SupportStatus.Supported)]));
+        Assert.Null(SecurityMatrixCheck.NlaRequired([E(SecurityProtocols.Rdp, SupportStatus.Error), E(SecurityProtocols.Ssl, SupportStatus.Supported)]));
     }
 
     [Fact]

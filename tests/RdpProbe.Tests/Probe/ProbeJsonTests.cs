@@ -1,9 +1,13 @@
 using System.Net;
 using System.Text.Json;
+using AnalyzerOptions = RdpProbe.Analysis.AnalyzerOptions;
+using CaptureAnalysis = RdpProbe.Analysis.CaptureAnalysis;
 using RdpProbe.Diagnosis;
 using RdpProbe.Probe;
+using RdpProbe.Probe.Phases;
 using RdpProbe.Protocol;
 using RdpProbe.Reports;
+using RdpProbe.Tests.JsonReports;
 
 namespace RdpProbe.Tests.Probe;
 
@@ -152,5 +156,70 @@ public sealed class ProbeJsonTests
     {
         string json = ProbeJson.Serialize(FullReport());
         Assert.DoesNotContain("\\u0027", json);
+    }
+
+    [Fact]
+    public void Schema_comes_first_then_the_tool_that_wrote_it()
+    {
+        var keys = Parse(FullReport()).EnumerateObject().Select(p => p.Name).ToList();
+        Assert.Equal(["schema", "tool"], keys.Take(2));
+        var tool = Parse(FullReport()).GetProperty("tool");
+        Assert.Equal("rdpprobe", tool.GetProperty("name").GetString());
+        Assert.Equal(ToolInfo.Current.Version, tool.GetProperty("version").GetString());
+        Assert.False(string.IsNullOrWhiteSpace(ToolInfo.Current.Version));
+        Assert.Equal(["name", "version"], tool.EnumerateObject().Select(p => p.Name));
+    }
+
+    [Fact]
+    public void Every_key_is_camel_case()
+    {
+        // Map keys that are data (protocol and TLS version words, encryption method names) keep their report
+        // spelling; every other key is camelCase (docs/REPORTS.md, "Naming and values"), the capture's analysis too.
+        Assert.Empty(ReportSchemas.NonCamelCaseKeys(JsonDocument.Parse(RichJson()).RootElement));
+        var snake = System.Text.Json.Nodes.JsonNode.Parse(RichJson())!;
+        snake["tls"]!["cipher_suite"] = "x";
+        Assert.Equal(["/tls/cipher_suite"], ReportSchemas.NonCamelCaseKeys(JsonDocument.Parse(snake.ToJsonString()).RootElement));
+    }
+
+    /// <summary>The full report plus what the scripted servers of the schema tests do not produce: encryption levels and a session.</summary>
+    private static ProbeReport RichReport()
+    {
+        var report = FullReport();
+        report.Negotiation.EncryptionLevels = new EncryptionMatrixResult(
+        [
+            new EncryptionLevelEntry(EncryptionMethods.Bit40, EncryptionSupport.Refused, null, null, "refused"),
+            new EncryptionLevelEntry(EncryptionMethods.Bit128, EncryptionSupport.Accepted, EncryptionMethods.Bit128, EncryptionLevel.ClientCompatible, "accepted"),
+            new EncryptionLevelEntry(EncryptionMethods.Fips, EncryptionSupport.Error, null, null, "timeout"),
+        ]);
+        report.Session = new SessionFacts { McsResult = "rt-successful", EncryptionMethod = "128-bit", EncryptionLevel = "client-compatible", IoChannelId = 1003, ChannelIds = [1004, 1005], UserChannelId = 1007, JoinedChannels = ["rdpdr"], Licensing = "valid_client" };
+        report.Findings.Add(new Finding("security_downgrade", Severity.Critical, "t", "e", "r"));
+        return report;
+    }
+
+    /// <summary>The rich report's document with a --capture section holding the analyzer's real report of a lab capture.</summary>
+    private static string RichJson()
+    {
+        string pcap = Path.Combine(ReportSchemas.RepositoryRoot, "captures", "lab", "reset-at-clienthello.pcap");
+        var analysis = CaptureAnalysis.Run([pcap], new AnalyzerOptions { Ports = [3388, 3389, 3390, 3391, 3397] }).Report;
+        var document = ProbeJson.ToDocument(RichReport()) with { Capture = new ProbeJsonCapture(pcap, "lo", (int)analysis.Packets, 0, analysis) };
+        return JsonSerializer.Serialize(document, JsonReportContext.Relaxed.ProbeJsonDocument);
+    }
+
+    [Fact]
+    public void Full_and_rich_reports_match_the_schema()
+    {
+        ReportSchemas.AssertValid(ReportSchemas.Probe, ProbeJson.Serialize(FullReport()));
+        string rich = RichJson();
+        ReportSchemas.AssertValid(ReportSchemas.Probe, rich);
+        var capture = JsonDocument.Parse(rich).RootElement.GetProperty("capture").GetProperty("analysis");
+        Assert.Equal(AnalysisReport.SchemaName, capture.GetProperty("schema").GetString());
+    }
+
+    [Fact]
+    public void The_capture_section_is_checked_against_the_analysis_schema()
+    {
+        var root = System.Text.Json.Nodes.JsonNode.Parse(RichJson())!;
+        root["capture"]!["analysis"]!.AsObject().Remove("connections");
+        Assert.Contains(ReportSchemas.Errors(ReportSchemas.Probe, root.ToJsonString()), e => e.StartsWith("/capture/analysis", StringComparison.Ordinal));
     }
 }

@@ -54,7 +54,7 @@ public sealed class ProbeRunnerTests
     {
         var udp = new PhaseRecord(Phase.Udp);
         udp.Fail(Ending.Timeout, null, "UDP 3389 is filtered: the client falls back to TCP");
-        var verdict = ExtraChecks.VerdictWithChecks([new PhaseRecord(Phase.Tcp) { Ms = 1 }, udp]);
+        var verdict = PathChecks.VerdictWithChecks([new PhaseRecord(Phase.Tcp) { Ms = 1 }, udp]);
         Assert.False(verdict.Ok);
         Assert.Equal(Phase.Udp, verdict.Phase);
         Assert.Equal("UDP 3389 is filtered: the client falls back to TCP", verdict.Summary);
@@ -62,7 +62,7 @@ public sealed class ProbeRunnerTests
         // A failure in the sequence keeps the symptom table's sentence.
         var tcp = new PhaseRecord(Phase.Tcp);
         tcp.Fail(Ending.Refused, null, "refused");
-        Assert.Equal(Verdict.From([tcp]).Summary, ExtraChecks.VerdictWithChecks([tcp, udp]).Summary);
+        Assert.Equal(Verdict.From([tcp]).Summary, PathChecks.VerdictWithChecks([tcp, udp]).Summary);
     }
 
     [Fact]

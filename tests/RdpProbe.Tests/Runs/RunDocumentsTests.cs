@@ -5,6 +5,7 @@ using RdpProbe.Probe;
 using RdpProbe.Probe.NetPath;
 using RdpProbe.Reports;
 using RdpProbe.Runs;
+using RdpProbe.Tests.JsonReports;
 
 namespace RdpProbe.Tests.Runs;
 
@@ -74,6 +75,7 @@ public sealed class RunDocumentsTests
         var failure = Verdict.From(runs[2]);
         var run = new RepeatRun(ProbeTarget.Parse("[::1]:13389"), Repeat.Summarise(runs, 4), failure);
 
+        ReportSchemas.AssertValid(ReportSchemas.Repeat, run.ToJson());
         using var doc = JsonDocument.Parse(run.ToJson());
         var root = doc.RootElement;
         AssertEnvelope(root, "rdpprobe.repeat/2");
@@ -106,6 +108,7 @@ public sealed class RunDocumentsTests
         var result = ConcurrencyTest.Summarise(2, results, ConcurrencyStage.X224Request);
         var run = new ConcurrencyRun(ProbeTarget.Parse("srv:3390"), IPAddress.Parse("192.0.2.7"), result, null);
 
+        ReportSchemas.AssertValid(ReportSchemas.Concurrency, run.ToJson()!);
         using var doc = JsonDocument.Parse(run.ToJson()!);
         var root = doc.RootElement;
         AssertEnvelope(root, "rdpprobe.concurrency/2");
@@ -135,6 +138,7 @@ public sealed class RunDocumentsTests
         x224.Messages.AddRange([new(Direction.Sent, 0, 19, "CR"), new(Direction.Received, 3, 19, "CC")]);
         var report = BenchRunner.Summarise("srv:3389", [], [new BenchRun([tcp, x224], null)], new BenchOptions { Runs = 1, Warmup = 0 });
 
+        ReportSchemas.AssertValid(ReportSchemas.Bench, report.ToJson());
         using var doc = JsonDocument.Parse(report.ToJson());
         var root = doc.RootElement;
         AssertEnvelope(root, "rdpprobe.bench/2");

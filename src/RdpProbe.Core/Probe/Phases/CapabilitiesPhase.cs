@@ -42,7 +42,7 @@ internal static class CapabilitiesPhase
 
             if (demand is null)
             {
-                throw new PhaseFailedException(Ending.ProtocolViolation, $"{RdpSession.MaxPdusPerPhase} PDUs without Demand Active");
+                throw new PhaseFailedException(Ending.ProtocolViolation, null, $"{RdpSession.MaxPdusPerPhase} PDUs without Demand Active");
             }
 
             var summary = Capabilities.Summarize(demand.Capabilities);

@@ -113,7 +113,7 @@ internal static class ChannelsPhase
             }
         }
 
-        throw new PhaseFailedException(Ending.ProtocolViolation, $"{when}: {RdpSession.MaxPdusPerPhase} PDUs without the {Mcs.DescribeType(wanted)}");
+        throw new PhaseFailedException(Ending.ProtocolViolation, null, $"{when}: {RdpSession.MaxPdusPerPhase} PDUs without the {Mcs.DescribeType(wanted)}");
     }
 }
 

@@ -75,7 +75,7 @@ internal static partial class CredSspPhase
         if (token is null)
         {
             io.Received(answer.Length, $"TSRequest v{answer.Version} without a negoToken");
-            throw new PhaseFailedException(Ending.ProtocolViolation, "the server's TSRequest after NEGOTIATE carries no negoToken (expected the NTLM CHALLENGE)");
+            throw new PhaseFailedException(Ending.ProtocolViolation, null, "the server's TSRequest after NEGOTIATE carries no negoToken (expected the NTLM CHALLENGE)");
         }
 
         var status = NtlmChallenge.TryRead(token, out var challenge, out _, out var error);
@@ -85,7 +85,7 @@ internal static partial class CredSspPhase
             string what = token.Length > 0 && token[0] is 0x60 or 0xA0 or 0xA1
                 ? "an SPNEGO token, not raw NTLM"
                 : status == OperationStatus.NeedMoreData ? "a truncated NTLM CHALLENGE" : $"not an NTLM CHALLENGE ({PhaseIo.Describe(error)})";
-            throw new PhaseFailedException(Ending.ProtocolViolation, $"the server's negoToken after NEGOTIATE is {what}");
+            throw new PhaseFailedException(Ending.ProtocolViolation, null, $"the server's negoToken after NEGOTIATE is {what}");
         }
 
         var info = NtlmChallengeInfo.From(challenge!, DateTimeOffset.UtcNow);
@@ -104,7 +104,7 @@ internal static partial class CredSspPhase
         int version = result.NegotiatedVersion ?? TsRequest.MaxVersion;
         if ((challenge.Flags & NtlmNegotiateFlags.ExtendedSessionSecurity) == 0)
         {
-            throw new PhaseFailedException(Ending.ProtocolViolation, "the server's NTLM CHALLENGE refuses extended session security, which NTLMv2 sealing for CredSSP needs");
+            throw new PhaseFailedException(Ending.ProtocolViolation, null, "the server's NTLM CHALLENGE refuses extended session security, which NTLMv2 sealing for CredSSP needs");
         }
 
         var input = new NtlmAuthenticateInput(credentials.Domain, credentials.User, credentials.Password, Workstation,
@@ -126,12 +126,12 @@ internal static partial class CredSspPhase
         {
             answer = await ReadTsRequestAsync(io, "after the NTLM AUTHENTICATE").ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is PhaseFailedException { Ending: Ending.Closed } || PhaseIo.IsReset(ex))
+        catch (Exception ex) when (ex is PhaseFailedException { Ending: Ending.Closed } || TransportErrors.IsReset(ex))
         {
             // No errorCode, just the end of the connection: CredSSP v2 servers and FreeRDP (towards every version)
             // report a failed logon this way (MS-CSSP 3.1.5 leaves errorCode optional).
-            string how = PhaseIo.IsReset(ex) ? "reset" : "closed";
-            throw new PhaseFailedException(Ending.AuthFailed,
+            string how = TransportErrors.IsReset(ex) ? "reset" : "closed";
+            throw new PhaseFailedException(Ending.AuthFailed, null,
                 $"the server {how} the connection right after the NTLM AUTHENTICATE without an error code: wrong password, unknown user or account not allowed (CredSSP v2 servers and FreeRDP send no error code)");
         }
 
@@ -146,19 +146,19 @@ internal static partial class CredSspPhase
         if (answer.Request.PubKeyAuth is not { } serverProof)
         {
             io.Received(answer.Length, $"TSRequest v{answer.Version} without pubKeyAuth or errorCode");
-            throw new PhaseFailedException(Ending.ProtocolViolation, "the server answered the NTLM AUTHENTICATE with neither pubKeyAuth nor an errorCode");
+            throw new PhaseFailedException(Ending.ProtocolViolation, null, "the server answered the NTLM AUTHENTICATE with neither pubKeyAuth nor an errorCode");
         }
 
         if (!session.TryUnseal(serverProof, out var proof))
         {
             io.Received(answer.Length, $"TSRequest v{answer.Version} with a pubKeyAuth whose NTLM signature does not verify");
-            throw new PhaseFailedException(Ending.ProtocolViolation, "the server's pubKeyAuth does not verify with the NTLM session keys (tampered or a broken server)");
+            throw new PhaseFailedException(Ending.ProtocolViolation, null, "the server's pubKeyAuth does not verify with the NTLM session keys (tampered or a broken server)");
         }
 
         if (!CryptographicOperations.FixedTimeEquals(proof, CredSspBinding.ServerValue(version, serverKey, nonce)))
         {
             io.Received(answer.Length, $"TSRequest v{answer.Version} with a pubKeyAuth for a different TLS key");
-            throw new PhaseFailedException(Ending.ProtocolViolation,
+            throw new PhaseFailedException(Ending.ProtocolViolation, null,
                 "the server's pubKeyAuth binds a different TLS public key than the certificate this probe saw: something between the two re-terminates TLS");
         }
 
@@ -190,7 +190,7 @@ internal static partial class CredSspPhase
         if (status != OperationStatus.Done)
         {
             io.Received(frame.Length, "not a valid TSRequest");
-            throw new PhaseFailedException(Ending.ProtocolViolation, $"the server's answer {when} is not a valid TSRequest ({PhaseIo.Describe(error)})");
+            throw new PhaseFailedException(Ending.ProtocolViolation, null, $"the server's answer {when} is not a valid TSRequest ({PhaseIo.Describe(error)})");
         }
 
         return new ReadAnswer(request!, frame.Length);

@@ -92,7 +92,7 @@ internal static class EncryptionLevelMatrix
         }
         catch (Exception ex)
         {
-            var (ending, _, _) = PhaseIo.Classify(ex, "connecting");
+            var ending = TransportErrors.Classify(ex, "connecting")?.Ending ?? Ending.ProtocolViolation;
             return new EncryptionLevelEntry(method, EncryptionSupport.Error, null, null, $"connection for {name} failed ({ending.ToReportName()}, {ex.GetType().Name})");
         }
 

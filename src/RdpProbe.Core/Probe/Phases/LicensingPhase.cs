@@ -81,7 +81,7 @@ internal static class LicensingPhase
                 }
             }
 
-            throw new PhaseFailedException(Ending.ProtocolViolation, $"{RdpSession.MaxPdusPerPhase} PDUs without a licensing PDU or Demand Active");
+            throw new PhaseFailedException(Ending.ProtocolViolation, null, $"{RdpSession.MaxPdusPerPhase} PDUs without a licensing PDU or Demand Active");
         }
         catch (Exception ex)
         {
@@ -133,7 +133,7 @@ internal static class LicensingPhase
             case LicenseMessageType.ErrorAlert:
                 if (!Licensing.TryReadErrorAlert(message.Body, out var alert))
                 {
-                    throw new PhaseFailedException(Ending.ProtocolViolation, "a licensing error alert shorter than its fields");
+                    throw new PhaseFailedException(Ending.ProtocolViolation, null, "a licensing error alert shorter than its fields");
                 }
 
                 if (alert!.IsValidClient)

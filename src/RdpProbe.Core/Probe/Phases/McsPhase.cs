@@ -66,7 +66,7 @@ internal static class McsPhase
             }
             catch (PhaseFailedException e) when (e.Ending == Ending.Closed)
             {
-                throw new PhaseFailedException(Ending.Closed,
+                throw new PhaseFailedException(Ending.Closed, null,
                     "the server closed the connection after the MCS Connect Initial: it rejected the client settings (serverSelectedProtocol not what it negotiated, no acceptable encryption method, channels)");
             }
 
@@ -84,7 +84,7 @@ internal static class McsPhase
         if (!X224.TryGetDataPayload(frame, out var mcs))
         {
             io.Received(frame.Length, "not an X.224 Data TPDU");
-            throw new PhaseFailedException(Ending.ProtocolViolation, $"the answer to the MCS Connect Initial is not an X.224 Data TPDU (bytes {PhaseIo.Hex(frame)})");
+            throw new PhaseFailedException(Ending.ProtocolViolation, null, $"the answer to the MCS Connect Initial is not an X.224 Data TPDU (bytes {PhaseIo.Hex(frame)})");
         }
 
         // xrdp and others answer a refused connect with a Disconnect Provider Ultimatum instead of a response.
@@ -93,13 +93,13 @@ internal static class McsPhase
         {
             string reason = Mcs.ReasonName(dpum!.Reason);
             io.Received(frame.Length, $"MCS Disconnect Provider Ultimatum ({reason})");
-            throw new PhaseFailedException(Ending.Closed, $"the server answered the MCS Connect Initial with a Disconnect Provider Ultimatum ({reason}): it rejected the client settings", reason);
+            throw new PhaseFailedException(Ending.Closed, reason, $"the server answered the MCS Connect Initial with a Disconnect Provider Ultimatum ({reason}): it rejected the client settings");
         }
 
         if (Mcs.TryReadConnectResponse(mcs, out var response, out var error) != OperationStatus.Done)
         {
             io.Received(frame.Length, "not an MCS Connect Response");
-            throw new PhaseFailedException(Ending.ProtocolViolation, $"the answer to the MCS Connect Initial is not an MCS Connect Response ({PhaseIo.Describe(error)})");
+            throw new PhaseFailedException(Ending.ProtocolViolation, null, $"the answer to the MCS Connect Initial is not an MCS Connect Response ({PhaseIo.Describe(error)})");
         }
 
         if (response!.Result != 0)
@@ -113,7 +113,7 @@ internal static class McsPhase
             Gcc.TryReadServerData(serverData, out var server, out error) != OperationStatus.Done)
         {
             io.Received(frame.Length, "MCS Connect Response with malformed GCC data");
-            throw new PhaseFailedException(Ending.ProtocolViolation, $"the GCC Conference Create Response is malformed ({PhaseIo.Describe(error)})");
+            throw new PhaseFailedException(Ending.ProtocolViolation, null, $"the GCC Conference Create Response is malformed ({PhaseIo.Describe(error)})");
         }
 
         session.Server = server;
@@ -129,13 +129,13 @@ internal static class McsPhase
             if (security.ServerCertificate is null || security.ServerRandom is null)
             {
                 io.Received(frame.Length, "MCS Connect Response without server random or certificate");
-                throw new PhaseFailedException(Ending.ProtocolViolation, "standard RDP security was selected but the server sent no server random or certificate");
+                throw new PhaseFailedException(Ending.ProtocolViolation, null, "standard RDP security was selected but the server sent no server random or certificate");
             }
 
             if (StandardSecurity.TryReadServerCertificate(security.ServerCertificate, out certificate, out error) != OperationStatus.Done)
             {
                 io.Received(frame.Length, "MCS Connect Response with a malformed server certificate");
-                throw new PhaseFailedException(Ending.ProtocolViolation, $"the server's RDP certificate is malformed ({PhaseIo.Describe(error)})");
+                throw new PhaseFailedException(Ending.ProtocolViolation, null, $"the server's RDP certificate is malformed ({PhaseIo.Describe(error)})");
             }
 
             session.ServerCertificate = certificate;

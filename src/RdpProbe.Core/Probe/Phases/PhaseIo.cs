@@ -1,25 +1,15 @@
 using System.Buffers;
 using System.Diagnostics;
-using System.Net.Sockets;
 using RdpProbe.Diagnosis;
 using RdpProbe.Protocol;
 
 namespace RdpProbe.Probe.Phases;
 
 /// <summary>
-/// Ends a phase from inside a helper: the peer did something that decides the phase (closed, sent garbage, said no).
-/// Never leaves a phase function; <see cref="PhaseIo.TryRecordFailure"/> turns it into the record's ending.
-/// </summary>
-internal sealed class PhaseFailedException(Ending ending, string detail, string? code = null) : Exception(detail)
-{
-    public Ending Ending { get; } = ending;
-    public string? Code { get; } = code;
-}
-
-/// <summary>
-/// The stream side of one phase: sends and bounded reads with the phase's clock, and the mapping from what the
-/// transport did (EOF, reset, cancellation) to the phase ending. Phase functions read only through this so every
-/// read is bounded in size and honours the token even over streams whose async reads ignore it.
+/// The stream side of one phase: sends and bounded reads with the phase's clock, and the phase's ending when something
+/// goes wrong (what the transport did is classified by <see cref="TransportErrors"/>, as for every phase). Phase
+/// functions read only through this so every read is bounded in size and honours the token even over streams whose
+/// async reads ignore it.
 /// </summary>
 internal sealed class PhaseIo
 {
@@ -86,7 +76,7 @@ internal sealed class PhaseIo
 
             if (status == OperationStatus.InvalidData)
             {
-                throw new PhaseFailedException(Ending.ProtocolViolation, $"{what}: not a DER TSRequest ({Describe(error)}; first bytes {Hex(head.AsSpan(0, have))})");
+                throw new PhaseFailedException(Ending.ProtocolViolation, null, $"{what}: not a DER TSRequest ({Describe(error)}; first bytes {Hex(head.AsSpan(0, have))})");
             }
 
             await FillAsync(head.AsMemory(0, have + 1), have, what).ConfigureAwait(false);
@@ -102,7 +92,7 @@ internal sealed class PhaseIo
         var status = TpktHeader.TryRead(header, out var tpkt, out _, out var error);
         if (status != OperationStatus.Done)
         {
-            throw new PhaseFailedException(Ending.ProtocolViolation, $"{what}: not a TPKT frame ({Describe(error)}; first bytes {Hex(header)})");
+            throw new PhaseFailedException(Ending.ProtocolViolation, null, $"{what}: not a TPKT frame ({Describe(error)}; first bytes {Hex(header)})");
         }
 
         var frame = new byte[tpkt.Length];
@@ -128,7 +118,7 @@ internal sealed class PhaseIo
             var status = TpktHeader.TryRead(header, out var tpkt, out _, out var error);
             if (status != OperationStatus.Done)
             {
-                throw new PhaseFailedException(Ending.ProtocolViolation, $"{what}: bad TPKT header ({Describe(error)}; bytes {Hex(header)})");
+                throw new PhaseFailedException(Ending.ProtocolViolation, null, $"{what}: bad TPKT header ({Describe(error)}; bytes {Hex(header)})");
             }
 
             var frame = new byte[tpkt.Length];
@@ -152,7 +142,7 @@ internal sealed class PhaseIo
 
             if (length < headerLength)
             {
-                throw new PhaseFailedException(Ending.ProtocolViolation, $"{what}: fast-path length {length} is shorter than its header");
+                throw new PhaseFailedException(Ending.ProtocolViolation, null, $"{what}: fast-path length {length} is shorter than its header");
             }
 
             var frame = new byte[length];
@@ -167,7 +157,7 @@ internal sealed class PhaseIo
             return (true, frame);
         }
 
-        throw new PhaseFailedException(Ending.ProtocolViolation, $"{what}: {(allowFastPath ? "neither a TPKT frame nor a fast-path PDU" : "not a TPKT frame")} (first bytes {Hex(first)})");
+        throw new PhaseFailedException(Ending.ProtocolViolation, null, $"{what}: {(allowFastPath ? "neither a TPKT frame nor a fast-path PDU" : "not a TPKT frame")} (first bytes {Hex(first)})");
     }
 
     private Task FillAsync(byte[] buffer, int offset, string what) => FillAsync(buffer.AsMemory(), offset, what);
@@ -181,7 +171,7 @@ internal sealed class PhaseIo
             if (n == 0)
             {
                 string got = offset == 0 ? "" : $" (after {offset} of {buffer.Length} bytes)";
-                throw new PhaseFailedException(Ending.Closed, $"the server closed the connection {what}{got}");
+                throw new PhaseFailedException(Ending.Closed, null, $"the server closed the connection {what}{got}");
             }
 
             offset += n;
@@ -194,50 +184,11 @@ internal sealed class PhaseIo
     /// </summary>
     public void RecordFailure(Exception ex)
     {
-        var (ending, code, detail) = Classify(ex, Doing);
-        Record.Fail(ending, code, detail);
-    }
-
-    public static (Ending Ending, string? Code, string Detail) Classify(Exception ex, string doing)
-    {
-        switch (ex)
-        {
-            case PhaseFailedException p:
-                return (p.Ending, p.Code, p.Message);
-            case OperationCanceledException:
-                return (Ending.Timeout, null, $"no answer in time {doing}");
-            case Org.BouncyCastle.Tls.TlsFatalAlertReceived alert:
-                return (Ending.TlsAlert, Org.BouncyCastle.Tls.AlertDescription.GetName(alert.AlertDescription), $"the server sent a TLS alert {doing}");
-            case Org.BouncyCastle.Tls.TlsFatalAlert alert:
-                return (Ending.ProtocolViolation, Org.BouncyCastle.Tls.AlertDescription.GetName(alert.AlertDescription), $"the TLS layer failed {doing}");
-        }
-
-        if (IsReset(ex))
-        {
-            return (Ending.Reset, null, $"the server reset the connection {doing}");
-        }
-
-        if (ex is IOException or ObjectDisposedException or SocketException)
-        {
-            // EndOfStreamException (TLS without close_notify) lands here too: the peer went away.
-            return (Ending.Closed, null, $"the connection ended {doing}");
-        }
-
-        // A decoder tripping over hostile bytes; the type name (never a message that might echo input) says which.
-        return (Ending.ProtocolViolation, null, $"could not decode the server's answer {doing} ({ex.GetType().Name})");
-    }
-
-    public static bool IsReset(Exception ex)
-    {
-        for (Exception? e = ex; e is not null; e = e.InnerException)
-        {
-            if (e is SocketException { SocketErrorCode: SocketError.ConnectionReset or SocketError.ConnectionAborted })
-            {
-                return true;
-            }
-        }
-
-        return false;
+        // Whatever the transport did is classified once, for every phase alike; anything else here is a decoder
+        // tripping over hostile bytes, and the type name (never a message that might echo input) says which.
+        var failure = TransportErrors.Classify(ex, Doing)
+            ?? new PhaseFailure(Ending.ProtocolViolation, null, $"could not decode the server's answer {Doing} ({ex.GetType().Name})");
+        failure.ApplyTo(Record);
     }
 
     public static string Describe(DecodeError error) => error switch

@@ -127,7 +127,7 @@ internal sealed class RdpSession
         else if (!X224.TryGetDataPayload(frame, out var mcs))
         {
             io.Received(frame.Length, "a TPKT frame that is not an X.224 Data TPDU");
-            throw new PhaseFailedException(Ending.ProtocolViolation, $"{what}: the server sent a TPKT frame that is not an X.224 Data TPDU (bytes {PhaseIo.Hex(frame)})");
+            throw new PhaseFailedException(Ending.ProtocolViolation, null, $"{what}: the server sent a TPKT frame that is not an X.224 Data TPDU (bytes {PhaseIo.Hex(frame)})");
         }
         else
         {
@@ -142,7 +142,7 @@ internal sealed class RdpSession
     {
         if (Mcs.TryReadDomainPdu(mcs, out var message, out var error) != OperationStatus.Done)
         {
-            throw new PhaseFailedException(Ending.ProtocolViolation, $"{what}: not an MCS domain PDU ({PhaseIo.Describe(error)}; bytes {PhaseIo.Hex(mcs)})");
+            throw new PhaseFailedException(Ending.ProtocolViolation, null, $"{what}: not an MCS domain PDU ({PhaseIo.Describe(error)}; bytes {PhaseIo.Hex(mcs)})");
         }
 
         switch (message!.Type)
@@ -185,7 +185,7 @@ internal sealed class RdpSession
         {
             if (SecurityHeader.TryRead(rest, out var header, out _) != OperationStatus.Done)
             {
-                throw new PhaseFailedException(Ending.ProtocolViolation, $"{what}: a PDU too short for its security header");
+                throw new PhaseFailedException(Ending.ProtocolViolation, null, $"{what}: a PDU too short for its security header");
             }
 
             flags = header.Flags;
@@ -194,12 +194,12 @@ internal sealed class RdpSession
             {
                 if (Cipher is null)
                 {
-                    throw new PhaseFailedException(Ending.ProtocolViolation, $"{what}: the server sent an encrypted PDU before the security exchange");
+                    throw new PhaseFailedException(Ending.ProtocolViolation, null, $"{what}: the server sent an encrypted PDU before the security exchange");
                 }
 
                 if (!Cipher.TryUnprotect(flags, rest, out var plain))
                 {
-                    throw new PhaseFailedException(Ending.ProtocolViolation, $"{what}: a PDU from the server does not decrypt (its MAC is wrong): the session keys differ");
+                    throw new PhaseFailedException(Ending.ProtocolViolation, null, $"{what}: a PDU from the server does not decrypt (its MAC is wrong): the session keys differ");
                 }
 
                 rest = plain;
@@ -223,7 +223,7 @@ internal sealed class RdpSession
         {
             if (Licensing.TryRead(rest, out var license, out var error) != OperationStatus.Done)
             {
-                throw new PhaseFailedException(Ending.ProtocolViolation, $"{what}: a malformed licensing PDU ({PhaseIo.Describe(error)})");
+                throw new PhaseFailedException(Ending.ProtocolViolation, null, $"{what}: a malformed licensing PDU ({PhaseIo.Describe(error)})");
             }
 
             return [new LicensingEvent(license!, DescribeLicensing(license!))];
@@ -260,7 +260,7 @@ internal sealed class RdpSession
             var status = ShareControl.TryRead(rest, out var pdu, out int used, out var error);
             if (status != OperationStatus.Done)
             {
-                throw new PhaseFailedException(Ending.ProtocolViolation,
+                throw new PhaseFailedException(Ending.ProtocolViolation, null,
                     $"{what}: a malformed Share Control PDU ({(status == OperationStatus.NeedMoreData ? "truncated" : PhaseIo.Describe(error))}; bytes {PhaseIo.Hex(rest)})");
             }
 
@@ -283,7 +283,7 @@ internal sealed class RdpSession
             case ShareControlPduType.DemandActive:
                 if (ShareControl.TryReadDemandActive(pdu.Body, out var demand, out var error) != OperationStatus.Done)
                 {
-                    throw new PhaseFailedException(Ending.ProtocolViolation, $"{what}: a malformed Demand Active PDU ({PhaseIo.Describe(error)})");
+                    throw new PhaseFailedException(Ending.ProtocolViolation, null, $"{what}: a malformed Demand Active PDU ({PhaseIo.Describe(error)})");
                 }
 
                 return new DemandActiveEvent(demand!, $"Demand Active (share 0x{demand!.ShareId:X8}, {demand.Capabilities.Count} capability sets)");
@@ -294,7 +294,7 @@ internal sealed class RdpSession
             case ShareControlPduType.Data:
                 if (ShareControl.TryReadData(pdu.Body, out var data, out _) != OperationStatus.Done)
                 {
-                    throw new PhaseFailedException(Ending.ProtocolViolation, $"{what}: a Share Data PDU shorter than its header");
+                    throw new PhaseFailedException(Ending.ProtocolViolation, null, $"{what}: a Share Data PDU shorter than its header");
                 }
 
                 if (data!.Type == ShareDataPduType.SetErrorInfo && ShareControl.TryReadErrorInfo(data.Payload, out uint code))

@@ -38,7 +38,7 @@ internal static class SecurityExchangePhase
                 return new SecurityExchangeResult(false, method, level, certificateText);
             }
 
-            var certificate = session.ServerCertificate ?? throw new PhaseFailedException(Ending.ProtocolViolation, "no server certificate to encrypt the client random with");
+            var certificate = session.ServerCertificate ?? throw new PhaseFailedException(Ending.ProtocolViolation, null, "no server certificate to encrypt the client random with");
             byte[] clientRandom = RandomNumberGenerator.GetBytes(StandardSecurity.RandomLength);
             byte[] encrypted = StandardSecurity.EncryptClientRandom(clientRandom, certificate);
             io.Doing = "sending the Security Exchange PDU";

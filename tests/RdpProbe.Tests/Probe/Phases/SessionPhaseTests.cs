@@ -1,4 +1,5 @@
 using RdpProbe.Diagnosis;
+using RdpProbe.Probe;
 using RdpProbe.Probe.Phases;
 using RdpProbe.Protocol;
 
@@ -18,18 +19,10 @@ public sealed class SessionPhaseTests
         var selected = fake.StandardSecurity ? SecurityProtocols.Rdp : SecurityProtocols.Ssl;
         var session = new RdpSession(stream, selected, selected);
         var records = new List<PhaseRecord>();
-        PhaseRecord Start(Phase p)
-        {
-            records.Add(new PhaseRecord(p));
-            return records[^1];
-        }
 
-        var outcome = await SessionSequence.RunAsync(session, new SessionOptions(credentials, NlaUsed: false), async (phase, body) =>
-        {
-            var record = Start(phase);
-            await body(record, CancellationToken.None);
-            return record;
-        });
+        // The engine's own session sequence and phase runner, over the scripted server's plain stream.
+        var runner = new PhaseRunner(TimeSpan.FromSeconds(30), CancellationToken.None);
+        var outcome = await ConnectionSequence.RunSessionAsync(session, new SessionOptions(credentials, NlaUsed: false), runner, records, wire: null);
         var (mcs, channels, licensing, capabilities) = (outcome.Mcs, outcome.Channels, outcome.Licensing, outcome.Capabilities);
 
         if (awaitServer)

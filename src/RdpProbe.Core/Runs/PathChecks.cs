@@ -6,7 +6,7 @@ using RdpProbe.Probe.NetPath;
 namespace RdpProbe.Runs;
 
 /// <summary>--udp and --mtu: further phase entries of a probe report, each on its own socket after the probe.</summary>
-internal static class ExtraChecks
+internal static class PathChecks
 {
     public static async Task AppendAsync(ProbeReport report, IPEndPoint endpoint, ProbeRunOptions options, ProbeOptions probeOptions, CancellationToken ct)
     {

@@ -1,0 +1,124 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using RdpProbe.Diagnosis;
+using RdpProbe.Probe.Phases;
+using RdpProbe.Protocol;
+
+namespace RdpProbe.Probe;
+
+/// <summary>The handshake phases of the sequence: dns, tcp, x224, tls, credssp, early_auth.</summary>
+internal sealed partial class ConnectionSequence
+{
+    /// <summary>The tcp phase: the connection, or null when it could not be opened.</summary>
+    private async Task<ProbeConnection?> TcpAsync(IPEndPoint endPoint)
+    {
+        await runner.RunAsync(Phase.Tcp, report.Phases, null, async context =>
+        {
+            context.AllWire = true;
+            context.OnTimeout = () => (null, $"no answer to the SYN to {endPoint} within {PhaseRunner.Describe(runner.PhaseTimeout)} (filtered, or the host is down)");
+            connection = await ProbeConnection.ConnectAsync(endPoint, context.Token).ConfigureAwait(false);
+            context.WireMs = connection.KernelRttMs;
+            context.Record.Detail = $"connected to {endPoint} from {connection.LocalEndPoint}" + (context.WireMs is { } rtt ? $", kernel RTT {rtt:0.###} ms" : string.Empty);
+        }).ConfigureAwait(false);
+        return connection;
+    }
+
+    /// <summary>The x224 phase (MS-RDPBCGR 2.2.1.1–2.2.1.2): the protocol the server selected, or null when it did not.</summary>
+    private async Task<SecurityProtocols?> X224Async(ProbeConnection open)
+    {
+        var negotiation = report.Negotiation;
+        negotiation.RequestedProtocols = options.RequestedProtocols;
+        var request = X224Exchange.BuildRequest(options.RequestedProtocols, options.Cookie, options.RoutingToken);
+        var x224 = await runner.RunAsync(Phase.X224, report.Phases, open.Stream, async context =>
+        {
+            var record = context.Record;
+            context.OnTimeout = () => (null, $"the server accepted the connection but sent nothing within {PhaseRunner.Describe(runner.PhaseTimeout)} after the Connection Request");
+            X224ConnectionConfirm confirm;
+            try
+            {
+                confirm = await X224Exchange.RunAsync(open.Stream, request, record, context.Clock, context.Token).ConfigureAwait(false);
+            }
+            catch (PhaseFailedException)
+            {
+                // What came instead of a Connection Confirm (a DPUM, a banner, garbage) is the negotiation's answer too.
+                negotiation.Answer = record.Messages.LastOrDefault(m => m.Direction == Direction.Received)?.Description;
+                throw;
+            }
+
+            ReportFacts.Negotiation(negotiation, confirm, record);
+        }).ConfigureAwait(false);
+        return x224.Status == PhaseStatus.Ok ? negotiation.SelectedProtocol ?? SecurityProtocols.Rdp : null;
+    }
+
+    /// <summary>The tls phase: the handshake over the X.224 connection; true when it completed.</summary>
+    private async Task<bool> TlsAsync(ProbeConnection open, ProbeTarget target)
+    {
+        var facts = report.Tls = new TlsFacts();
+        var record = await runner.RunAsync(Phase.Tls, report.Phases, open.Stream, async context =>
+        {
+            var log = new TlsMessageLog(context.Record, context.Clock);
+            context.OnTimeout = () => TlsSession.DescribeTimeout(log);
+            var client = new ProbeTlsClient(ProbeTlsClient.AllVersions, target.IsLiteral ? null : target.Host, context.Clock.Start)
+            {
+                CollectKeyLog = options.TlsKeyLogPath is not null,
+            };
+            open.Stream.Tap = log.Observe;
+            try
+            {
+                tls = await TlsSession.HandshakeAsync(open.Stream, client, log, context.Token).ConfigureAwait(false);
+
+                // The phase ends with the handshake: a NewSessionTicket arriving later is not part of it.
+                context.EndAt = Stopwatch.GetTimestamp();
+            }
+            finally
+            {
+                log.Enabled = false;
+                open.Stream.Tap = null;
+                facts.Alerts.AddRange(client.Alerts);
+                ReportFacts.Tls(facts, client);
+                await WriteKeyLogAsync(client).ConfigureAwait(false);
+            }
+
+            context.Record.Detail = $"{facts.Version} {facts.CipherSuite}" + (facts.Certificate is { } cert ? $", certificate {cert.Subject}" : string.Empty);
+        }).ConfigureAwait(false);
+        return tls is not null && record.Status == PhaseStatus.Ok;
+    }
+
+    /// <summary>The credssp phase (HYBRID / HYBRID_EX): NEGOTIATE → CHALLENGE, and with credentials the logon; true when ok.</summary>
+    private async Task<bool> CredSspAsync(ProbeConnection open)
+    {
+        var credssp = await runner.RunAsync(Phase.Credssp, report.Phases, open.Stream, async context =>
+        {
+            var record = context.Record;
+            context.OnTimeout = () => (null, "the server did not answer the CredSSP TSRequest in time");
+            var result = await CredSspPhase.RunAsync(tls!, report.Tls?.ServerSubjectPublicKey ?? [], credentials, record, context.Token).ConfigureAwait(false);
+            report.CredSsp = ReportFacts.CredSsp(result);
+            if (record is { Status: PhaseStatus.Failed, Ending: Ending.Closed, Code: null } && result.ServerVersion is null)
+            {
+                // Closed before any TSRequest came back: the server did not take the first CredSSP message.
+                record.Code = Symptoms.AfterNegotiate;
+            }
+        }).ConfigureAwait(false);
+        return credssp.Status == PhaseStatus.Ok;
+    }
+
+    /// <summary>The early_auth phase (HYBRID_EX, after CredSSP sent the credentials): MS-RDPBCGR 2.2.10.2; true when ok.</summary>
+    private async Task<bool> EarlyAuthAsync(ProbeConnection open)
+    {
+        var earlyAuth = await runner.RunAsync(Phase.EarlyAuth, report.Phases, open.Stream, async context =>
+        {
+            context.OnTimeout = () => (null, "no Early User Authorization Result arrived after the credentials");
+            await EarlyAuthPhase.RunAsync(tls!, context.Record, context.Token).ConfigureAwait(false);
+        }).ConfigureAwait(false);
+        return earlyAuth.Status == PhaseStatus.Ok;
+    }
+
+    private async Task WriteKeyLogAsync(ProbeTlsClient client)
+    {
+        if (options.TlsKeyLogPath is { } path && client.KeyLogLines.Count > 0)
+        {
+            await File.AppendAllLinesAsync(path, client.KeyLogLines).ConfigureAwait(false);
+        }
+    }
+}

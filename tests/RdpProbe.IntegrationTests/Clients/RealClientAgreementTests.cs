@@ -1,0 +1,253 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using RdpProbe.Diagnosis;
+using RdpProbe.IntegrationTests.Lab;
+using RdpProbe.Probe;
+using RdpProbe.Protocol;
+using Xunit.Abstractions;
+
+namespace RdpProbe.IntegrationTests.Clients;
+
+/// <summary>
+/// Issue 10: the verdict must be one a real client agrees with. For each lab server built for it (scripts/lab.sh
+/// base+3..8), the probe's facts are judged with the freerdp2 profile and the REAL client is run against the same
+/// server: xfreerdp from Debian's freerdp2-x11 (FreeRDP 2.11, OpenSSL 3), with its default security settings. Both
+/// must agree on whether it gets in, on the failing phase, and on Standard RDP Security; the findings are checked too.
+/// </summary>
+[Collection(LabCollection.Name)]
+public sealed class RealClientAgreementTests(LabFixture lab, ITestOutputHelper output)
+{
+    private static readonly TimeSpan ClientTimeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>What xfreerdp did, read from its log (its exit codes are not documented enough to rely on).</summary>
+    private sealed record ClientRun(bool Connected, bool StandardSecurity, Phase? FailPhase, string? Error, string Log);
+
+    public static TheoryData<string> Servers => ["shadow-rdp", "xrdp-expired", "xrdp-tls10", "xrdp-nocert", "xrdp-rdponly", "shadow-skew"];
+
+    private IPEndPoint EndpointOf(string server) => server switch
+    {
+        "shadow-rdp" => lab.Endpoints.ShadowRdp,
+        "xrdp-expired" => lab.Endpoints.XrdpExpired,
+        "xrdp-tls10" => lab.Endpoints.XrdpTls10,
+        "xrdp-nocert" => lab.Endpoints.XrdpNoCert,
+        "xrdp-rdponly" => lab.Endpoints.XrdpRdpOnly,
+        "shadow-skew" => lab.Endpoints.ShadowSkew,
+        _ => throw new ArgumentOutOfRangeException(nameof(server), server, null),
+    };
+
+    [Theory]
+    [MemberData(nameof(Servers))]
+    public async Task The_freerdp2_profile_agrees_with_xfreerdp(string server)
+    {
+        var endpoint = EndpointOf(server);
+        var facts = await ProbeFactsAsync(endpoint);
+        var verdict = ClientCompatibility.Evaluate(ClientProfiles.FreeRdp2, facts);
+        output.WriteLine($"{server}: {verdict.Summary}");
+        output.WriteLine("  " + string.Join(Environment.NewLine + "  ", verdict.Steps));
+        Assert.NotEqual(Compatibility.Unknown, verdict.Result);
+
+        // The skewed shadow server requires NLA: give xfreerdp the lab's real account, so that it is the server's
+        // security setup, not a wrong password, that decides. The others never check the password in the handshake.
+        var run = await RunXfreerdpAsync(endpoint, server == "shadow-skew", "/cert:ignore");
+        output.WriteLine($"xfreerdp: connected={run.Connected} standardSecurity={run.StandardSecurity} failPhase={run.FailPhase} error={run.Error}");
+
+        Assert.True(verdict.Connected == run.Connected, $"profile says {verdict.Summary}, xfreerdp says connected={run.Connected} ({run.Error}){Environment.NewLine}{Tail(run.Log)}");
+        if (!run.Connected)
+        {
+            Assert.Equal(run.FailPhase, verdict.FailPhase);
+        }
+        else
+        {
+            Assert.Equal(run.StandardSecurity, verdict.Result == Compatibility.ConnectsInsecurely);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Servers))]
+    public async Task A_certificate_warning_predicted_is_one_xfreerdp_would_show(string server)
+    {
+        var endpoint = EndpointOf(server);
+        var verdict = ClientCompatibility.Evaluate(ClientProfiles.FreeRdp2, await ProbeFactsAsync(endpoint));
+        if (verdict.Result != Compatibility.ConnectsAfterWarning)
+        {
+            // Only a verdict with a certificate warning makes a claim about /cert:deny.
+            Assert.DoesNotContain(verdict.Warnings, w => w.Contains("certificate", StringComparison.Ordinal));
+            return;
+        }
+
+        // /cert:deny turns xfreerdp's trust question into "no": it must then stop at TLS because of the certificate.
+        var run = await RunXfreerdpAsync(endpoint, server == "shadow-skew", "/cert:deny");
+        Assert.False(run.Connected, Tail(run.Log));
+        Assert.Equal(Phase.Tls, run.FailPhase);
+        Assert.Contains("certificate not trusted", run.Log, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("shadow-rdp", new[] { FindingRules.Codes.StandardRdpSecurityAccepted, FindingRules.Codes.NlaNotRequired }, new[] { FindingRules.Codes.SecurityDowngrade })]
+    [InlineData("xrdp-expired", new[] { FindingRules.Codes.CertificateExpired, FindingRules.Codes.CertificateSelfSigned, FindingRules.Codes.NlaNotRequired }, new[] { FindingRules.Codes.TlsLegacyAccepted, FindingRules.Codes.CertificateExpiringSoon })]
+    [InlineData("xrdp-tls10", new[] { FindingRules.Codes.Tls12NotAccepted, FindingRules.Codes.TlsLegacyAccepted }, new[] { FindingRules.Codes.CertificateExpired })]
+    [InlineData("xrdp-nocert", new[] { FindingRules.Codes.SecurityDowngrade, FindingRules.Codes.StandardRdpSecurityAccepted }, new[] { FindingRules.Codes.EncryptionNone, FindingRules.Codes.EncryptionWeak })]
+    [InlineData("xrdp-rdponly", new[] { FindingRules.Codes.SecurityDowngrade, FindingRules.Codes.StandardRdpSecurityAccepted }, new[] { FindingRules.Codes.TlsLegacyAccepted })]
+    [InlineData("shadow-skew", new[] { FindingRules.Codes.NtlmClockSkew }, new[] { FindingRules.Codes.NlaNotRequired, FindingRules.Codes.CredSspUnpatched })]
+    public async Task Findings_name_what_is_wrong_with_each_server(string server, string[] expected, string[] absent)
+    {
+        var findings = FindingRules.Evaluate(await ProbeFactsAsync(EndpointOf(server)));
+        var codes = findings.Select(f => f.Code).ToList();
+        output.WriteLine($"{server}: {string.Join(", ", codes)}");
+        Assert.All(expected, code => Assert.Contains(code, codes));
+        Assert.All(absent, code => Assert.DoesNotContain(code, codes));
+    }
+
+    [Fact]
+    public async Task Tls_1_0_only_server_every_profile_but_the_permissive_one_and_old_windows_fails_at_tls()
+    {
+        var facts = await ProbeFactsAsync(lab.Endpoints.XrdpTls10);
+        Assert.Equal(TlsVersion.Tls10, facts.NegotiatedTlsVersion);
+        var verdicts = ClientCompatibility.EvaluateAll(facts).ToDictionary(v => v.Profile);
+        Assert.Equal(Compatibility.Connects, verdicts["permissive"].Result);
+        Assert.Equal(Compatibility.ConnectsAfterWarning, verdicts["windows10"].Result);
+        Assert.Equal(Compatibility.ConnectsAfterWarning, verdicts["windows7"].Result);
+        foreach (var name in new[] { "windows11", "macos", "freerdp2", "freerdp3" })
+        {
+            Assert.Equal(Compatibility.Fails, verdicts[name].Result);
+            Assert.Equal("no_common_tls_version", verdicts[name].Reason);
+        }
+    }
+
+    [Fact]
+    public async Task Lowering_freerdps_tls_security_level_to_0_lets_it_speak_tls_1_0_in_the_model_and_for_real()
+    {
+        // OpenSSL 3 allows TLS 1.0 only at security level 0: xfreerdp /tls-seclevel:0 gets in, and so does the profile
+        // with that setting (TLS versions follow the level, FreeRDP's TLSMinVersion being TLS 1.0).
+        var facts = await ProbeFactsAsync(lab.Endpoints.XrdpTls10);
+        var level0 = ClientProfiles.FreeRdp2 with
+        {
+            Name = "freerdp2-seclevel0",
+            TlsSecurityLevel = 0,
+            TlsVersions = [TlsVersion.Tls10, TlsVersion.Tls11, TlsVersion.Tls12, TlsVersion.Tls13],
+        };
+        var verdict = ClientCompatibility.Evaluate(level0, facts);
+        Assert.Equal(Compatibility.ConnectsAfterWarning, verdict.Result);
+
+        var run = await RunXfreerdpAsync(lab.Endpoints.XrdpTls10, false, "/cert:ignore", "/tls-seclevel:0");
+        Assert.True(run.Connected, Tail(run.Log));
+        Assert.False(run.StandardSecurity);
+    }
+
+    [Fact]
+    public async Task Standard_rdp_only_server_the_probe_fails_at_x224_but_real_clients_fall_back()
+    {
+        var facts = await ProbeFactsAsync(lab.Endpoints.ShadowRdp);
+        Assert.Equal(NegotiationFailureCode.SslNotAllowedByServer, facts.FailureCode);
+        Assert.Equal(new ConnectionFailure(Phase.X224, Ending.NegotiationFailure, "ssl_not_allowed_by_server"), facts.Failure);
+        var verdicts = ClientCompatibility.EvaluateAll(facts).ToDictionary(v => v.Profile);
+        Assert.Equal(Compatibility.Fails, verdicts["permissive"].Result);
+        Assert.All(ClientProfiles.RealClients, p => Assert.Equal(Compatibility.ConnectsInsecurely, verdicts[p.Name].Result));
+    }
+
+    private static async Task<SecurityFacts> ProbeFactsAsync(IPEndPoint endpoint)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        var reports = await new ProbeEngine(new ProbeOptions()).RunAsync(ProbeTarget.Parse(endpoint.ToString()), cts.Token);
+        return SecurityFactsFrom.Report(Assert.Single(reports));
+    }
+
+    /// <summary>
+    /// Runs FreeRDP 2's xfreerdp (Debian freerdp2-x11) with +auth-only: it stops after the security handshake (after
+    /// TLS without NLA, after CredSSP with NLA). With Standard RDP Security FreeRDP 2 goes on to licensing, where
+    /// xrdp ends the session for the lab's made-up password: reaching licensing means the security handshake worked.
+    /// </summary>
+    private async Task<ClientRun> RunXfreerdpAsync(IPEndPoint endpoint, bool realAccount, params string[] options)
+    {
+        var (displayExit, display) = await LabScripts.RunAsync("lab.sh", ["display", "--base", lab.BasePort.ToString(CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(60));
+        Assert.True(displayExit == 0, display);
+        display = display.Trim().Split('\n')[^1].Trim();
+
+        var start = new ProcessStartInfo("xfreerdp")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        start.Environment["DISPLAY"] = display;
+        start.ArgumentList.Add($"/v:{endpoint.Address}:{endpoint.Port}");
+        start.ArgumentList.Add($"/u:{LabFixture.User}");
+        if (realAccount)
+        {
+            start.ArgumentList.Add($"/d:{LabFixture.Domain}");
+            start.ArgumentList.Add($"/p:{LabFixture.Password}");
+        }
+        else
+        {
+            start.ArgumentList.Add("/p:x");
+        }
+
+        foreach (var option in options)
+        {
+            start.ArgumentList.Add(option);
+        }
+
+        start.ArgumentList.Add("+auth-only");
+
+        // The negotiation and connection-state lines are DEBUG; they show the protocol chosen and how far it got.
+        start.ArgumentList.Add("/log-filters:com.freerdp.core.nego:DEBUG,com.freerdp.core.connection:DEBUG,*:INFO");
+
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start xfreerdp (install freerdp2-x11)");
+        process.StandardInput.Close();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(ClientTimeout);
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"xfreerdp against {endpoint} did not finish within {ClientTimeout.TotalSeconds:0} s");
+        }
+
+        string log = await stdout + await stderr;
+        return Classify(log);
+    }
+
+    private static ClientRun Classify(string log)
+    {
+        bool standard = log.Contains("Negotiated RDP security", StringComparison.Ordinal);
+        if (log.Contains("Authentication only, exit status 0", StringComparison.Ordinal))
+        {
+            return new ClientRun(true, standard, null, null, log);
+        }
+
+        // Standard RDP Security: the security exchange and Client Info come before licensing (MS-RDPBCGR 1.3.1.1), so
+        // whatever the server does after that (xrdp logs the made-up user off) is past the security handshake.
+        if (standard && log.Contains("--> CONNECTION_STATE_LICENSING", StringComparison.Ordinal))
+        {
+            return new ClientRun(true, true, null, null, log);
+        }
+
+        // FreeRDP's own error codes (libfreerdp/core/errconnect.c) name the layer that failed.
+        (string Code, Phase Phase)[] errors =
+        [
+            ("ERRCONNECT_TLS_CONNECT_FAILED", Phase.Tls),
+            ("ERRCONNECT_SECURITY_NEGO_CONNECT_FAILED", Phase.X224),
+            ("ERRCONNECT_AUTHENTICATION_FAILED", Phase.Credssp),
+            ("ERRCONNECT_LOGON_FAILURE", Phase.Credssp),
+            ("ERRCONNECT_CONNECT_TRANSPORT_FAILED", Phase.Credssp),
+            ("ERRCONNECT_CONNECT_FAILED", Phase.Tcp),
+        ];
+        foreach (var (code, phase) in errors)
+        {
+            if (log.Contains(code, StringComparison.Ordinal))
+            {
+                return new ClientRun(false, standard, phase, code, log);
+            }
+        }
+
+        return new ClientRun(false, standard, null, "unclassified", log);
+    }
+
+    private static string Tail(string log) => string.Join(Environment.NewLine, log.Split('\n').TakeLast(25));
+}
