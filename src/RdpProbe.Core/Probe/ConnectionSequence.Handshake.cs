@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using RdpProbe.Diagnosis;
 using RdpProbe.Probe.Phases;
 using RdpProbe.Protocol;
