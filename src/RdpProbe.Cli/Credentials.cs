@@ -3,6 +3,9 @@ using RdpProbe.Probe;
 
 namespace RdpProbe.Cli;
 
+/// <summary>Where the password for <paramref name="user"/> comes from; null with <paramref name="error"/> when it cannot be had.</summary>
+internal delegate string? PasswordLookup(string user, out string? error);
+
 /// <summary>The --user option of probe and bench, and where its password comes from (never an argument).</summary>
 internal static class Credentials
 {
@@ -17,13 +20,17 @@ internal static class Credentials
     /// prompt); null with the usage error written when no password can be had.
     /// </summary>
     public static ProbeEngine? Apply(ProbeEngine engine, string? user, CliIo io)
+        => Apply(engine, user, io, user is null ? null : (string u, out string? e) => PasswordSource.Get(u, io.Error, out e));
+
+    /// <summary>The same with the password source given (tests: no environment, no terminal).</summary>
+    internal static ProbeEngine? Apply(ProbeEngine engine, string? user, CliIo io, PasswordLookup? lookup)
     {
-        if (user is null)
+        if (user is null || lookup is null)
         {
             return engine;
         }
 
-        string? password = PasswordSource.Get(user, io.Error, out string? error);
+        string? password = lookup(user, out string? error);
         if (password is null)
         {
             io.Error.WriteLine($"rdpprobe: {error ?? "--user needs a password"}");
