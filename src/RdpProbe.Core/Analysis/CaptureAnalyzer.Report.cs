@@ -58,21 +58,21 @@ internal sealed partial class CaptureAnalyzer
     {
         string filter = Filters.Conversation(c.Client, c.Server, "tcp");
         bool refused = c.ResetSeen && !c.ResetByClient && !c.SynAckSeen && c.ClientHalf.SynSeen;
-        string ending;
+        Ending ending;
         string? endedBy = null;
         if (c.FirstEnd is { } end)
         {
-            ending = end.Reset ? "reset" : "closed";
+            ending = end.Reset ? Ending.Reset : Ending.Closed;
             endedBy = end.ByClient ? "client" : "server";
         }
         else if (c.IdleTimedOut || LastTimestamp - c.LastTimestamp > _openGraceMicros
             || (!c.SynAckSeen && c.ServerHalf.Segments == 0 && c.Anomalies.Has(AnomalyKinds.Retransmission)))
         {
-            ending = "timeout";
+            ending = Ending.Timeout;
         }
         else
         {
-            ending = "open";
+            ending = Ending.Open;
         }
 
         var (stalled, stallDetail, waiting) = DetectStall(c, ending);
@@ -102,15 +102,15 @@ internal sealed partial class CaptureAnalyzer
         // failure code ends the handshake whatever TCP did next, a side that waited on a stall gave up ("timeout").
         if (refused)
         {
-            ending = "refused";
+            ending = Ending.Refused;
         }
         else if (c.Confirm?.IsFailure == true)
         {
-            ending = "negotiation_failure";
+            ending = Ending.NegotiationFailure;
         }
-        else if (stalled && ending is "closed" or "reset" && endedBy == waiting)
+        else if (stalled && ending is Ending.Closed or Ending.Reset && endedBy == waiting)
         {
-            ending = "timeout";
+            ending = Ending.Timeout;
         }
 
         verdict = verdict with { Ending = verdict.Ok ? verdict.Ending : ending };
@@ -118,7 +118,7 @@ internal sealed partial class CaptureAnalyzer
         var phases = new List<PhaseReportEntry>();
         foreach (var (p, slot) in c.PhaseSlots())
         {
-            string status = p != phase ? "ok" : verdict.Ok ? (ending is "open" && !c.SessionReached ? "incomplete" : "ok") : "failed";
+            string status = p != phase ? "ok" : verdict.Ok ? (ending is Ending.Open && !c.SessionReached ? "incomplete" : "ok") : "failed";
             phases.Add(new PhaseReportEntry(p.ToReportName(), status, slot.FirstFrame, slot.LastFrame, slot.Inferred));
         }
 
@@ -183,10 +183,10 @@ internal sealed partial class CaptureAnalyzer
             standard,
             phases,
             phase.ToReportName(),
-            ending,
+            ending.ToReportName(),
             endedBy,
             c.Anomalies.ToReports(filter),
-            new VerdictReport(verdict.Ok, verdict.Phase, verdict.Ending, verdict.Code, verdict.Summary, verdict.Causes, verdict.Remedies, verdict.Inferred),
+            VerdictReport.From(verdict),
             filter,
             c.StartedBeforeCapture,
             c.ClientHalf.PayloadBytes,
@@ -199,7 +199,7 @@ internal sealed partial class CaptureAnalyzer
     /// acknowledged (MTU black hole seen from the server side), the client's data retransmitted without any answer, or
     /// the client's data acknowledged but never answered before the client gave up (the black hole seen from the client).
     /// </summary>
-    private (bool Stalled, string? Detail, string? Waiting) DetectStall(TcpConnection c, string ending)
+    private (bool Stalled, string? Detail, string? Waiting) DetectStall(TcpConnection c, Ending ending)
     {
         if (c.SessionReached || c.Confirm?.IsFailure == true || c.Alerts.Count > 0)
         {
@@ -227,9 +227,9 @@ internal sealed partial class CaptureAnalyzer
             return (true, $"The client's {what} was retransmitted and never acknowledged or answered: packets from the client are not reaching the server (or its answers are dropped).", "client");
         }
 
-        long silence = (ending == "open" || ending == "timeout" ? LastTimestamp : c.LastTimestamp) - c.LastClientDataTimestamp;
+        long silence = (ending is Ending.Open or Ending.Timeout ? LastTimestamp : c.LastTimestamp) - c.LastClientDataTimestamp;
         if (noAnswer && c.LastClientDataTimestamp >= 0 && !clientUnacked && silence >= StallSilenceMicros
-            && (c.FirstEnd is { ByClient: true } || ending is "open" or "timeout")
+            && (c.FirstEnd is { ByClient: true } || ending is Ending.Open or Ending.Timeout)
             && c.Current is Phase.Tls or Phase.X224 or Phase.Mcs or Phase.Credssp)
         {
             return (true, $"The server acknowledged the client's {what} but sent no answer for {silence / 1e6:0.#} s until the client gave up: when the answer is large (ServerHello + Certificate), this is the MTU black-hole signature seen from the client side.", "client");
