@@ -52,21 +52,21 @@ internal sealed partial class CaptureAnalyzer
     /// and carried nothing recognisable are left out.
     /// </summary>
     private static bool IsReportable(TcpConnection c) =>
-        c.ClientHalf.SynSeen || c.Request is not null || c.Confirm is not null || c.ClientHello is not null || c.Current is not null;
+        c.Tcp.ClientHalf.SynSeen || c.Rdp.Request is not null || c.Rdp.Confirm is not null || c.Rdp.ClientHello is not null || c.Current is not null;
 
     private ConnectionReport BuildConnection(TcpConnection c)
     {
         string filter = Filters.Conversation(c.Client, c.Server, "tcp");
-        bool refused = c.ResetSeen && !c.ResetByClient && !c.SynAckSeen && c.ClientHalf.SynSeen;
+        bool refused = c.Tcp.ResetSeen && !c.Tcp.ResetByClient && !c.Tcp.SynAckSeen && c.Tcp.ClientHalf.SynSeen;
         Ending ending;
         string? endedBy = null;
-        if (c.FirstEnd is { } end)
+        if (c.Tcp.FirstEnd is { } end)
         {
             ending = end.Reset ? Ending.Reset : Ending.Closed;
             endedBy = end.ByClient ? "client" : "server";
         }
         else if (c.IdleTimedOut || LastTimestamp - c.LastTimestamp > _openGraceMicros
-            || (!c.SynAckSeen && c.ServerHalf.Segments == 0 && c.Anomalies.Has(AnomalyKinds.Retransmission)))
+            || (!c.Tcp.SynAckSeen && c.Tcp.ServerHalf.Segments == 0 && c.Anomalies.Has(AnomalyKinds.Retransmission)))
         {
             ending = Ending.Timeout;
         }
@@ -79,23 +79,23 @@ internal sealed partial class CaptureAnalyzer
         if (stalled)
         {
             // Frames: the data left waiting, then where the waiting side gave up (when it did).
-            int waitedFrame = waiting == "server" ? c.LastServerDataFrame : c.LastClientDataFrame;
+            int waitedFrame = waiting == "server" ? c.Tcp.LastServerDataFrame : c.Tcp.LastClientDataFrame;
             c.Anomalies.Add(AnomalyKinds.Stall, c.Current, waiting, Math.Max(waitedFrame, c.FirstFrame), stallDetail);
-            if (c.FirstEnd is { } gaveUp && (gaveUp.ByClient ? "client" : "server") == waiting)
+            if (c.Tcp.FirstEnd is { } gaveUp && (gaveUp.ByClient ? "client" : "server") == waiting)
             {
                 c.Anomalies.Add(AnomalyKinds.Stall, c.Current, waiting, gaveUp.Frame, stallDetail);
             }
         }
 
         var phase = c.Current ?? Phase.Tcp;
-        (bool, TlsAlert?)? firstAlert = c.Alerts.Count > 0 ? (c.Alerts[0].FromClient, c.Alerts[0].Alert) : null;
+        (bool, TlsAlert?)? firstAlert = c.Rdp.Alerts.Count > 0 ? (c.Rdp.Alerts[0].FromClient, c.Rdp.Alerts[0].Alert) : null;
         var facts = new VerdictFacts(
-            phase, ending, endedBy, c.SynAckSeen || c.ServerHalf.PayloadBytes > 0, refused, c.Confirm?.FailureCode, c.Confirm is not null,
-            c.ServerDisconnectUltimatum, c.ServerHello is not null, firstAlert, c.LastCredsspRound, c.ErrorSizedAnswer, c.ExpectsCredssp,
-            stalled, stallDetail, c.SessionReached, c.NotRdpReason, c.StartedBeforeCapture, c.McsResult,
-            c.Alerts.Exists(a => !a.FromClient && a.Alert is null),
-            c.Request is null ? null : c.Request.RequestedProtocols ?? SecurityProtocols.Rdp,
-            c.Confirm?.SelectedProtocol);
+            phase, ending, endedBy, c.Tcp.SynAckSeen || c.Tcp.ServerHalf.PayloadBytes > 0, refused, c.Rdp.Confirm?.FailureCode, c.Rdp.Confirm is not null,
+            c.Rdp.ServerDisconnectUltimatum, c.Rdp.ServerHello is not null, firstAlert, c.Rdp.LastCredsspRound, c.Rdp.ErrorSizedAnswer, c.Rdp.ExpectsCredssp,
+            stalled, stallDetail, c.SessionReached, c.Rdp.NotRdpReason, c.StartedBeforeCapture, c.Rdp.McsResult,
+            c.Rdp.Alerts.Exists(a => !a.FromClient && a.Alert is null),
+            c.Rdp.Request is null ? null : c.Rdp.Request.RequestedProtocols ?? SecurityProtocols.Rdp,
+            c.Rdp.Confirm?.SelectedProtocol);
         var verdict = AnalysisVerdicts.Explain(facts);
 
         // Name the ending by what decided it, as the probe does: a RST to the SYN is "refused", a negotiation
@@ -104,7 +104,7 @@ internal sealed partial class CaptureAnalyzer
         {
             ending = Ending.Refused;
         }
-        else if (c.Confirm?.IsFailure == true)
+        else if (c.Rdp.Confirm?.IsFailure == true)
         {
             ending = Ending.NegotiationFailure;
         }
@@ -116,58 +116,58 @@ internal sealed partial class CaptureAnalyzer
         verdict = verdict with { Ending = verdict.Ok ? verdict.Ending : ending };
 
         var phases = new List<PhaseReportEntry>();
-        foreach (var (p, slot) in c.PhaseSlots())
+        foreach (var (p, slot) in c.Phases.Slots())
         {
             string status = p != phase ? "ok" : verdict.Ok ? (ending is Ending.Open && !c.SessionReached ? "incomplete" : "ok") : "failed";
             phases.Add(new PhaseReportEntry(p.ToReportName(), status, slot.FirstFrame, slot.LastFrame, slot.Inferred));
         }
 
         TlsReport? tls = null;
-        if (c.ClientHello is not null || c.ServerHello is not null || c.Alerts.Count > 0 || c.TlsDone)
+        if (c.Rdp.ClientHello is not null || c.Rdp.ServerHello is not null || c.Rdp.Alerts.Count > 0 || c.Rdp.TlsDone)
         {
-            var alerts = c.Alerts.Select(a => new TlsAlertReport(
+            var alerts = c.Rdp.Alerts.Select(a => new TlsAlertReport(
                 a.Frame, a.FromClient ? "client" : "server",
                 a.Alert is { } al ? (al.Level == TlsAlertLevel.Fatal ? "fatal" : "warning") : null,
                 a.Alert is { } al2 ? TlsNames.AlertName(al2.Description) : null,
                 a.Alert is null)).ToList();
             tls = new TlsReport(
-                c.ServerHello is { } sh ? TlsNames.VersionName(sh.Version) : null,
-                c.ClientHello is { } ch ? TlsNames.VersionName(ch.MaxVersion) : null,
-                c.ClientHello is { SupportedVersions.Count: > 0 } ch2 ? ch2.SupportedVersions.Where(v => (v & 0x0F0F) == v).Select(TlsNames.VersionName).ToList() : null,
-                c.ServerHello is { } sh2 ? TlsHandshake.CipherSuiteName(sh2.CipherSuite) : null,
-                c.ClientHello?.ServerName,
-                c.CertificateSubject,
-                c.CertificateIssuer,
+                c.Rdp.ServerHello is { } sh ? TlsNames.VersionName(sh.Version) : null,
+                c.Rdp.ClientHello is { } ch ? TlsNames.VersionName(ch.MaxVersion) : null,
+                c.Rdp.ClientHello is { SupportedVersions.Count: > 0 } ch2 ? ch2.SupportedVersions.Where(v => (v & 0x0F0F) == v).Select(TlsNames.VersionName).ToList() : null,
+                c.Rdp.ServerHello is { } sh2 ? TlsHandshake.CipherSuiteName(sh2.CipherSuite) : null,
+                c.Rdp.ClientHello?.ServerName,
+                c.Rdp.CertificateSubject,
+                c.Rdp.CertificateIssuer,
                 alerts,
-                c.ClientHelloFrame,
-                c.ServerHelloFrame);
+                c.Rdp.ClientHelloFrame,
+                c.Rdp.ServerHelloFrame);
         }
 
         CredsspReport? credssp = null;
-        if (c.Flights.Count > 0 && c.ExpectsCredssp)
+        if (c.Rdp.Flights.Count > 0 && c.Rdp.ExpectsCredssp)
         {
             credssp = new CredsspReport(
-                c.LastCredsspRound ?? "negotiate",
-                c.Flights.Select(f => new FlightReport(f.FromClient ? "client" : "server", f.Label, f.Records, f.Bytes, f.FirstRecordLength, f.PlaintextEstimate, f.FirstFrame, f.LastFrame)).ToList(),
-                c.ErrorSizedAnswer,
-                c.EarlyAuthPlaintext,
+                c.Rdp.LastCredsspRound ?? "negotiate",
+                c.Rdp.Flights.Select(f => new FlightReport(f.FromClient ? "client" : "server", f.Label, f.Records, f.Bytes, f.FirstRecordLength, f.PlaintextEstimate, f.FirstFrame, f.LastFrame)).ToList(),
+                c.Rdp.ErrorSizedAnswer,
+                c.Rdp.EarlyAuthPlaintext,
                 true);
         }
 
         StandardSecurityReport? standard = null;
-        if (c.EncryptionMethod is not null || c.ClientEncryptionMethods is not null || c.McsResult is not null || c.SecurityExchangeSeen)
+        if (c.Rdp.EncryptionMethod is not null || c.Rdp.ClientEncryptionMethods is not null || c.Rdp.McsResult is not null || c.Rdp.SecurityExchangeSeen)
         {
             standard = new StandardSecurityReport(
-                c.ClientEncryptionMethods is { } cm ? EncryptionMethodNames(cm) : null,
-                c.EncryptionMethod is { } m ? EncryptionMethodNames(m) : null,
-                c.EncryptionLevel is { } l ? EncryptionLevelName(l) : null,
-                c.McsResult,
-                c.LicensingResult,
-                c.SecurityExchangeSeen,
-                c.ClientInfoSeen);
+                c.Rdp.ClientEncryptionMethods is { } cm ? EncryptionMethodNames(cm) : null,
+                c.Rdp.EncryptionMethod is { } m ? EncryptionMethodNames(m) : null,
+                c.Rdp.EncryptionLevel is { } l ? EncryptionLevelName(l) : null,
+                c.Rdp.McsResult,
+                c.Rdp.LicensingResult,
+                c.Rdp.SecurityExchangeSeen,
+                c.Rdp.ClientInfoSeen);
         }
 
-        var request = c.Request;
+        var request = c.Rdp.Request;
         return new ConnectionReport(
             c.Client.ToString(),
             c.Server.ToString(),
@@ -176,8 +176,8 @@ internal sealed partial class CaptureAnalyzer
             request?.Cookie,
             request?.RoutingToken,
             request is null ? null : (request.RequestedProtocols ?? SecurityProtocols.Rdp).ToReportNames(),
-            c.Confirm is { } cc ? (cc.IsFailure ? null : (cc.SelectedProtocol ?? SecurityProtocols.Rdp).ToReportName()) : null,
-            c.Confirm?.FailureCode?.ToReportName(),
+            c.Rdp.Confirm is { } cc ? (cc.IsFailure ? null : (cc.SelectedProtocol ?? SecurityProtocols.Rdp).ToReportName()) : null,
+            c.Rdp.Confirm?.FailureCode?.ToReportName(),
             tls,
             credssp,
             standard,
@@ -189,8 +189,8 @@ internal sealed partial class CaptureAnalyzer
             VerdictReport.From(verdict),
             filter,
             c.StartedBeforeCapture,
-            c.ClientHalf.PayloadBytes,
-            c.ServerHalf.PayloadBytes,
+            c.Tcp.ClientHalf.PayloadBytes,
+            c.Tcp.ServerHalf.PayloadBytes,
             c.Packets);
     }
 
@@ -201,35 +201,35 @@ internal sealed partial class CaptureAnalyzer
     /// </summary>
     private (bool Stalled, string? Detail, string? Waiting) DetectStall(TcpConnection c, Ending ending)
     {
-        if (c.SessionReached || c.Confirm?.IsFailure == true || c.Alerts.Count > 0)
+        if (c.SessionReached || c.Rdp.Confirm?.IsFailure == true || c.Rdp.Alerts.Count > 0)
         {
             return (false, null, null);
         }
 
-        var server = c.ServerHalf;
-        var client = c.ClientHalf;
+        var server = c.Tcp.ServerHalf;
+        var client = c.Tcp.ClientHalf;
         bool serverUnacked = server.PayloadBytes > 0 && (!client.HasAck || (int)(server.HighestEnd - client.HighestAck) > 0);
-        int serverRetrans = c.MaxRetransmittedLength(client: false);
-        if (serverUnacked && serverRetrans > 0 && c.RetransmittedUnacked(client: false))
+        int serverRetrans = c.Tcp.MaxRetransmittedLength(client: false);
+        if (serverUnacked && serverRetrans > 0 && c.Tcp.RetransmittedUnacked(client: false))
         {
-            bool large = serverRetrans >= LargeSegment || (c.PathMtu[1] > 0 && serverRetrans + 40 > c.PathMtu[1]);
+            bool large = serverRetrans >= LargeSegment || (c.Tcp.PathMtu[1] > 0 && serverRetrans + 40 > c.Tcp.PathMtu[1]);
             return (true, large
                 ? $"The server's {serverRetrans}-byte segments were retransmitted and never acknowledged: the MTU black-hole signature (large packets dropped on the path, ICMP fragmentation-needed not getting through)."
                 : "The server retransmitted data that the client never acknowledged: the path stopped delivering server packets.", "server");
         }
 
         bool clientUnacked = client.PayloadBytes > 0 && (!server.HasAck || (int)(client.HighestEnd - server.HighestAck) > 0);
-        int clientRetrans = c.MaxRetransmittedLength(client: true);
-        bool noAnswer = c.LastServerDataTimestamp < c.LastClientDataTimestamp;
-        string what = c.Current == Phase.Tls && c.ServerHello is null ? "ClientHello" : c.Current == Phase.X224 && c.Confirm is null ? "X.224 Connection Request" : "data";
-        if (clientUnacked && clientRetrans > 0 && noAnswer && c.RetransmittedUnacked(client: true))
+        int clientRetrans = c.Tcp.MaxRetransmittedLength(client: true);
+        bool noAnswer = c.Tcp.LastServerDataTimestamp < c.Tcp.LastClientDataTimestamp;
+        string what = c.Current == Phase.Tls && c.Rdp.ServerHello is null ? "ClientHello" : c.Current == Phase.X224 && c.Rdp.Confirm is null ? "X.224 Connection Request" : "data";
+        if (clientUnacked && clientRetrans > 0 && noAnswer && c.Tcp.RetransmittedUnacked(client: true))
         {
             return (true, $"The client's {what} was retransmitted and never acknowledged or answered: packets from the client are not reaching the server (or its answers are dropped).", "client");
         }
 
-        long silence = (ending is Ending.Open or Ending.Timeout ? LastTimestamp : c.LastTimestamp) - c.LastClientDataTimestamp;
-        if (noAnswer && c.LastClientDataTimestamp >= 0 && !clientUnacked && silence >= StallSilenceMicros
-            && (c.FirstEnd is { ByClient: true } || ending is Ending.Open or Ending.Timeout)
+        long silence = (ending is Ending.Open or Ending.Timeout ? LastTimestamp : c.LastTimestamp) - c.Tcp.LastClientDataTimestamp;
+        if (noAnswer && c.Tcp.LastClientDataTimestamp >= 0 && !clientUnacked && silence >= StallSilenceMicros
+            && (c.Tcp.FirstEnd is { ByClient: true } || ending is Ending.Open or Ending.Timeout)
             && c.Current is Phase.Tls or Phase.X224 or Phase.Mcs or Phase.Credssp)
         {
             return (true, $"The server acknowledged the client's {what} but sent no answer for {silence / 1e6:0.#} s until the client gave up: when the answer is large (ServerHello + Certificate), this is the MTU black-hole signature seen from the client side.", "client");

@@ -218,7 +218,7 @@ internal sealed partial class CaptureAnalyzer
             tcp.Anomalies.Add(anomaly, tcp.Current, aboutClientPacket ? "client" : "server", frame, mtu is { } m ? $"next-hop MTU {m}" : kind);
             if (mtu is { } pathMtu and > 0)
             {
-                tcp.PathMtu[aboutClientPacket ? 0 : 1] = pathMtu;
+                tcp.Tcp.PathMtu[aboutClientPacket ? 0 : 1] = pathMtu;
             }
         }
         else if (quoted.Protocol == IpProtocols.Udp && _udp.TryGetValue(key, out var udp))

@@ -124,7 +124,7 @@ internal sealed partial class CaptureAnalyzer
         {
             // Port reuse: a fresh SYN on a finished 4-tuple (or with another ISN) starts a new connection.
             if (synOnly && connection.Client == source
-                && (connection.Closed || (connection.ClientHalf.SynSeen && connection.ClientHalf.NextSeq != p.Sequence + 1 && connection.ClientHalf.PayloadBytes > 0)))
+                && (connection.Closed || (connection.Tcp.ClientHalf.SynSeen && connection.Tcp.ClientHalf.NextSeq != p.Sequence + 1 && connection.Tcp.ClientHalf.PayloadBytes > 0)))
             {
                 Retire(key, connection);
                 connection = null;
