@@ -23,7 +23,7 @@ internal sealed class UdpFlow(IpEndpoint client, IpEndpoint server, int frame, l
     public List<int> FragmentFrames { get; } = [];
 }
 
-/// <summary>RDP-UDP detection (PROTOCOL.md §5): a SYN has snSourceAck = 0xFFFFFFFF and the SYN flag; the SYN+ACK
+/// <summary>RDP-UDP detection (MS-RDPEUDP 3.1.5.1.1): a SYN has snSourceAck = 0xFFFFFFFF and the SYN flag; the SYN+ACK
 /// acknowledges the SYN's snInitialSequenceNumber with SYN|ACK set. All fields big-endian (MS-RDPEUDP 2.2.2.1).</summary>
 internal sealed partial class CaptureAnalyzer
 {

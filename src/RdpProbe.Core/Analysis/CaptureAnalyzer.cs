@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using RdpProbe.Reports;
 
 namespace RdpProbe.Analysis;
 
@@ -16,7 +15,7 @@ public sealed class AnalyzerOptions
 }
 
 /// <summary>
-/// The analysis pipeline: frames in, reports out. Holds state only for live flows: a flow is finished (and its
+/// The analysis pipeline: frames in, findings out. Holds state only for live flows: a flow is finished (and its
 /// buffers released) when it closes or goes idle, so memory stays flat as the capture grows. One instance per run;
 /// not thread-safe.
 /// </summary>
@@ -28,8 +27,8 @@ internal sealed partial class CaptureAnalyzer
     private readonly AnalyzerOptions _options;
     private readonly bool[] _rdpPort = new bool[65536];
     private readonly Dictionary<FlowKey, TcpConnection> _tcp = [];
-    /// <summary>Finished connections, already reduced to their report: the per-flow state is gone once a flow ends.</summary>
-    private readonly List<Reports.ConnectionReport> _finished = [];
+    /// <summary>Finished connections, already reduced to their findings: the per-flow state is gone once a flow ends.</summary>
+    private readonly List<AnalyzedConnection> _finished = [];
     private readonly List<FlowKey> _sweepKeys = [];
     private readonly long _idleMicros;
     private readonly long _openGraceMicros;

@@ -19,14 +19,15 @@ internal sealed class Flight(bool fromClient, int index, int firstFrame)
 
 /// <summary>
 /// The encrypted part: after the TLS handshake only record sizes and their order are visible. The CredSSP exchange
-/// has a fixed shape (MS-CSSP 3.1.5; PROTOCOL.md §3.3): NEGOTIATE → CHALLENGE → AUTHENTICATE+pubKeyAuth →
+/// has a fixed shape (MS-CSSP 3.1.5): NEGOTIATE → CHALLENGE → AUTHENTICATE+pubKeyAuth →
 /// pubKeyAuth or errorCode → authInfo → (HYBRID_EX) Early User Authorization Result, then MCS. Flights are matched
 /// to that shape; everything derived here is marked inferred.
 /// </summary>
 internal sealed partial class RdpConversation
 {
     /// <summary>Plaintext at or below this many bytes in the server's answer to AUTHENTICATE is an error TSRequest
-    /// (≈15–17 bytes with errorCode), not pubKeyAuth (≈60 bytes or more for v5/v6). PROTOCOL.md §8 [U].</summary>
+    /// (≈15–17 bytes with errorCode), not pubKeyAuth (≈60 bytes or more for v5/v6). An observed threshold, not a
+    /// specified one (MS-CSSP 2.2.1 sizes).</summary>
     public const int ErrorSizedPlaintextLimit = 32;
 
     /// <summary>How many flights after the TLS handshake are remembered one by one (the rest are only counted).</summary>

@@ -4,7 +4,7 @@ namespace RdpProbe.Diagnosis;
 public sealed record Explanation(string Summary, IReadOnlyList<string> Causes, IReadOnlyList<string> Remedies);
 
 /// <summary>
-/// The symptom → cause knowledge table (PROTOCOL.md §8), keyed by (phase, ending, code). Used by the live probe and by
+/// The symptom → cause knowledge table, keyed by (phase, ending, code). Used by the live probe and by
 /// the capture analyzer, so both give the same words for the same observation.
 /// Codes are the report words the phases record: RDP_NEG_FAILURE names ("hybrid_required_by_server"), TLS alert names
 /// ("protocol_version"), NTSTATUS names ("status_logon_failure"), <see cref="Protocol.SniffResult.Code"/> words
@@ -212,7 +212,7 @@ public static class Symptoms
             ["a broken server or a proxy that does not pass TLS through"],
             ["check proxies between client and server"]),
 
-        // ---- credssp (MS-CSSP; NTSTATUS per PROTOCOL.md §4.4)
+        // ---- credssp (MS-CSSP; NTSTATUS values per MS-ERREF 2.3)
         E(Phase.Credssp, null, "status_logon_failure",
             "The server rejected the credentials (STATUS_LOGON_FAILURE): wrong user name or password.",
             ["wrong user name, domain or password"],

@@ -40,24 +40,6 @@ public sealed class ModuleDirectionTests
         // when it has, these entries fail the test and must be deleted.
         ("RdpProbe.Probe.CaptureFacts", "RdpProbe.Reports.AnalysisReport"),
         ("RdpProbe.Probe.CaptureFacts", "RdpProbe.Reports.ConnectionReport"),
-
-        // TEMPORARY (interim step): the analyzer still builds the report records itself.
-        ("RdpProbe.Analysis.AnomalyLog", "RdpProbe.Reports.AnomalyReport"),
-        ("RdpProbe.Analysis.CaptureAnalysis", "RdpProbe.Reports.AnalysisReport"),
-        ("RdpProbe.Analysis.CaptureAnalyzer", "RdpProbe.Reports.AnalysisReport"),
-        ("RdpProbe.Analysis.CaptureAnalyzer", "RdpProbe.Reports.AnomalyReport"),
-        ("RdpProbe.Analysis.CaptureAnalyzer", "RdpProbe.Reports.ConnectionReport"),
-        ("RdpProbe.Analysis.CaptureAnalyzer", "RdpProbe.Reports.CredsspReport"),
-        ("RdpProbe.Analysis.CaptureAnalyzer", "RdpProbe.Reports.FlightReport"),
-        ("RdpProbe.Analysis.CaptureAnalyzer", "RdpProbe.Reports.FragmentReport"),
-        ("RdpProbe.Analysis.CaptureAnalyzer", "RdpProbe.Reports.IcmpReport"),
-        ("RdpProbe.Analysis.CaptureAnalyzer", "RdpProbe.Reports.PhaseReportEntry"),
-        ("RdpProbe.Analysis.CaptureAnalyzer", "RdpProbe.Reports.StandardSecurityReport"),
-        ("RdpProbe.Analysis.CaptureAnalyzer", "RdpProbe.Reports.TlsAlertReport"),
-        ("RdpProbe.Analysis.CaptureAnalyzer", "RdpProbe.Reports.TlsReport"),
-        ("RdpProbe.Analysis.CaptureAnalyzer", "RdpProbe.Reports.UdpFlowReport"),
-        ("RdpProbe.Analysis.CaptureAnalyzer", "RdpProbe.Reports.UdpVerdictReport"),
-        ("RdpProbe.Analysis.CaptureAnalyzer", "RdpProbe.Reports.VerdictReport"),
     ];
 
     private static readonly Assembly Core = typeof(ProbeEngine).Assembly;

@@ -1,10 +1,9 @@
 using RdpProbe.Diagnosis;
 using RdpProbe.Protocol;
-using RdpProbe.Reports;
 
 namespace RdpProbe.Analysis;
 
-/// <summary>Turns finished flows into the "rdpprobe.analysis/1" report.</summary>
+/// <summary>Turns finished flows into findings: typed facts and the verdict per connection and RDP-UDP flow.</summary>
 internal sealed partial class CaptureAnalyzer
 {
     /// <summary>Silence after the last client data before the stall rule applies (a server that answers later is slow, not stalled).</summary>
@@ -13,8 +12,8 @@ internal sealed partial class CaptureAnalyzer
     /// <summary>Segments at least this large that are never acknowledged point to an MTU black hole.</summary>
     private const int LargeSegment = 1000;
 
-    /// <summary>Finishes every live flow and builds the report. Call once, at the end.</summary>
-    public AnalysisReport BuildReport(IReadOnlyList<string> files, string? damage, IReadOnlyList<string> warnings)
+    /// <summary>Finishes every live flow and collects the findings. Call once, at the end.</summary>
+    public CaptureFindings BuildFindings(IReadOnlyList<string> files, string? damage, IReadOnlyList<string> warnings)
     {
         foreach (var (_, c) in _tcp)
         {
@@ -34,7 +33,7 @@ internal sealed partial class CaptureAnalyzer
         var connections = _finished.OrderBy(c => c.FirstFrame).ToList();
 
         var udp = _finishedUdp.OrderBy(u => u.FirstFrame).Select(BuildUdp).ToList();
-        var icmp = _icmp.Select(i => new IcmpReport(
+        var icmp = _icmp.Select(i => new IcmpFinding(
             i.Frame,
             i.Kind,
             i.Mtu,
@@ -43,8 +42,8 @@ internal sealed partial class CaptureAnalyzer
             $"frame.number == {i.Frame}")).ToList();
 
         double seconds = FirstTimestamp < 0 ? 0 : (LastTimestamp - FirstTimestamp) / 1e6;
-        return new AnalysisReport(AnalysisReport.SchemaName, files, Frames, Bytes, Math.Round(seconds, 6), connections, udp, icmp,
-            new FragmentReport(Ipv4Fragments, Ipv6Fragments, Reassembled, Incomplete), damage, warnings);
+        return new CaptureFindings(files, Frames, Bytes, Math.Round(seconds, 6), connections, udp, icmp,
+            new FragmentCounts(Ipv4Fragments, Ipv6Fragments, Reassembled, Incomplete), damage, warnings);
     }
 
     /// <summary>
@@ -54,7 +53,7 @@ internal sealed partial class CaptureAnalyzer
     private static bool IsReportable(TcpConnection c) =>
         c.Tcp.ClientHalf.SynSeen || c.Rdp.Request is not null || c.Rdp.Confirm is not null || c.Rdp.ClientHello is not null || c.Current is not null;
 
-    private ConnectionReport BuildConnection(TcpConnection c)
+    private AnalyzedConnection BuildConnection(TcpConnection c)
     {
         string filter = Filters.Conversation(c.Client, c.Server, "tcp");
         bool refused = c.Tcp.ResetSeen && !c.Tcp.ResetByClient && !c.Tcp.SynAckSeen && c.Tcp.ClientHalf.SynSeen;
@@ -115,26 +114,24 @@ internal sealed partial class CaptureAnalyzer
 
         verdict = verdict with { Ending = verdict.Ok ? verdict.Ending : ending };
 
-        var phases = new List<PhaseReportEntry>();
+        var phases = new List<PhaseSpan>();
         foreach (var (p, slot) in c.Phases.Slots())
         {
             string status = p != phase ? "ok" : verdict.Ok ? (ending is Ending.Open && !c.SessionReached ? "incomplete" : "ok") : "failed";
-            phases.Add(new PhaseReportEntry(p.ToReportName(), status, slot.FirstFrame, slot.LastFrame, slot.Inferred));
+            phases.Add(new PhaseSpan(p, status, slot.FirstFrame, slot.LastFrame, slot.Inferred));
         }
 
-        TlsReport? tls = null;
+        TlsFindings? tls = null;
         if (c.Rdp.ClientHello is not null || c.Rdp.ServerHello is not null || c.Rdp.Alerts.Count > 0 || c.Rdp.TlsDone)
         {
-            var alerts = c.Rdp.Alerts.Select(a => new TlsAlertReport(
-                a.Frame, a.FromClient ? "client" : "server",
-                a.Alert is { } al ? (al.Level == TlsAlertLevel.Fatal ? "fatal" : "warning") : null,
-                a.Alert is { } al2 ? TlsNames.AlertName(al2.Description) : null,
-                a.Alert is null)).ToList();
-            tls = new TlsReport(
-                c.Rdp.ServerHello is { } sh ? TlsNames.VersionName(sh.Version) : null,
-                c.Rdp.ClientHello is { } ch ? TlsNames.VersionName(ch.MaxVersion) : null,
-                c.Rdp.ClientHello is { SupportedVersions.Count: > 0 } ch2 ? ch2.SupportedVersions.Where(v => (v & 0x0F0F) == v).Select(TlsNames.VersionName).ToList() : null,
-                c.Rdp.ServerHello is { } sh2 ? TlsHandshake.CipherSuiteName(sh2.CipherSuite) : null,
+            var alerts = c.Rdp.Alerts.Select(a => new TlsAlertSeen(a.Frame, a.FromClient, a.Alert)).ToList();
+            tls = new TlsFindings(
+                c.Rdp.ServerHello?.Version,
+                c.Rdp.ClientHello?.MaxVersion,
+
+                // GREASE values (RFC 8701: 0x?A?A) are not versions.
+                c.Rdp.ClientHello is { SupportedVersions.Count: > 0 } ch2 ? ch2.SupportedVersions.Where(v => (v & 0x0F0F) == v).ToList() : null,
+                c.Rdp.ServerHello?.CipherSuite,
                 c.Rdp.ClientHello?.ServerName,
                 c.Rdp.CertificateSubject,
                 c.Rdp.CertificateIssuer,
@@ -143,24 +140,24 @@ internal sealed partial class CaptureAnalyzer
                 c.Rdp.ServerHelloFrame);
         }
 
-        CredsspReport? credssp = null;
+        CredsspFindings? credssp = null;
         if (c.Rdp.Flights.Count > 0 && c.Rdp.ExpectsCredssp)
         {
-            credssp = new CredsspReport(
+            credssp = new CredsspFindings(
                 c.Rdp.LastCredsspRound ?? "negotiate",
-                c.Rdp.Flights.Select(f => new FlightReport(f.FromClient ? "client" : "server", f.Label, f.Records, f.Bytes, f.FirstRecordLength, f.PlaintextEstimate, f.FirstFrame, f.LastFrame)).ToList(),
+                c.Rdp.Flights.Select(f => new FlightFinding(f.FromClient, f.Label, f.Records, f.Bytes, f.FirstRecordLength, f.PlaintextEstimate, f.FirstFrame, f.LastFrame)).ToList(),
                 c.Rdp.ErrorSizedAnswer,
                 c.Rdp.EarlyAuthPlaintext,
                 true);
         }
 
-        StandardSecurityReport? standard = null;
+        StandardSecurityFindings? standard = null;
         if (c.Rdp.EncryptionMethod is not null || c.Rdp.ClientEncryptionMethods is not null || c.Rdp.McsResult is not null || c.Rdp.SecurityExchangeSeen)
         {
-            standard = new StandardSecurityReport(
-                c.Rdp.ClientEncryptionMethods is { } cm ? EncryptionMethodNames(cm) : null,
-                c.Rdp.EncryptionMethod is { } m ? EncryptionMethodNames(m) : null,
-                c.Rdp.EncryptionLevel is { } l ? EncryptionLevelName(l) : null,
+            standard = new StandardSecurityFindings(
+                c.Rdp.ClientEncryptionMethods,
+                c.Rdp.EncryptionMethod,
+                c.Rdp.EncryptionLevel,
                 c.Rdp.McsResult,
                 c.Rdp.LicensingResult,
                 c.Rdp.SecurityExchangeSeen,
@@ -168,25 +165,25 @@ internal sealed partial class CaptureAnalyzer
         }
 
         var request = c.Rdp.Request;
-        return new ConnectionReport(
+        return new AnalyzedConnection(
             c.Client.ToString(),
             c.Server.ToString(),
             c.FirstFrame,
             c.LastFrame,
             request?.Cookie,
             request?.RoutingToken,
-            request is null ? null : (request.RequestedProtocols ?? SecurityProtocols.Rdp).ToReportNames(),
-            c.Rdp.Confirm is { } cc ? (cc.IsFailure ? null : (cc.SelectedProtocol ?? SecurityProtocols.Rdp).ToReportName()) : null,
-            c.Rdp.Confirm?.FailureCode?.ToReportName(),
+            request is null ? null : request.RequestedProtocols ?? SecurityProtocols.Rdp,
+            c.Rdp.Confirm is { } cc ? (cc.IsFailure ? null : cc.SelectedProtocol ?? SecurityProtocols.Rdp) : null,
+            c.Rdp.Confirm?.FailureCode,
             tls,
             credssp,
             standard,
             phases,
-            phase.ToReportName(),
-            ending.ToReportName(),
+            phase,
+            ending,
             endedBy,
-            c.Anomalies.ToReports(filter),
-            VerdictReport.From(verdict),
+            c.Anomalies.ToFindings(filter),
+            verdict,
             filter,
             c.StartedBeforeCapture,
             c.Tcp.ClientHalf.PayloadBytes,
@@ -238,10 +235,10 @@ internal sealed partial class CaptureAnalyzer
         return (false, null, null);
     }
 
-    private UdpFlowReport BuildUdp(UdpFlow u)
+    private AnalyzedUdpFlow BuildUdp(UdpFlow u)
     {
         string filter = Filters.Conversation(u.Client, u.Server, "udp");
-        IcmpReport? icmp = u.Icmp is { } i ? new IcmpReport(i.Frame, i.Kind, null, u.Server.ToString(), $"udp {u.Client} -> {u.Server}", $"frame.number == {i.Frame}") : null;
+        IcmpFinding? icmp = u.Icmp is { } i ? new IcmpFinding(i.Frame, i.Kind, null, u.Server.ToString(), $"udp {u.Client} -> {u.Server}", $"frame.number == {i.Frame}") : null;
         string summary;
         bool ok = u.SynAck;
         if (u.SynAck)
@@ -261,69 +258,18 @@ internal sealed partial class CaptureAnalyzer
             summary = $"{u.SynFrames.Count} RDP-UDP SYN(s) got no answer: UDP {u.Server.Port} is dropped on the path (VPNs often drop UDP) or UDP transport is disabled on the server; RDP falls back to TCP.";
         }
 
-        string? version = u.UdpVersion switch
-        {
-            null => null,
-            0x0001 => "v1",
-            0x0002 => "v2",
-            0x0101 => "v3",
-            var v => $"0x{v:x4}",
-        };
-        var anomalies = new List<AnomalyReport>();
+        var anomalies = new List<AnomalyFinding>();
         if (!u.SynAck && u.ServerDatagrams == 0 && icmp is null)
         {
-            anomalies.Add(new AnomalyReport(AnomalyKinds.UdpNoReply, u.SynFrames.ToList(), u.SynFrames.Count, "udp", "client", "RDP-UDP SYN without SYN+ACK", Filters.Frames(u.SynFrames)));
+            anomalies.Add(new AnomalyFinding(AnomalyKinds.UdpNoReply, u.SynFrames.ToList(), u.SynFrames.Count, Phase.Udp, "client", "RDP-UDP SYN without SYN+ACK", Filters.Frames(u.SynFrames)));
         }
 
         if (u.FragmentFrames.Count > 0)
         {
-            anomalies.Add(new AnomalyReport(AnomalyKinds.IpFragment, u.FragmentFrames.ToList(), u.FragmentFrames.Count, "udp", null, "IP-fragmented RDP-UDP datagram", Filters.Frames(u.FragmentFrames)));
+            anomalies.Add(new AnomalyFinding(AnomalyKinds.IpFragment, u.FragmentFrames.ToList(), u.FragmentFrames.Count, Phase.Udp, null, "IP-fragmented RDP-UDP datagram", Filters.Frames(u.FragmentFrames)));
         }
 
-        return new UdpFlowReport(u.Client.ToString(), u.Server.ToString(), u.SynFrames.ToList(), u.SynAck, u.SynAckFrame, version,
-            u.ClientDatagrams, u.ServerDatagrams, icmp, anomalies, new UdpVerdictReport(ok, summary), filter);
+        return new AnalyzedUdpFlow(u.Client.ToString(), u.Server.ToString(), u.SynFrames.ToList(), u.SynAck, u.SynAckFrame, u.UdpVersion,
+            u.ClientDatagrams, u.ServerDatagrams, icmp, anomalies, ok, summary, filter);
     }
-
-    /// <summary>encryptionMethod bits, MS-RDPBCGR 2.2.1.3.3.</summary>
-    internal static string EncryptionMethodNames(uint methods)
-    {
-        if (methods == 0)
-        {
-            return "none";
-        }
-
-        var names = new List<string>();
-        if ((methods & 0x01) != 0)
-        {
-            names.Add("40bit");
-        }
-
-        if ((methods & 0x02) != 0)
-        {
-            names.Add("128bit");
-        }
-
-        if ((methods & 0x08) != 0)
-        {
-            names.Add("56bit");
-        }
-
-        if ((methods & 0x10) != 0)
-        {
-            names.Add("fips");
-        }
-
-        return names.Count == 0 ? $"0x{methods:x}" : string.Join(",", names);
-    }
-
-    /// <summary>encryptionLevel, MS-RDPBCGR 2.2.1.4.3.</summary>
-    internal static string EncryptionLevelName(uint level) => level switch
-    {
-        0 => "none",
-        1 => "low",
-        2 => "client_compatible",
-        3 => "high",
-        4 => "fips",
-        _ => $"0x{level:x}",
-    };
 }
