@@ -46,7 +46,6 @@ internal sealed partial class RdpConversation : IPduSink
                 break;
             case PduFraming.FastPath:
                 _phases.TouchCurrent(lastFrame);
-
                 break;
         }
     }
