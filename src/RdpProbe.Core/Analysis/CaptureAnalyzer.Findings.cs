@@ -124,7 +124,7 @@ internal sealed partial class CaptureAnalyzer
         TlsFindings? tls = null;
         if (c.Rdp.ClientHello is not null || c.Rdp.ServerHello is not null || c.Rdp.Alerts.Count > 0 || c.Rdp.TlsDone)
         {
-            var alerts = c.Rdp.Alerts.Select(a => new TlsAlertSeen(a.Frame, a.FromClient, a.Alert)).ToList();
+            var alerts = c.Rdp.Alerts.ConvertAll(a => new TlsAlertSeen(a.Frame, a.FromClient, a.Alert));
             tls = new TlsFindings(
                 c.Rdp.ServerHello?.Version,
                 c.Rdp.ClientHello?.MaxVersion,
@@ -145,7 +145,7 @@ internal sealed partial class CaptureAnalyzer
         {
             credssp = new CredsspFindings(
                 c.Rdp.LastCredsspRound ?? "negotiate",
-                c.Rdp.Flights.Select(f => new FlightFinding(f.FromClient, f.Label, f.Records, f.Bytes, f.FirstRecordLength, f.PlaintextEstimate, f.FirstFrame, f.LastFrame)).ToList(),
+                c.Rdp.Flights.ConvertAll(f => new FlightFinding(f.FromClient, f.Label, f.Records, f.Bytes, f.FirstRecordLength, f.PlaintextEstimate, f.FirstFrame, f.LastFrame)),
                 c.Rdp.ErrorSizedAnswer,
                 c.Rdp.EarlyAuthPlaintext,
                 true);

@@ -65,7 +65,7 @@ public sealed record TlsFindings(
     int? ServerHelloFrame);
 
 /// <summary>An alert; <paramref name="Alert"/> is null when it was encrypted (sent after ChangeCipherSpec, or TLS 1.3).</summary>
-public sealed record TlsAlertSeen(int Frame, bool FromClient, TlsAlert? Alert);
+public readonly record struct TlsAlertSeen(int Frame, bool FromClient, TlsAlert? Alert);
 
 /// <summary>What the encrypted record sizes say about the CredSSP exchange (MS-CSSP 3.1.5); all of it is inferred.</summary>
 public sealed record CredsspFindings(
@@ -76,7 +76,7 @@ public sealed record CredsspFindings(
     bool Inferred);
 
 /// <summary>One flight: consecutive TLS application-data records from one side.</summary>
-public sealed record FlightFinding(bool FromClient, string Label, int Records, long Bytes, int FirstRecordLength, int? PlaintextEstimate, int FirstFrame, int LastFrame);
+public readonly record struct FlightFinding(bool FromClient, string Label, int Records, long Bytes, int FirstRecordLength, int? PlaintextEstimate, int FirstFrame, int LastFrame);
 
 /// <summary>Standard RDP Security facts decoded in clear: encryptionMethod and encryptionLevel as on the wire (MS-RDPBCGR 2.2.1.3.3, 2.2.1.4.3).</summary>
 public sealed record StandardSecurityFindings(
@@ -89,10 +89,10 @@ public sealed record StandardSecurityFindings(
     bool ClientInfoSeen);
 
 /// <summary>The frames of one phase; <paramref name="Status"/> is "ok", "failed" or "incomplete" (the capture ended in it).</summary>
-public sealed record PhaseSpan(Phase Phase, string Status, int FirstFrame, int LastFrame, bool Inferred);
+public readonly record struct PhaseSpan(Phase Phase, string Status, int FirstFrame, int LastFrame, bool Inferred);
 
 /// <summary>An anomaly kind with the frames it was seen in (the first few) and how often; a Wireshark filter to find them.</summary>
-public sealed record AnomalyFinding(string Kind, IReadOnlyList<int> Frames, int Count, Phase? Phase, string? From, string? Detail, string Filter);
+public readonly record struct AnomalyFinding(string Kind, IReadOnlyList<int> Frames, int Count, Phase? Phase, string? From, string? Detail, string Filter);
 
 /// <summary>An RDP-UDP flow (MS-RDPEUDP): whether the SYN was answered.</summary>
 /// <param name="UdpVersion">uUdpVer of the SYN+ACK's SYNEX data (MS-RDPEUDP 2.2.2.9), when present.</param>
@@ -114,4 +114,4 @@ public sealed record AnalyzedUdpFlow(
 /// <summary>An ICMP error about an RDP flow (or any flow, when listed on its own).</summary>
 public sealed record IcmpFinding(int Frame, string Kind, int? Mtu, string About, string Quoted, string Filter);
 
-public sealed record FragmentCounts(long Ipv4, long Ipv6, long Reassembled, long Incomplete);
+public readonly record struct FragmentCounts(long Ipv4, long Ipv6, long Reassembled, long Incomplete);

@@ -19,12 +19,16 @@ public static class CaptureAnalysis
         return new Result(ToReport(run.Findings), run.Status, run.Errors);
     }
 
+    // Report words of the enums, made once: a capture can hold hundreds of thousands of connections.
+    private static readonly string[] PhaseWords = Words<Phase>(p => p.ToReportName());
+    private static readonly string[] EndingWords = Words<Ending>(e => e.ToReportName());
+
     /// <summary>The analysis document for <paramref name="f"/>.</summary>
     public static AnalysisReport ToReport(CaptureFindings f) =>
         new(AnalysisReport.SchemaName, f.Files, f.Packets, f.Bytes, f.Seconds,
-            f.Connections.Select(Connection).ToList(),
-            f.Udp.Select(Udp).ToList(),
-            f.Icmp.Select(Icmp).ToList(),
+            Map(f.Connections, Connection),
+            Map(f.Udp, Udp),
+            Map(f.Icmp, Icmp),
             new FragmentReport(f.Fragments.Ipv4, f.Fragments.Ipv6, f.Fragments.Reassembled, f.Fragments.Incomplete),
             f.Damage,
             f.Warnings);
@@ -40,14 +44,14 @@ public static class CaptureAnalysis
         c.SelectedProtocol?.ToReportName(),
         c.FailureCode?.ToReportName(),
         c.Tls is { } tls ? Tls(tls) : null,
-        c.Credssp is { } cs ? new CredsspReport(cs.LastRound, cs.Flights.Select(Flight).ToList(), cs.ErrorSizedAnswer, cs.EarlyAuthPlaintextBytes, cs.Inferred) : null,
+        c.Credssp is { } cs ? new CredsspReport(cs.LastRound, Map(cs.Flights, Flight), cs.ErrorSizedAnswer, cs.EarlyAuthPlaintextBytes, cs.Inferred) : null,
         c.StandardSecurity is { } ss ? StandardSecurity(ss) : null,
-        c.Phases.Select(p => new PhaseReportEntry(p.Phase.ToReportName(), p.Status, p.FirstFrame, p.LastFrame, p.Inferred)).ToList(),
-        c.LastPhase.ToReportName(),
-        c.Ending.ToReportName(),
+        Map(c.Phases, p => new PhaseReportEntry(Word(p.Phase), p.Status, p.FirstFrame, p.LastFrame, p.Inferred)),
+        Word(c.LastPhase),
+        Word(c.Ending),
         c.EndedBy,
-        c.Anomalies.Select(Anomaly).ToList(),
-        VerdictReport.From(c.Verdict),
+        Map(c.Anomalies, Anomaly),
+        Verdict(c.Verdict),
         c.Filter,
         c.StartedBeforeCapture,
         c.ClientBytes,
@@ -57,17 +61,17 @@ public static class CaptureAnalysis
     private static TlsReport Tls(TlsFindings t) => new(
         t.Version is { } v ? TlsNames.VersionName(v) : null,
         t.ClientMaxVersion is { } max ? TlsNames.VersionName(max) : null,
-        t.OfferedVersions?.Select(TlsNames.VersionName).ToList(),
+        t.OfferedVersions is { } offered ? Map(offered, TlsNames.VersionName) : null,
         t.CipherSuite is { } suite ? TlsHandshake.CipherSuiteName(suite) : null,
         t.ServerName,
         t.CertificateSubject,
         t.CertificateIssuer,
-        t.Alerts.Select(a => new TlsAlertReport(
+        Map(t.Alerts, a => new TlsAlertReport(
             a.Frame,
             a.FromClient ? "client" : "server",
             a.Alert is { } al ? (al.Level == TlsAlertLevel.Fatal ? "fatal" : "warning") : null,
             a.Alert is { } named ? TlsNames.AlertName(named.Description) : null,
-            a.Alert is null)).ToList(),
+            a.Alert is null)),
         t.ClientHelloFrame,
         t.ServerHelloFrame);
 
@@ -84,7 +88,7 @@ public static class CaptureAnalysis
         s.ClientInfoSeen);
 
     private static AnomalyReport Anomaly(AnomalyFinding a) =>
-        new(a.Kind, a.Frames, a.Count, a.Phase?.ToReportName(), a.From, a.Detail, a.Filter);
+        new(a.Kind, a.Frames, a.Count, a.Phase is { } p ? Word(p) : null, a.From, a.Detail, a.Filter);
 
     private static IcmpReport Icmp(IcmpFinding i) => new(i.Frame, i.Kind, i.Mtu, i.About, i.Quoted, i.Filter);
 
@@ -98,9 +102,48 @@ public static class CaptureAnalysis
         u.ClientDatagrams,
         u.ServerDatagrams,
         u.Icmp is { } i ? Icmp(i) : null,
-        u.Anomalies.Select(Anomaly).ToList(),
+        Map(u.Anomalies, Anomaly),
         new UdpVerdictReport(u.Ok, u.Summary),
         u.Filter);
+
+    /// <summary>The shared verdict in report words (as <see cref="VerdictReport.From"/>, with the cached words).</summary>
+    private static VerdictReport Verdict(Verdict v) =>
+        new(v.Ok, Word(v.Phase), Word(v.Ending), v.Code, v.Summary, v.Causes, v.Remedies, v.Inferred);
+
+    private static string Word(Phase phase) => (uint)phase < (uint)PhaseWords.Length ? PhaseWords[(int)phase] ?? phase.ToReportName() : phase.ToReportName();
+
+    private static string Word(Ending ending) => (uint)ending < (uint)EndingWords.Length ? EndingWords[(int)ending] ?? ending.ToReportName() : ending.ToReportName();
+
+    /// <summary>The word of each enum value, indexed by the value.</summary>
+    private static string[] Words<T>(Func<T, string> word)
+        where T : struct, Enum
+    {
+        var values = Enum.GetValues<T>();
+        var words = new string[values.Max(v => Convert.ToInt32(v, System.Globalization.CultureInfo.InvariantCulture)) + 1];
+        foreach (var v in values)
+        {
+            words[Convert.ToInt32(v, System.Globalization.CultureInfo.InvariantCulture)] = word(v);
+        }
+
+        return words;
+    }
+
+    /// <summary>Maps into an array: one allocation per list, none for an empty one.</summary>
+    private static TOut[] Map<TIn, TOut>(IReadOnlyList<TIn> items, Func<TIn, TOut> map)
+    {
+        if (items.Count == 0)
+        {
+            return [];
+        }
+
+        var result = new TOut[items.Count];
+        for (int i = 0; i < result.Length; i++)
+        {
+            result[i] = map(items[i]);
+        }
+
+        return result;
+    }
 
     /// <summary>uUdpVer, MS-RDPEUDP 2.2.2.9: RDPUDP_PROTOCOL_VERSION_1/2/3.</summary>
     private static string? UdpVersionName(ushort? version) => version switch
