@@ -70,6 +70,21 @@ public sealed class ModuleDirectionTests
     }
 
     [Fact]
+    public void The_live_probe_and_the_offline_analyzer_are_siblings()
+    {
+        Assert.DoesNotContain("Analysis", Rules["Probe"]);
+        Assert.DoesNotContain("Probe", Rules["Analysis"]);
+        Assert.DoesNotContain(Check(Core, Rules, []), v => (v.FromModule, v.ToModule) is ("Probe", "Analysis") or ("Analysis", "Probe"));
+
+        // Both sit on the same bottom: Protocol and Diagnosis use neither.
+        foreach (var bottom in new[] { "Protocol", "Diagnosis" })
+        {
+            Assert.DoesNotContain("Probe", Rules[bottom]);
+            Assert.DoesNotContain("Analysis", Rules[bottom]);
+        }
+    }
+
+    [Fact]
     public void Every_core_type_belongs_to_a_module_of_the_table()
     {
         var outside = Core.GetTypes()
