@@ -20,7 +20,7 @@ internal sealed partial class CaptureAnalyzer
             c.Finish();
             if (IsReportable(c))
             {
-                _finished.Add(BuildConnection(c));
+                Finished(BuildConnection(c));
             }
         }
 
@@ -44,6 +44,18 @@ internal sealed partial class CaptureAnalyzer
         double seconds = FirstTimestamp < 0 ? 0 : (LastTimestamp - FirstTimestamp) / 1e6;
         return new CaptureFindings(files, Frames, Bytes, Math.Round(seconds, 6), connections, udp, icmp,
             new FragmentCounts(Ipv4Fragments, Ipv6Fragments, Reassembled, Incomplete), damage, warnings);
+    }
+
+    private void Finished(AnalyzedConnection connection)
+    {
+        if (_onConnection is { } hand)
+        {
+            hand(connection);
+        }
+        else
+        {
+            _finished.Add(connection);
+        }
     }
 
     /// <summary>

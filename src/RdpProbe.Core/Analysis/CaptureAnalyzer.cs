@@ -29,13 +29,19 @@ internal sealed partial class CaptureAnalyzer
     private readonly Dictionary<FlowKey, TcpConnection> _tcp = [];
     /// <summary>Finished connections, already reduced to their findings: the per-flow state is gone once a flow ends.</summary>
     private readonly List<AnalyzedConnection> _finished = [];
+
+    /// <summary>When set, finished connections go here as they end instead of into <see cref="_finished"/>.</summary>
+    private readonly Action<AnalyzedConnection>? _onConnection;
     private readonly List<FlowKey> _sweepKeys = [];
     private readonly long _idleMicros;
     private readonly long _openGraceMicros;
 
-    public CaptureAnalyzer(AnalyzerOptions options)
+    /// <param name="onConnection">Receives each connection's findings as soon as the connection ends (in the order
+    /// they end); the findings then list no connections. Lets a caller keep only its own form of them.</param>
+    public CaptureAnalyzer(AnalyzerOptions options, Action<AnalyzedConnection>? onConnection = null)
     {
         _options = options;
+        _onConnection = onConnection;
         foreach (int port in options.Ports)
         {
             if (port is > 0 and < 65536)
@@ -195,7 +201,7 @@ internal sealed partial class CaptureAnalyzer
         _tcp.Remove(key);
         if (IsReportable(connection))
         {
-            _finished.Add(BuildConnection(connection));
+            Finished(BuildConnection(connection));
         }
     }
 

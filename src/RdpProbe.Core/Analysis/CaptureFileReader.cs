@@ -160,9 +160,12 @@ public static class CaptureFiles
     public sealed record Result(CaptureFindings Findings, CaptureReadStatus Status, IReadOnlyList<string> Errors);
 
     /// <param name="progress">Called with (bytes read so far across files, total bytes of all files).</param>
-    public static Result Analyze(IReadOnlyList<string> files, AnalyzerOptions options, Action<long, long>? progress = null, CancellationToken cancellationToken = default)
+    /// <param name="onConnection">When set, receives each connection as it ends and the findings list none (see
+    /// <see cref="CaptureAnalyzer(AnalyzerOptions, Action{AnalyzedConnection})"/>).</param>
+    public static Result Analyze(IReadOnlyList<string> files, AnalyzerOptions options, Action<long, long>? progress = null,
+        CancellationToken cancellationToken = default, Action<AnalyzedConnection>? onConnection = null)
     {
-        var analyzer = new CaptureAnalyzer(options);
+        var analyzer = new CaptureAnalyzer(options, onConnection);
         long total = files.Sum(f => File.Exists(f) ? new FileInfo(f).Length : 0);
         long done = 0;
         var errors = new List<string>();

@@ -10,23 +10,28 @@ namespace RdpProbe.Reports;
 /// </summary>
 public static class CaptureAnalysis
 {
+    // Report words of the enums, made once: a capture can hold hundreds of thousands of connections.
+    private static readonly string[] PhaseWords = Words<Phase>(p => p.ToReportName());
+    private static readonly string[] EndingWords = Words<Ending>(e => e.ToReportName());
+
     public sealed record Result(AnalysisReport Report, CaptureReadStatus Status, IReadOnlyList<string> Errors);
 
     /// <param name="progress">Called with (bytes read so far across files, total bytes of all files).</param>
     public static Result Run(IReadOnlyList<string> files, AnalyzerOptions options, Action<long, long>? progress = null, CancellationToken cancellationToken = default)
     {
-        var run = CaptureFiles.Analyze(files, options, progress, cancellationToken);
-        return new Result(ToReport(run.Findings), run.Status, run.Errors);
+        // Each connection is written as soon as it ends, so only its report stays in memory (as many connections as
+        // the capture holds); sorted by first frame as the findings are (a stable sort of the same order).
+        var connections = new List<ConnectionReport>();
+        var run = CaptureFiles.Analyze(files, options, progress, cancellationToken, c => connections.Add(Connection(c)));
+        return new Result(ToReport(run.Findings, connections.OrderBy(c => c.FirstFrame).ToList()), run.Status, run.Errors);
     }
 
-    // Report words of the enums, made once: a capture can hold hundreds of thousands of connections.
-    private static readonly string[] PhaseWords = Words<Phase>(p => p.ToReportName());
-    private static readonly string[] EndingWords = Words<Ending>(e => e.ToReportName());
-
     /// <summary>The analysis document for <paramref name="f"/>.</summary>
-    public static AnalysisReport ToReport(CaptureFindings f) =>
+    public static AnalysisReport ToReport(CaptureFindings f) => ToReport(f, Map(f.Connections, Connection));
+
+    private static AnalysisReport ToReport(CaptureFindings f, IReadOnlyList<ConnectionReport> connections) =>
         new(AnalysisReport.SchemaName, f.Files, f.Packets, f.Bytes, f.Seconds,
-            Map(f.Connections, Connection),
+            connections,
             Map(f.Udp, Udp),
             Map(f.Icmp, Icmp),
             new FragmentReport(f.Fragments.Ipv4, f.Fragments.Ipv6, f.Fragments.Reassembled, f.Fragments.Incomplete),
