@@ -1,7 +1,6 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using RdpProbe.Diagnosis;
 
 namespace RdpProbe.Reports;
 
@@ -91,12 +90,7 @@ public sealed record PhaseReportEntry(string Name, string Status, int FirstFrame
 
 public sealed record AnomalyReport(string Kind, IReadOnlyList<int> Frames, int Count, string? Phase, string? From, string? Detail, string Filter);
 
-public sealed record VerdictReport(bool Ok, string Phase, string Ending, string? Code, string Summary, IReadOnlyList<string> Causes, IReadOnlyList<string> Remedies, bool Inferred)
-{
-    /// <summary>The report words of the shared verdict: snake_case phase and ending names.</summary>
-    public static VerdictReport From(Verdict v) =>
-        new(v.Ok, v.Phase.ToReportName(), v.Ending.ToReportName(), v.Code, v.Summary, v.Causes, v.Remedies, v.Inferred);
-}
+public sealed record VerdictReport(bool Ok, string Phase, string Ending, string? Code, string Summary, IReadOnlyList<string> Causes, IReadOnlyList<string> Remedies, bool Inferred);
 
 public sealed record UdpFlowReport(
     string Client,

@@ -111,8 +111,8 @@ public static class CaptureAnalysis
         new UdpVerdictReport(u.Ok, u.Summary),
         u.Filter);
 
-    /// <summary>The shared verdict in report words (as <see cref="VerdictReport.From"/>, with the cached words).</summary>
-    private static VerdictReport Verdict(Verdict v) =>
+    /// <summary>The shared verdict in report words: snake_case phase and ending names.</summary>
+    internal static VerdictReport Verdict(Verdict v) =>
         new(v.Ok, Word(v.Phase), Word(v.Ending), v.Code, v.Summary, v.Causes, v.Remedies, v.Inferred);
 
     private static string Word(Phase phase) => (uint)phase < (uint)PhaseWords.Length ? PhaseWords[(int)phase] ?? phase.ToReportName() : phase.ToReportName();

@@ -133,7 +133,7 @@ public sealed class AnalysisVerdictsTests
     [InlineData(Phase.SecurityExchange, Ending.Timeout, "security_exchange", "timeout")]
     public void The_report_carries_the_snake_case_words(Phase phase, Ending ending, string phaseWord, string endingWord)
     {
-        var r = VerdictReport.From(new Verdict(false, phase, ending, "c", "s", ["cause"], ["remedy"]) { Inferred = true });
+        var r = CaptureAnalysis.Verdict(new Verdict(false, phase, ending, "c", "s", ["cause"], ["remedy"]) { Inferred = true });
         Assert.Equal(phaseWord, r.Phase);
         Assert.Equal(endingWord, r.Ending);
         Assert.Equal("c", r.Code);
