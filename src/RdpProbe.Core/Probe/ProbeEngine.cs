@@ -124,9 +124,11 @@ public sealed class ProbeEngine(ProbeOptions options)
         var request = Options.RequestedProtocols;
         int fallbackIndex = -1;
         bool withhold = false;
+        var startedAt = DateTimeOffset.UtcNow;
         while (true)
         {
-            var report = new ProbeReport(target) { Address = address, ResolvedAddresses = resolved };
+            // Each attempt fills a report of its own (negotiation, TLS, session facts); the last one is returned.
+            var report = new ProbeReport(target) { Address = address, ResolvedAddresses = resolved, StartedAt = startedAt };
             if (dns is not null)
             {
                 report.Phases.Add(dns);
