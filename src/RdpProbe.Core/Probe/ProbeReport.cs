@@ -198,16 +198,13 @@ public sealed record ProbeAttempt(
 /// first one that got past tcp is the one probed; a dead one before it is a finding, not the verdict.
 /// </summary>
 /// <param name="Address">The address.</param>
+/// <param name="Answered">It did not end at tcp refused, timeout or unreachable: the probe went on with it.</param>
 /// <param name="Phase">Where it ended (tcp for a dead address; otherwise the verdict's phase).</param>
 /// <param name="Ending">How it ended there.</param>
 /// <param name="Code">The ending's code, if any.</param>
-/// <param name="Detail">The failing phase's detail line (the tcp record's for a dead address).</param>
-/// <param name="Ms">Time spent on it (the tcp phase's wall time for a dead address).</param>
-public sealed record AddressAttempt(IPAddress Address, Phase Phase, Ending Ending, string? Code, string? Detail, double? Ms)
-{
-    /// <summary>The address answered at tcp (the probe went on with it).</summary>
-    public bool Answered => Phase != Phase.Tcp || Ending == Ending.Ok;
-}
+/// <param name="Detail">The tcp record's detail line (how it connected, or why not).</param>
+/// <param name="Ms">The tcp phase's wall time: for a dead address, how long a client waits for it.</param>
+public sealed record AddressAttempt(IPAddress Address, bool Answered, Phase Phase, Ending Ending, string? Code, string? Detail, double? Ms);
 
 /// <summary>Everything one probe of one address found: the phase records, the decoded facts and the verdict.</summary>
 public sealed class ProbeReport
