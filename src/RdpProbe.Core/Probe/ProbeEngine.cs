@@ -56,7 +56,7 @@ public sealed class ProbeEngine(ProbeOptions options)
         {
             var failed = new ProbeReport(target);
             failed.Phases.Add(dns);
-            failed.Verdict = Verdict.From(failed.Phases);
+            ClientJudgement.Apply(failed, Options, Credentials is not null);
             return [failed];
         }
 

@@ -112,4 +112,19 @@ public sealed class AddressWalkTests
         Assert.Empty(report.AddressAttempts);
         Assert.True(report.Verdict.Ok, report.Verdict.Summary);
     }
+
+    [Fact]
+    public async Task A_name_that_does_not_resolve_is_judged_too()
+    {
+        var engine = new ProbeEngine(Quick) { Resolver = (_, _) => Task.FromException<IPAddress[]>(new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.HostNotFound)) };
+        var report = Assert.Single(await engine.RunAsync(ProbeTarget.Parse("nowhere.test:3389"), CancellationToken.None));
+
+        Assert.False(report.Verdict.Ok);
+        Assert.Equal(Phase.Dns, report.Verdict.Phase);
+        Assert.Equal(Symptoms.NameNotFound, report.Verdict.Code);
+        Assert.Equal(Compatibility.Fails, report.ClientVerdict!.Result);
+        Assert.Equal(Phase.Dns, report.ClientVerdict.FailPhase);
+        Assert.All(report.Compatibility, v => Assert.Equal(Compatibility.Fails, v.Result));
+        Assert.Empty(report.AddressAttempts);
+    }
 }
