@@ -11,7 +11,8 @@ namespace RdpProbe.Probe;
 internal sealed partial class ConnectionSequence
 {
     /// <summary>The dns phase: the name's addresses, or none when the phase failed (the record says how).</summary>
-    public static async Task<(PhaseRecord Record, IPAddress[] Addresses)> ResolveAsync(ProbeTarget target, PhaseRunner runner)
+    /// <param name="resolver">Resolves the name instead of the system resolver (tests); null: <see cref="Dns.GetHostAddressesAsync(string, CancellationToken)"/>.</param>
+    public static async Task<(PhaseRecord Record, IPAddress[] Addresses)> ResolveAsync(ProbeTarget target, PhaseRunner runner, Func<string, CancellationToken, Task<IPAddress[]>>? resolver = null)
     {
         var dns = new PhaseRecord(Phase.Dns);
         IPAddress[] addresses = [];
@@ -21,7 +22,7 @@ internal sealed partial class ConnectionSequence
             context.OnTimeout = () => (null, $"the name {target.Host} did not resolve within {PhaseRunner.Describe(runner.PhaseTimeout)}");
             try
             {
-                addresses = await Dns.GetHostAddressesAsync(target.Host, context.Token).ConfigureAwait(false);
+                addresses = await (resolver ?? Dns.GetHostAddressesAsync)(target.Host, context.Token).ConfigureAwait(false);
             }
             catch (SocketException ex)
             {
