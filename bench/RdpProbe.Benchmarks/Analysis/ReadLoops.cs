@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using RdpProbe.Analysis;
+using RdpProbe.Reports;
 using SharpPcap;
 using SharpPcap.LibPcap;
 

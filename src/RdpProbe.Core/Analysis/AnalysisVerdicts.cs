@@ -4,9 +4,12 @@ using RdpProbe.Protocol;
 namespace RdpProbe.Analysis;
 
 /// <summary>The facts a verdict is computed from (never from message text).</summary>
+/// <param name="Ending">How TCP showed the connection end: <see cref="Ending.Closed"/>, <see cref="Ending.Reset"/>,
+/// <see cref="Ending.Timeout"/> or <see cref="Ending.Open"/> (the capture ended first).</param>
+/// <param name="EndedBy">"client" or "server" for the side whose FIN or RST came first; null when nobody ended it.</param>
 internal sealed record VerdictFacts(
     Phase LastPhase,
-    string Ending,
+    Ending Ending,
     string? EndedBy,
     bool SynAnswered,
     bool RefusedAtSyn,
@@ -28,267 +31,256 @@ internal sealed record VerdictFacts(
     SecurityProtocols? Requested = null,
     SecurityProtocols? Selected = null);
 
-internal sealed record Verdict(bool Ok, string Phase, string Ending, string? Code, string Summary, IReadOnlyList<string> Causes, bool Inferred)
-{
-    public IReadOnlyList<string> Remedies { get; init; } = [];
-}
+/// <summary>
+/// Where the shared symptom table (<see cref="Symptoms"/>) is looked up for an observation, and whether the table's
+/// summary describes the observation exactly (the same thing the live probe sees) or only the table's causes and
+/// remedies apply (what only a capture shows: record-size inference, stalls).
+/// </summary>
+internal readonly record struct SymptomKey(Phase Phase, Ending Ending, string? Code, bool Exact);
 
 /// <summary>
-/// Plain-word verdicts for analyzed connections, from the symptom table (Diagnosis/Symptoms.cs). Kept in one function so
-/// it can be switched to the probe's shared symptom table when that lands.
+/// Plain-word verdicts for analyzed connections. Each rule names its own verdict (phase, ending, code) and the symptom
+/// table key it shares with the live probe, so probe and analyzer say the same thing for the same observation.
 /// </summary>
 internal static class AnalysisVerdicts
 {
     /// <summary>
     /// The verdict for one connection. Where the observation is the same one the live probe makes (refused SYN,
     /// negotiation failure code, TLS alert, close before ServerHello, ...), the wording, causes and remedies come from
-    /// the shared symptom table (<see cref="Symptoms"/>), so probe and analyzer say the same thing; what only a capture
-    /// shows (record-size inference, stalls) keeps the analyzer's own words, with the table's remedies added.
+    /// the shared symptom table, so probe and analyzer say the same thing; what only a capture shows (record-size
+    /// inference, stalls) keeps the analyzer's own words, with the table's causes and remedies added.
     /// </summary>
     public static Verdict Explain(VerdictFacts f)
     {
-        var v = ExplainObserved(f);
+        var (v, key) = Observe(f);
         if (v.Ok)
         {
             return v;
         }
 
-        var (phase, ending, code, shared) = SymptomKey(f, v);
-        var x = Symptoms.Explain(phase, ending, code);
-        return shared
+        var x = Symptoms.Explain(key.Phase, key.Ending, key.Code);
+        return key.Exact
             ? v with { Summary = x.Summary, Causes = x.Causes.Count > 0 ? x.Causes : v.Causes, Remedies = x.Remedies }
             : v with { Causes = v.Causes.Concat(x.Causes).Distinct().ToList(), Remedies = x.Remedies };
     }
 
-    /// <summary>The (phase, ending, code) key of the shared table, and whether its summary fits this observation exactly.</summary>
-    private static (Phase, Ending, string?, bool) SymptomKey(VerdictFacts f, Verdict v)
+    /// <summary>The verdict in the analyzer's own words, and the symptom key of the observation.</summary>
+    internal static (Verdict Verdict, SymptomKey Key) Observe(VerdictFacts f)
     {
-        Ending ending = v.Ending switch
-        {
-            "reset" => Ending.Reset,
-            "closed" => Ending.Closed,
-            "timeout" or "open" => Ending.Timeout,
-            _ => Ending.Closed,
-        };
-
-        if (v.Code == "refused")
-        {
-            return (Phase.Tcp, Ending.Refused, null, true);
-        }
-
-        if (v.Phase == "tcp" && !f.SynAnswered)
-        {
-            return (Phase.Tcp, Ending.Timeout, null, true);
-        }
-
-        if (f.FailureCode is not null)
-        {
-            return (Phase.X224, Ending.NegotiationFailure, v.Code, true);
-        }
-
-        if (v.Code == "disconnect_provider_ultimatum")
-        {
-            return (Phase.X224, Ending.Closed, "mcs_disconnect_provider_ultimatum", true);
-        }
-
-        if (v.Code == "not_rdp")
-        {
-            return (Phase.X224, Ending.NotRdp, null, false);
-        }
-
-        if (v.Code == "stall")
-        {
-            return (f.LastPhase, Ending.Timeout, f.LastPhase == Phase.Tls && !f.ServerHelloSeen ? Symptoms.BeforeServerHello : null, false);
-        }
-
-        switch (f.LastPhase)
-        {
-            case Phase.Tls when v.Code is not null:
-                return (Phase.Tls, Ending.TlsAlert, v.Code, true);
-            case Phase.Tls when !f.ServerHelloSeen:
-                return (Phase.Tls, ending, Symptoms.BeforeServerHello, false);
-            case Phase.Credssp when f.CredsspRound is null or "negotiate":
-                return (Phase.Credssp, Ending.Closed, Symptoms.AfterNegotiate, false);
-            case Phase.Credssp when v.Code is "auth_failed" or "credssp_error":
-                return (Phase.Credssp, Ending.AuthFailed, null, false);
-            case Phase.EarlyAuth:
-                return (Phase.EarlyAuth, Ending.AccessDenied, null, false);
-            default:
-                return (f.LastPhase <= Phase.Tcp ? Phase.X224 : f.LastPhase, ending, null, false);
-        }
-    }
-
-    private static Verdict ExplainObserved(VerdictFacts f)
-    {
-        string phase = f.LastPhase.ToReportName();
         string by = f.EndedBy ?? "nobody";
-        bool ended = f.Ending is "closed" or "reset" or "timeout";
+        bool ended = f.Ending is Ending.Closed or Ending.Reset or Ending.Timeout;
+        string how = f.Ending.ToReportName();
 
         if (f.SessionReached)
         {
-            return new Verdict(true, phase, "ok", null,
-                "The handshake completed and session data flowed" + (ended ? $"; the {by} later ended the connection ({f.Ending})." : "."),
-                [], true);
+            return (Ok(f.LastPhase, Ending.Ok,
+                "The handshake completed and session data flowed" + (ended ? $"; the {by} later ended the connection ({how})." : "."),
+                inferred: true), default);
         }
 
         if (f.NotRdpReason is not null && f.LastPhase <= Phase.Tcp)
         {
-            return new Verdict(false, "x224", f.Ending, "not_rdp", $"The client's first bytes are not RDP ({f.NotRdpReason}).",
-                ["another protocol on the RDP port", "RDP wrapped in a tunnel or proxy the analyzer does not decode"], false);
+            return (Fail(Phase.X224, f.Ending, "not_rdp", $"The client's first bytes are not RDP ({f.NotRdpReason}).",
+                ["another protocol on the RDP port", "RDP wrapped in a tunnel or proxy the analyzer does not decode"], inferred: false),
+                new SymptomKey(Phase.X224, Ending.NotRdp, null, Exact: false));
         }
 
         if (f.RefusedAtSyn)
         {
-            return new Verdict(false, "tcp", "reset", "refused", "The server answered the SYN with a reset: nothing is listening on that port.",
-                ["Remote Desktop disabled or the TermService stopped", "wrong port", "a firewall rejecting with a reset"], false);
+            return (Fail(Phase.Tcp, Ending.Reset, "refused", "The server answered the SYN with a reset: nothing is listening on that port.",
+                ["Remote Desktop disabled or the TermService stopped", "wrong port", "a firewall rejecting with a reset"], inferred: false),
+                new SymptomKey(Phase.Tcp, Ending.Refused, null, Exact: true));
         }
 
         if (f.LastPhase == Phase.Tcp && !f.SynAnswered)
         {
-            return new Verdict(false, "tcp", ended ? f.Ending : "timeout", null,
+            return (Fail(Phase.Tcp, ended ? f.Ending : Ending.Timeout, null,
                 "The SYN was never answered: the port is filtered, the host is down or the address is wrong.",
-                ["firewall or VPN dropping TCP 3389", "host down", "wrong address or port"], false);
+                ["firewall or VPN dropping TCP 3389", "host down", "wrong address or port"], inferred: false),
+                new SymptomKey(Phase.Tcp, Ending.Timeout, null, Exact: true));
         }
 
-        if (f.FailureCode is { } code)
+        if (f.FailureCode is { } failure)
         {
-            return new Verdict(false, "x224", f.Ending, code.ToReportName(), FailureSummary(code), FailureCauses(code), false);
+            string code = failure.ToReportName();
+            return (Fail(Phase.X224, f.Ending, code, FailureSummary(failure), FailureCauses(failure), inferred: false),
+                new SymptomKey(Phase.X224, Ending.NegotiationFailure, code, Exact: true));
         }
 
         if (f.ServerUltimatum && !f.ConfirmSeen)
         {
-            return new Verdict(false, "x224", f.Ending, "disconnect_provider_ultimatum",
+            // The report code stays "disconnect_provider_ultimatum"; the probe records the same answer with the
+            // ByteSniffer word, which is the table's key.
+            return (Fail(Phase.X224, f.Ending, "disconnect_provider_ultimatum",
                 "The server answered the X.224 Connection Request with an MCS Disconnect Provider Ultimatum instead of a Connection Confirm: it refuses the security protocols the client asked for.",
-                ["requested protocol not supported by this server (e.g. RDSAAD on xrdp)"], false);
+                ["requested protocol not supported by this server (e.g. RDSAAD on xrdp)"], inferred: false),
+                new SymptomKey(Phase.X224, Ending.Closed, "mcs_disconnect_provider_ultimatum", Exact: true));
         }
 
         if (f.Stalled && f.StallDetail is not null)
         {
-            return new Verdict(false, phase, f.Ending, "stall", f.StallDetail,
+            return (Fail(f.LastPhase, f.Ending, "stall", f.StallDetail,
                 ["path MTU black hole: full-size segments dropped and ICMP fragmentation-needed filtered (VPN, PPPoE, GRE, IPsec)",
-                 "a firewall or IPS silently dropping the connection mid-handshake"], true);
+                 "a firewall or IPS silently dropping the connection mid-handshake"], inferred: true),
+                new SymptomKey(f.LastPhase, Ending.Timeout, f.LastPhase == Phase.Tls && !f.ServerHelloSeen ? Symptoms.BeforeServerHello : null, Exact: false));
         }
 
-        if (f.FirstAlert is { } alert && f.LastPhase == Phase.Tls)
+        if (f.FirstAlert is { Alert: { } a } alert && f.LastPhase == Phase.Tls)
         {
             string from = alert.FromClient ? "client" : "server";
-            if (alert.Alert is { } a)
-            {
-                string name = TlsNames.AlertName(a.Description);
-                return new Verdict(false, "tls", f.Ending, name, $"TLS failed: the {from} sent a {(a.Level == TlsAlertLevel.Fatal ? "fatal" : "warning")} {name} alert.", AlertCauses(a.Description, alert.FromClient), false);
-            }
+            string name = TlsNames.AlertName(a.Description);
+            return (Fail(Phase.Tls, f.Ending, name,
+                $"TLS failed: the {from} sent a {(a.Level == TlsAlertLevel.Fatal ? "fatal" : "warning")} {name} alert.",
+                AlertCauses(a.Description, alert.FromClient), inferred: false),
+                new SymptomKey(Phase.Tls, Ending.TlsAlert, name, Exact: true));
         }
 
+        var v = ByPhase(f, ended, by, how);
+        return (v, PhaseKey(f, v.Code));
+    }
+
+    /// <summary>
+    /// The symptom key for a verdict decided by the last phase alone: a capture-only observation, so the table's
+    /// causes and remedies for that phase and TCP ending are added to the analyzer's words. An open connection is
+    /// looked up as a timeout (nothing more came).
+    /// </summary>
+    private static SymptomKey PhaseKey(VerdictFacts f, string? code)
+    {
+        Ending ending = f.Ending == Ending.Open ? Ending.Timeout : f.Ending;
+        return f.LastPhase switch
+        {
+            Phase.Tls when !f.ServerHelloSeen => new(Phase.Tls, ending, Symptoms.BeforeServerHello, false),
+            Phase.Credssp when f.CredsspRound is null or "negotiate" => new(Phase.Credssp, Ending.Closed, Symptoms.AfterNegotiate, false),
+            Phase.Credssp when code is "auth_failed" or "credssp_error" => new(Phase.Credssp, Ending.AuthFailed, null, false),
+            Phase.EarlyAuth => new(Phase.EarlyAuth, Ending.AccessDenied, null, false),
+            _ => new(f.LastPhase <= Phase.Tcp ? Phase.X224 : f.LastPhase, ending, null, false),
+        };
+    }
+
+    private static Verdict Ok(Phase phase, Ending ending, string summary, bool inferred) =>
+        new(true, phase, ending, null, summary, [], []) { Inferred = inferred };
+
+    private static Verdict Fail(Phase phase, Ending ending, string? code, string summary, IReadOnlyList<string> causes, bool inferred) =>
+        new(false, phase, ending, code, summary, causes, []) { Inferred = inferred };
+
+    /// <summary>A connection that is ok when it was still open at the end of the capture, failed when it ended here.</summary>
+    private static Verdict OkUnlessEnded(bool ended, Phase phase, Ending ending, string? code, string summary, IReadOnlyList<string> causes, bool inferred) =>
+        new(!ended, phase, ending, code, summary, causes, []) { Inferred = inferred };
+
+    private static Verdict ByPhase(VerdictFacts f, bool ended, string by, string how)
+    {
         switch (f.LastPhase)
         {
             case Phase.Tcp:
-                return new Verdict(false, "x224", f.Ending, null,
+                return Fail(Phase.X224, f.Ending, null,
                     ended
-                        ? $"The TCP connection opened but the {by} ended it ({f.Ending}) before an X.224 Connection Request was seen."
+                        ? $"The TCP connection opened but the {by} ended it ({how}) before an X.224 Connection Request was seen."
                         : "The TCP connection opened; no RDP bytes were seen before the capture ended.",
-                    ["client gave up or a middlebox cut the connection before RDP started"], false);
+                    ["client gave up or a middlebox cut the connection before RDP started"], inferred: false);
 
             case Phase.X224 when !f.ConfirmSeen:
-                return new Verdict(false, "x224", f.Ending, null,
+                return Fail(Phase.X224, f.Ending, null,
                     ended
-                        ? $"The client sent the X.224 Connection Request but the {by} ended the connection ({f.Ending}) without a Connection Confirm."
+                        ? $"The client sent the X.224 Connection Request but the {by} ended the connection ({how}) without a Connection Confirm."
                         : "The client sent the X.224 Connection Request; no Connection Confirm before the capture ended.",
-                    ["malformed request or another service on the port", "IPS/load balancer rejecting the cookie or wanting a routing token", "listener overloaded or TermService wedged"], false);
+                    ["malformed request or another service on the port", "IPS/load balancer rejecting the cookie or wanting a routing token", "listener overloaded or TermService wedged"], inferred: false);
 
             case Phase.X224 when ended && f.EndedBy == "client" && f.Requested is { } req && f.Selected is { } sel
                 && (req & (SecurityProtocols.Hybrid | SecurityProtocols.HybridEx)) != 0 && (sel & (SecurityProtocols.Hybrid | SecurityProtocols.HybridEx)) == 0:
-                return new Verdict(false, "x224", f.Ending, "nla_not_offered",
+                // Remedies come from the symptom table, as for every capture-only observation.
+                return Fail(Phase.X224, f.Ending, "nla_not_offered",
                     $"The client asked for NLA (CredSSP) but the server selected {sel.ToReportName()}; the client then closed the connection: it requires NLA, which this server does not offer.",
-                    ["server without Network Level Authentication (e.g. xrdp, or NLA disabled on the server)", "client set to require NLA (/sec:nla)"], false)
-                { Remedies = ["enable NLA on the server, or let the client accept TLS security (less secure)"] };
+                    ["server without Network Level Authentication (e.g. xrdp, or NLA disabled on the server)", "client set to require NLA (/sec:nla)"], inferred: false);
 
             case Phase.X224:
-                return new Verdict(!ended, "x224", f.Ending, null,
-                    ended ? $"Negotiation succeeded but the {by} ended the connection ({f.Ending}) before TLS or MCS started." : "Negotiation succeeded; the capture ends there.",
-                    ended ? ["the client gave up after seeing the selected protocol (a scanner, or a client that refuses it)"] : [], false);
+                return OkUnlessEnded(ended, Phase.X224, f.Ending, null,
+                    ended ? $"Negotiation succeeded but the {by} ended the connection ({how}) before TLS or MCS started." : "Negotiation succeeded; the capture ends there.",
+                    ended ? ["the client gave up after seeing the selected protocol (a scanner, or a client that refuses it)"] : [], inferred: false);
 
             case Phase.Tls when !f.ServerHelloSeen:
-                return new Verdict(false, "tls", f.Ending, null,
+                return Fail(Phase.Tls, f.Ending, null,
                     ended
-                        ? $"The {by} ended the connection ({f.Ending}) right after the ClientHello, without a ServerHello."
+                        ? $"The {by} ended the connection ({how}) right after the ClientHello, without a ServerHello."
                         : "The ClientHello got no ServerHello before the capture ended.",
-                    ["no TLS version or cipher suite in common (e.g. TLS 1.2-only client vs a TLS 1.0-only server)", "server certificate or private key unusable", "a middlebox resetting TLS on the RDP port"], false);
+                    ["no TLS version or cipher suite in common (e.g. TLS 1.2-only client vs a TLS 1.0-only server)", "server certificate or private key unusable", "a middlebox resetting TLS on the RDP port"], inferred: false);
 
             case Phase.Tls:
-                return new Verdict(!ended, "tls", f.Ending, null,
-                    ended ? $"The TLS handshake started but the {by} ended the connection ({f.Ending}) before it finished." : "The TLS handshake was under way when the capture ended.",
-                    ended ? ["certificate rejected by the client", "TLS parameters refused"] : [], false);
+                return OkUnlessEnded(ended, Phase.Tls, f.Ending, null,
+                    ended ? $"The TLS handshake started but the {by} ended the connection ({how}) before it finished." : "The TLS handshake was under way when the capture ended.",
+                    ended ? ["certificate rejected by the client", "TLS parameters refused"] : [], inferred: false);
 
             case Phase.Credssp:
-                return CredsspVerdict(f, ended, by);
+                return CredsspVerdict(f, ended, by, how);
 
             case Phase.EarlyAuth:
-                return new Verdict(!ended, "early_auth", f.Ending, ended ? "access_denied" : null,
+                return OkUnlessEnded(ended, Phase.EarlyAuth, f.Ending, ended ? "access_denied" : null,
                     ended
                         ? $"Credentials were accepted, then the server sent its Early User Authorization Result and the {by} closed the connection: the user is most likely not allowed to log on through Remote Desktop (inferred from record sizes)."
                         : "The server sent its Early User Authorization Result (4 bytes); the capture ends there.",
-                    ended ? ["user not in Remote Desktop Users", "\"Allow log on through Remote Desktop Services\" missing or a deny right"] : [], true);
+                    ended ? ["user not in Remote Desktop Users", "\"Allow log on through Remote Desktop Services\" missing or a deny right"] : [], inferred: true);
 
             case Phase.Mcs when f.McsResult is int r and not 0:
-                return new Verdict(false, "mcs", f.Ending, $"mcs_result_{r}", $"The server refused the MCS Connect-Initial (result {r}).", ["client settings not acceptable to the server"], false);
+                return Fail(Phase.Mcs, f.Ending, $"mcs_result_{r}", $"The server refused the MCS Connect-Initial (result {r}).", ["client settings not acceptable to the server"], inferred: false);
 
             case Phase.Mcs:
-                return new Verdict(!ended, "mcs", f.Ending, null,
-                    ended ? $"The {by} ended the connection ({f.Ending}) during the MCS basic settings exchange." : "The connection was in the MCS basic settings exchange when the capture ended.",
-                    ended ? ["server rejected the client's core/security/channel settings (downgrade check, encryption level, channel list)", "MTU black hole on the larger Connect-Initial PDU"] : [], f.ExpectsCredssp || f.LastPhase > Phase.Tls);
+                return OkUnlessEnded(ended, Phase.Mcs, f.Ending, null,
+                    ended ? $"The {by} ended the connection ({how}) during the MCS basic settings exchange." : "The connection was in the MCS basic settings exchange when the capture ended.",
+                    ended ? ["server rejected the client's core/security/channel settings (downgrade check, encryption level, channel list)", "MTU black hole on the larger Connect-Initial PDU"] : [],
+                    inferred: f.ExpectsCredssp || f.LastPhase > Phase.Tls);
 
             default:
-                return new Verdict(!ended, phase, f.Ending, null,
-                    ended ? $"The {by} ended the connection ({f.Ending}) during {phase.Replace('_', ' ')}." : $"The connection was in {phase.Replace('_', ' ')} when the capture ended.",
-                    ended ? PhaseCauses(f.LastPhase) : [], true);
+                string phase = f.LastPhase.ToReportName().Replace('_', ' ');
+                return OkUnlessEnded(ended, f.LastPhase, f.Ending, null,
+                    ended ? $"The {by} ended the connection ({how}) during {phase}." : $"The connection was in {phase} when the capture ended.",
+                    ended ? PhaseCauses(f.LastPhase) : [], inferred: true);
         }
     }
 
-    private static Verdict CredsspVerdict(VerdictFacts f, bool ended, string by)
+    private static Verdict CredsspVerdict(VerdictFacts f, bool ended, string by, string how)
     {
         string round = f.CredsspRound ?? "negotiate";
         if (round == "alert")
         {
-            return new Verdict(false, "credssp", f.Ending, "auth_failed",
-                $"Authentication failed: the server answered the client's AUTHENTICATE with an encrypted TLS alert (2 bytes of plaintext) instead of pubKeyAuth, and the {by} ended the connection ({f.Ending}). Inferred from record sizes; the server does not say why.",
-                ["wrong user name or password", "unknown user", "account locked, disabled or restricted"], true);
+            return Fail(Phase.Credssp, f.Ending, "auth_failed",
+                $"Authentication failed: the server answered the client's AUTHENTICATE with an encrypted TLS alert (2 bytes of plaintext) instead of pubKeyAuth, and the {by} ended the connection ({how}). Inferred from record sizes; the server does not say why.",
+                ["wrong user name or password", "unknown user", "account locked, disabled or restricted"], inferred: true);
         }
 
         if (f.ErrorSizedAnswer == true)
         {
-            return new Verdict(false, "credssp", f.Ending, "credssp_error",
+            return Fail(Phase.Credssp, f.Ending, "credssp_error",
                 "Authentication failed: the server's answer to the client's AUTHENTICATE is error-sized (a TSRequest with an errorCode such as STATUS_LOGON_FAILURE), inferred from the encrypted record size.",
-                ["wrong user name or password", "account locked, disabled or expired", "logon restrictions or a missing logon right"], true);
+                ["wrong user name or password", "account locked, disabled or expired", "logon restrictions or a missing logon right"], inferred: true);
         }
 
         if (!ended)
         {
-            return new Verdict(true, "credssp", f.Ending, null, $"CredSSP was under way (last round: {round}) when the capture ended.", [], true);
+            return Ok(Phase.Credssp, f.Ending, $"CredSSP was under way (last round: {round}) when the capture ended.", inferred: true);
         }
 
         return round switch
         {
-            "negotiate" => new Verdict(false, "credssp", f.Ending, null,
-                $"The {by} ended the connection ({f.Ending}) after the client's first CredSSP message (NEGOTIATE) without a CHALLENGE.",
-                ["server does not accept the NTLM/SPNEGO token (NTLM restricted by policy)", "the selected protocol was not really CredSSP"], true),
-            "challenge" => new Verdict(false, "credssp", f.Ending, null,
-                $"The {by} ended the connection ({f.Ending}) after the server's CHALLENGE: the client did not go on (it may have rejected the server or had no credentials).",
-                ["client has no credentials for NLA", "client refused the server's identity"], true),
-            "authenticate" when f.ServerEncryptedAlert => new Verdict(false, "credssp", f.Ending, "auth_failed",
-                $"Authentication failed: the server answered the client's AUTHENTICATE with an (encrypted) TLS alert instead of pubKeyAuth, then the {by} ended the connection ({f.Ending}) (inferred from record sizes).",
-                ["wrong user name or password", "account locked, disabled or restricted", "CredSSP Encryption Oracle Remediation policy mismatch"], true),
-            "authenticate" => new Verdict(false, "credssp", f.Ending, "auth_failed",
-                $"Authentication failed: after the client's AUTHENTICATE the {by} ended the connection ({f.Ending}) without a pubKeyAuth answer (inferred from record sizes).",
-                ["wrong user name or password", "CredSSP Encryption Oracle Remediation policy mismatch", "account restrictions"], true),
-            "error" => new Verdict(false, "credssp", f.Ending, "credssp_error",
+            "negotiate" => Fail(Phase.Credssp, f.Ending, null,
+                $"The {by} ended the connection ({how}) after the client's first CredSSP message (NEGOTIATE) without a CHALLENGE.",
+                ["server does not accept the NTLM/SPNEGO token (NTLM restricted by policy)", "the selected protocol was not really CredSSP"], inferred: true),
+            "challenge" => Fail(Phase.Credssp, f.Ending, null,
+                $"The {by} ended the connection ({how}) after the server's CHALLENGE: the client did not go on (it may have rejected the server or had no credentials).",
+                ["client has no credentials for NLA", "client refused the server's identity"], inferred: true),
+            "authenticate" when f.ServerEncryptedAlert => Fail(Phase.Credssp, f.Ending, "auth_failed",
+                $"Authentication failed: the server answered the client's AUTHENTICATE with an (encrypted) TLS alert instead of pubKeyAuth, then the {by} ended the connection ({how}) (inferred from record sizes).",
+                ["wrong user name or password", "account locked, disabled or restricted", "CredSSP Encryption Oracle Remediation policy mismatch"], inferred: true),
+            "authenticate" => Fail(Phase.Credssp, f.Ending, "auth_failed",
+                $"Authentication failed: after the client's AUTHENTICATE the {by} ended the connection ({how}) without a pubKeyAuth answer (inferred from record sizes).",
+                ["wrong user name or password", "CredSSP Encryption Oracle Remediation policy mismatch", "account restrictions"], inferred: true),
+            "error" => Fail(Phase.Credssp, f.Ending, "credssp_error",
                 "Authentication failed: the server answered AUTHENTICATE with an error-sized TSRequest (inferred).",
-                ["wrong user name or password", "account locked, disabled or expired"], true),
-            "pubKeyAuth" => new Verdict(false, "credssp", f.Ending, null,
-                $"The server accepted the credentials (full-size pubKeyAuth answer) but the {by} ended the connection ({f.Ending}) before the client sent authInfo.",
-                ["client rejected the server's public-key proof (TLS interception?)"], true),
-            _ => new Verdict(false, "credssp", f.Ending, null,
-                $"The {by} ended the connection ({f.Ending}) after the client sent its credentials (authInfo).",
-                ["server refused the delegated credentials or the session"], true),
+                ["wrong user name or password", "account locked, disabled or expired"], inferred: true),
+            "pubKeyAuth" => Fail(Phase.Credssp, f.Ending, null,
+                $"The server accepted the credentials (full-size pubKeyAuth answer) but the {by} ended the connection ({how}) before the client sent authInfo.",
+                ["client rejected the server's public-key proof (TLS interception?)"], inferred: true),
+            _ => Fail(Phase.Credssp, f.Ending, null,
+                $"The {by} ended the connection ({how}) after the client sent its credentials (authInfo).",
+                ["server refused the delegated credentials or the session"], inferred: true),
         };
     }
 

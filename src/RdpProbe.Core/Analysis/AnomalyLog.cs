@@ -1,9 +1,8 @@
 using RdpProbe.Diagnosis;
-using RdpProbe.Reports;
 
 namespace RdpProbe.Analysis;
 
-/// <summary>Anomaly kinds (docs/REPORTS.md) plus a few the analyzer adds.</summary>
+/// <summary>Anomaly kinds of the analysis report (Wireshark's tcp.analysis names where one exists) plus a few the analyzer adds.</summary>
 internal static class AnomalyKinds
 {
     public const string Retransmission = "retransmission";
@@ -63,9 +62,9 @@ internal sealed class AnomalyLog
     public IEnumerable<(string Kind, Phase? Phase, string? From, string? Detail, IReadOnlyList<int> Frames, int Count)> Entries =>
         _entries.Select(e => (e.Kind, e.Phase, e.From, e.Detail, (IReadOnlyList<int>)e.Frames, e.Count));
 
-    public List<AnomalyReport> ToReports(string connectionFilter)
+    public List<AnomalyFinding> ToFindings(string connectionFilter)
     {
-        var list = new List<AnomalyReport>(_entries.Count);
+        var list = new List<AnomalyFinding>(_entries.Count);
         foreach (var e in _entries)
         {
             string filter = e.Count > e.Frames.Count && e.Kind == AnomalyKinds.Retransmission
@@ -73,7 +72,7 @@ internal sealed class AnomalyLog
                 : e.Count > e.Frames.Count && e.Kind == AnomalyKinds.DuplicateAck
                     ? $"{connectionFilter} && tcp.analysis.duplicate_ack"
                     : Filters.Frames(e.Frames);
-            list.Add(new AnomalyReport(e.Kind, e.Frames.ToArray(), e.Count, e.Phase?.ToReportName(), e.From, e.Detail, filter));
+            list.Add(new AnomalyFinding(e.Kind, e.Frames.ToArray(), e.Count, e.Phase, e.From, e.Detail, filter));
         }
 
         return list;

@@ -23,7 +23,7 @@ internal sealed class UdpFlow(IpEndpoint client, IpEndpoint server, int frame, l
     public List<int> FragmentFrames { get; } = [];
 }
 
-/// <summary>RDP-UDP detection: a SYN has snSourceAck = 0xFFFFFFFF and the SYN flag; the SYN+ACK
+/// <summary>RDP-UDP detection (MS-RDPEUDP 3.1.5.1.1): a SYN has snSourceAck = 0xFFFFFFFF and the SYN flag; the SYN+ACK
 /// acknowledges the SYN's snInitialSequenceNumber with SYN|ACK set. All fields big-endian (MS-RDPEUDP 2.2.2.1).</summary>
 internal sealed partial class CaptureAnalyzer
 {
@@ -218,7 +218,7 @@ internal sealed partial class CaptureAnalyzer
             tcp.Anomalies.Add(anomaly, tcp.Current, aboutClientPacket ? "client" : "server", frame, mtu is { } m ? $"next-hop MTU {m}" : kind);
             if (mtu is { } pathMtu and > 0)
             {
-                tcp.PathMtu[aboutClientPacket ? 0 : 1] = pathMtu;
+                tcp.Tcp.PathMtu[aboutClientPacket ? 0 : 1] = pathMtu;
             }
         }
         else if (quoted.Protocol == IpProtocols.Udp && _udp.TryGetValue(key, out var udp))

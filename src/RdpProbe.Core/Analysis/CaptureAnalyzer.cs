@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using RdpProbe.Reports;
 
 namespace RdpProbe.Analysis;
 
@@ -16,7 +15,7 @@ public sealed class AnalyzerOptions
 }
 
 /// <summary>
-/// The analysis pipeline: frames in, reports out. Holds state only for live flows: a flow is finished (and its
+/// The analysis pipeline: frames in, findings out. Holds state only for live flows: a flow is finished (and its
 /// buffers released) when it closes or goes idle, so memory stays flat as the capture grows. One instance per run;
 /// not thread-safe.
 /// </summary>
@@ -28,15 +27,21 @@ internal sealed partial class CaptureAnalyzer
     private readonly AnalyzerOptions _options;
     private readonly bool[] _rdpPort = new bool[65536];
     private readonly Dictionary<FlowKey, TcpConnection> _tcp = [];
-    /// <summary>Finished connections, already reduced to their report: the per-flow state is gone once a flow ends.</summary>
-    private readonly List<Reports.ConnectionReport> _finished = [];
+    /// <summary>Finished connections, already reduced to their findings: the per-flow state is gone once a flow ends.</summary>
+    private readonly List<AnalyzedConnection> _finished = [];
+
+    /// <summary>When set, finished connections go here as they end instead of into <see cref="_finished"/>.</summary>
+    private readonly Action<AnalyzedConnection>? _onConnection;
     private readonly List<FlowKey> _sweepKeys = [];
     private readonly long _idleMicros;
     private readonly long _openGraceMicros;
 
-    public CaptureAnalyzer(AnalyzerOptions options)
+    /// <param name="onConnection">Receives each connection's findings as soon as the connection ends (in the order
+    /// they end); the findings then list no connections. Lets a caller keep only its own form of them.</param>
+    public CaptureAnalyzer(AnalyzerOptions options, Action<AnalyzedConnection>? onConnection = null)
     {
         _options = options;
+        _onConnection = onConnection;
         foreach (int port in options.Ports)
         {
             if (port is > 0 and < 65536)
@@ -124,7 +129,7 @@ internal sealed partial class CaptureAnalyzer
         {
             // Port reuse: a fresh SYN on a finished 4-tuple (or with another ISN) starts a new connection.
             if (synOnly && connection.Client == source
-                && (connection.Closed || (connection.ClientHalf.SynSeen && connection.ClientHalf.NextSeq != p.Sequence + 1 && connection.ClientHalf.PayloadBytes > 0)))
+                && (connection.Closed || (connection.Tcp.ClientHalf.SynSeen && connection.Tcp.ClientHalf.NextSeq != p.Sequence + 1 && connection.Tcp.ClientHalf.PayloadBytes > 0)))
             {
                 Retire(key, connection);
                 connection = null;
@@ -196,7 +201,7 @@ internal sealed partial class CaptureAnalyzer
         _tcp.Remove(key);
         if (IsReportable(connection))
         {
-            _finished.Add(BuildConnection(connection));
+            Finished(BuildConnection(connection));
         }
     }
 

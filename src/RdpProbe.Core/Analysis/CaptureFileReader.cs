@@ -154,15 +154,18 @@ internal readonly record struct PcapRecordHeader(long TimestampMicros, uint Capt
         new(seconds * 1_000_000 + (nanoseconds ? fraction / 1000 : fraction), caplen, len);
 }
 
-/// <summary>The analyzer's public entry point: files in, report and read status out.</summary>
-public static class CaptureAnalysis
+/// <summary>The analyzer's entry point: files in, findings and read status out.</summary>
+public static class CaptureFiles
 {
-    public sealed record Result(Reports.AnalysisReport Report, CaptureReadStatus Status, IReadOnlyList<string> Errors);
+    public sealed record Result(CaptureFindings Findings, CaptureReadStatus Status, IReadOnlyList<string> Errors);
 
     /// <param name="progress">Called with (bytes read so far across files, total bytes of all files).</param>
-    public static Result Run(IReadOnlyList<string> files, AnalyzerOptions options, Action<long, long>? progress = null, CancellationToken cancellationToken = default)
+    /// <param name="onConnection">When set, receives each connection as it ends and the findings list none (see
+    /// <see cref="CaptureAnalyzer(AnalyzerOptions, Action{AnalyzedConnection})"/>).</param>
+    public static Result Analyze(IReadOnlyList<string> files, AnalyzerOptions options, Action<long, long>? progress = null,
+        CancellationToken cancellationToken = default, Action<AnalyzedConnection>? onConnection = null)
     {
-        var analyzer = new CaptureAnalyzer(options);
+        var analyzer = new CaptureAnalyzer(options, onConnection);
         long total = files.Sum(f => File.Exists(f) ? new FileInfo(f).Length : 0);
         long done = 0;
         var errors = new List<string>();
@@ -205,7 +208,6 @@ public static class CaptureAnalysis
             warnings.Add($"{analyzer.IcmpDropped} further ICMP errors not listed");
         }
 
-        var report = analyzer.BuildReport(files, damage, warnings);
-        return new Result(report, worst, errors);
+        return new Result(analyzer.BuildFindings(files, damage, warnings), worst, errors);
     }
 }

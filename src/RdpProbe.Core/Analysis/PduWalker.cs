@@ -27,6 +27,9 @@ internal interface IPduSink
 
     /// <summary>The stream stopped making sense (unknown framing, or capture loss over a header).</summary>
     void OnLostSync(bool fromClient, int frame, string reason);
+
+    /// <summary>The direction ended: no more PDUs come from it.</summary>
+    void OnStreamEnd(bool fromClient, int frame);
 }
 
 /// <summary>
@@ -150,6 +153,12 @@ internal sealed class PduWalker : IStreamConsumer
         }
 
         Lose(frame, "bytes missing from the capture");
+    }
+
+    public void End(int frame)
+    {
+        Release();
+        _sink.OnStreamEnd(_fromClient, frame);
     }
 
     public void Release()

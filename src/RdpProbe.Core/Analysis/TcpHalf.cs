@@ -7,6 +7,9 @@ internal interface IStreamConsumer
 
     /// <summary><paramref name="length"/> bytes the capture never saw (loss in the capture, or the snap length).</summary>
     void Gap(int length, int frame);
+
+    /// <summary>The stream ended (the flow finished): nothing more comes; release what is held.</summary>
+    void End(int frame);
 }
 
 /// <summary>What a data segment was, relative to what this direction already delivered.</summary>
@@ -149,6 +152,13 @@ internal sealed class TcpHalf
         NextSeq = target;
         DrainAhead(frame);
         return hole;
+    }
+
+    /// <summary>The flow finished: hands over what is still buffered (<see cref="Flush"/>), then ends the stream.</summary>
+    public void End(int frame)
+    {
+        Flush(frame);
+        _consumer.End(frame);
     }
 
     /// <summary>At the end of the flow: hand over what is still buffered behind holes.</summary>

@@ -52,6 +52,12 @@ public enum Ending
     /// (a security downgrade, no encryption). Nothing secret was sent.
     /// </summary>
     ClientRefused,
+
+    /// <summary>
+    /// Offline analysis only: the capture ended while the connection was still open (no FIN or RST, not idle long
+    /// enough to call it a timeout), so nothing ended it.
+    /// </summary>
+    Open,
 }
 
 public enum PhaseStatus

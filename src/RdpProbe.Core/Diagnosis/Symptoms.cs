@@ -357,6 +357,32 @@ public static class Symptoms
             ["the server's encryption level is None (MinEncryptionLevel / xrdp crypt_level=none)", "the server offers only Standard RDP Security without encryption"],
             ["require TLS or NLA on the server", "set the encryption level to High (Client Compatible at least)"]),
 
+        // ---- the chosen client (--client, issue 10) refuses what the server offers, although the probe got through
+        E(Phase.Tls, Ending.ClientRefused, "tls_version_refused_by_client",
+            "The server's TLS versions are ones this client no longer offers: it ends the handshake where RdpProbe's permissive client got through.",
+            ["the server accepts only TLS 1.0/1.1 (an old Windows Server without the TLS 1.2 update, xrdp ssl_protocols limited to TLSv1)", "current Windows ships TLS 1.0 and 1.1 disabled in Schannel; OpenSSL 3 at security level 1 (FreeRDP's default) refuses them"],
+            ["enable TLS 1.2 on the server (Windows Server 2008 R2/2012: KB3080079 and the TLS 1.2 Schannel keys; xrdp: ssl_protocols=TLSv1.2, TLSv1.3)", "do not re-enable TLS 1.0 on the clients"]),
+        E(Phase.Tls, Ending.ClientRefused, "certificate_key_refused_by_client",
+            "The server's certificate key is too small for this client's TLS stack: it ends the handshake.",
+            ["an old self-signed certificate with an RSA key below 1024 bits", "OpenSSL security level 1 or higher on the client"],
+            ["give the server a certificate with an RSA key of at least 2048 bits"]),
+        E(Phase.Tls, Ending.ClientRefused, "certificate_refused_by_client",
+            "This client refuses the server's certificate outright (no warning it could accept).",
+            ["the certificate is expired, self-signed or names another host, and the client's policy does not allow continuing"],
+            ["give the server a valid certificate from an authority the clients trust, naming the host they connect to"]),
+        E(Phase.Credssp, Ending.ClientRefused, "credssp_version_refused_by_client",
+            "The server speaks an unpatched CredSSP version that this client refuses (CVE-2018-0886, \"CredSSP encryption oracle remediation\").",
+            ["the server lacks the March 2018 CredSSP update", "the client's encryption oracle remediation policy is \"Mitigated\" or \"Force Updated Clients\" (the default)"],
+            ["install the server's updates since March 2018", "do not set the clients to \"Vulnerable\""]),
+        E(Phase.X224, Ending.ClientRefused, "standard_security_refused_by_client",
+            "The server offers only Standard RDP Security, which this client does not run.",
+            ["the server's security layer is RDP Security Layer, or it fell back to it for lack of a usable certificate"],
+            ["give the server a TLS certificate and set its security layer to Negotiate or TLS with NLA"]),
+        E(null, Ending.ClientRefused, null,
+            "The client stopped: what the server offered is something it refuses.",
+            ["the server's security settings are below what the client accepts"],
+            ["compare the server's security settings with the client's"]),
+
         E(null, Ending.Skipped, null, "The phase was skipped.", [], []),
     ];
 

@@ -1,8 +1,9 @@
 namespace RdpProbe.Diagnosis;
 
 /// <summary>
-/// The outcome of a probe or of one analysed connection (docs/REPORTS.md, "verdict"): the first phase that did not end ok
-/// (or the last phase run when all did), the peer's action, its code, and what it means.
+/// The outcome of a probe or of one analysed connection: the first phase that did not end ok (or the last phase run
+/// when all did), how it ended, its code, and what it means. The live probe and the capture analyzer share this type;
+/// report words (snake_case phase and ending names) are made only when a report is written.
 /// </summary>
 public sealed record Verdict(
     bool Ok,
@@ -14,8 +15,14 @@ public sealed record Verdict(
     IReadOnlyList<string> Remedies)
 {
     /// <summary>
-    /// Computes the verdict from phase records only (never from exception text). Skipped phases
-    /// are neither failures nor successes. An empty list gives a failed verdict at the tcp phase.
+    /// True when the verdict rests on inference rather than on a decoded message: the capture analyzer reading
+    /// encrypted record sizes and timing (CredSSP rounds, stalls). The live probe sees every message, so never.
+    /// </summary>
+    public bool Inferred { get; init; }
+
+    /// <summary>
+    /// Computes the verdict from phase records only (never from exception text). Skipped phases are neither failures
+    /// nor successes. An empty list gives a failed verdict at the tcp phase.
     /// </summary>
     public static Verdict From(IReadOnlyList<PhaseRecord> phases)
     {

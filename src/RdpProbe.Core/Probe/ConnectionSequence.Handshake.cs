@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Sockets;
 using RdpProbe.Diagnosis;
 using RdpProbe.Probe.Phases;
 using RdpProbe.Protocol;
@@ -9,6 +10,35 @@ namespace RdpProbe.Probe;
 /// <summary>The handshake phases of the sequence: dns, tcp, x224, tls, credssp, early_auth.</summary>
 internal sealed partial class ConnectionSequence
 {
+    /// <summary>The dns phase: the name's addresses, or none when the phase failed (the record says how).</summary>
+    /// <param name="resolver">Resolves the name instead of the system resolver (tests, the run layer); null: <see cref="Net.Resolver.System"/>, the one address policy.</param>
+    public static async Task<(PhaseRecord Record, IPAddress[] Addresses)> ResolveAsync(ProbeTarget target, PhaseRunner runner, Func<string, CancellationToken, Task<IPAddress[]>>? resolver = null)
+    {
+        var dns = new PhaseRecord(Phase.Dns);
+        IPAddress[] addresses = [];
+        await runner.RunAsync(dns, null, async context =>
+        {
+            context.AllWire = true;
+            context.OnTimeout = () => (null, $"the name {target.Host} did not resolve within {PhaseRunner.Describe(runner.PhaseTimeout)}");
+            try
+            {
+                addresses = await (resolver ?? Net.Resolver.System.LookupAsync)(target.Host, context.Token).ConfigureAwait(false);
+            }
+            catch (SocketException ex)
+            {
+                throw new PhaseFailedException(Ending.Unreachable, Symptoms.NameNotFound, $"the name {target.Host} does not resolve ({ex.SocketErrorCode})");
+            }
+
+            if (addresses.Length == 0)
+            {
+                throw new PhaseFailedException(Ending.Unreachable, Symptoms.NameNotFound, $"the name {target.Host} resolves to no address");
+            }
+
+            dns.Detail = $"{target.Host} → {string.Join(", ", addresses.Select(a => a.ToString()))}";
+        }).ConfigureAwait(false);
+        return (dns, dns.Status == PhaseStatus.Ok ? addresses : []);
+    }
+
     /// <summary>The tcp phase: the connection, or null when it could not be opened.</summary>
     private async Task<ProbeConnection?> TcpAsync(IPEndPoint endPoint)
     {

@@ -7,7 +7,7 @@ namespace RdpProbe.Probe;
 
 /// <summary>
 /// Turns what the phases decoded into the report's facts: negotiation (X.224), TLS, CredSSP and the session. Facts
-/// only; the verdict comes from the phase records and the findings from <see cref="SecurityFindings"/>.
+/// only; the verdict comes from the phase records and the findings from <see cref="FindingRules"/>.
 /// </summary>
 internal static class ReportFacts
 {

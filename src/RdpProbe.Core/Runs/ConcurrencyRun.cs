@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text.Json;
 using RdpProbe.Diagnosis;
-using RdpProbe.Net;
 using RdpProbe.Probe;
 using RdpProbe.Probe.NetPath;
 using RdpProbe.Reports;
@@ -33,19 +32,19 @@ public sealed record ConcurrencyRun(ProbeTarget Target, IPAddress? Address, Conc
     public string? ToJson() => ToDocument() is { } document ? JsonSerializer.Serialize(document, RunsJsonContext.Indented.ConcurrencyDocument) : null;
 }
 
-/// <summary>--concurrency-test N against the address the resolver policy picks (the one a probe would connect to).</summary>
+/// <summary>--concurrency-test N against the first address of the name (the test loads one server).</summary>
 public static class ConcurrencyRunner
 {
     public static async Task<ConcurrencyRun> RunAsync(ProbeTarget target, int connections, TimeSpan resolveTimeout, ConcurrencyTestOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(target);
-        var resolution = await Resolver.System.ResolveAsync(target.HostPort, resolveTimeout, cancellationToken).ConfigureAwait(false);
+        var resolution = await TargetResolution.ResolveAsync(target, resolveTimeout, null, cancellationToken).ConfigureAwait(false);
         if (!resolution.Ok)
         {
             return new ConcurrencyRun(target, null, null, resolution.Dns);
         }
 
-        var address = Resolver.Choose(resolution.Addresses, allAddresses: false)[0];
+        var address = resolution.Addresses[0];
         var result = await ConcurrencyTest.RunAsync(new IPEndPoint(address, target.Port), connections, options, cancellationToken).ConfigureAwait(false);
         return new ConcurrencyRun(target, address, result, null);
     }

@@ -37,8 +37,8 @@ public sealed record ProbeRun(IReadOnlyList<ProbeReport> Reports, CaptureResult?
 }
 
 /// <summary>
-/// The single-target run: resolve once (<see cref="Resolver"/>), start the capture for the address(es) about to be
-/// probed, probe, run --udp / --mtu against the same address, stop the capture and analyse it.
+/// The single-target run: the probe (its dns phase, the address walk or --all-addresses), --udp / --mtu against each
+/// address that was probed, and --capture around all of it, then the capture's offline analysis.
 /// </summary>
 public static class ProbeRunner
 {
@@ -48,47 +48,59 @@ public static class ProbeRunner
         ArgumentNullException.ThrowIfNull(engine);
         ArgumentNullException.ThrowIfNull(target);
         options ??= new ProbeRunOptions();
-        var resolution = await Resolver.System.ResolveAsync(target.HostPort, engine.Options.PhaseTimeout, cancellationToken).ConfigureAwait(false);
+        if (options.CapturePath is not { } path)
+        {
+            var plain = await engine.RunAsync(target, cancellationToken).ConfigureAwait(false);
+            await CheckPathsAsync(plain, target, options, engine.Options, cancellationToken).ConfigureAwait(false);
+            return new ProbeRun(plain, null);
+        }
+
+        // The capture must be filtering before the first SYN, so the name is looked up first and the filter covers every
+        // address returned (the walk may end on any of them). The probe's dns phase then looks it up again, timed as
+        // always; should that answer hold an address the first did not, the filter is widened before any connection.
+        var resolution = await TargetResolution.ResolveAsync(target, engine.Options.PhaseTimeout, engine.Resolver, cancellationToken).ConfigureAwait(false);
         if (!resolution.Ok)
         {
-            return new ProbeRun([DnsFailed(target, resolution.Dns!)], null);
+            return new ProbeRun(await engine.RunAsync(target, cancellationToken).ConfigureAwait(false), null);
         }
 
-        var addresses = Resolver.Choose(resolution.Addresses, engine.Options.AllAddresses);
-        var endpoints = addresses.Select(a => new IPEndPoint(a, target.Port)).ToList();
-        LiveCapture? capture = null;
-        if (options.CapturePath is { } path)
-        {
-            capture = await LiveCapture.StartAsync(path, options.CaptureInterface, endpoints, cancellationToken).ConfigureAwait(false);
-        }
-
-        var reports = new List<ProbeReport>(endpoints.Count);
+        var capture = await LiveCapture.StartAsync(path, options.CaptureInterface, Endpoints(resolution.Addresses, target.Port), cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<ProbeReport> reports;
         try
         {
-            foreach (var endpoint in endpoints)
+            var lookup = engine.Resolver ?? Resolver.System.LookupAsync;
+            var covered = new ProbeEngine(engine.Options)
             {
-                var report = await engine.ProbeAddressAsync(target, endpoint.Address, resolution.Addresses, resolution.Dns, cancellationToken).ConfigureAwait(false);
-                await PathChecks.AppendAsync(report, endpoint, options, engine.Options, cancellationToken).ConfigureAwait(false);
-                reports.Add(report);
-            }
+                Credentials = engine.Credentials,
+                Resolver = async (host, token) =>
+                {
+                    var addresses = await lookup(host, token).ConfigureAwait(false);
+                    capture.Cover(Endpoints(addresses, target.Port));
+                    return addresses;
+                },
+            };
+            reports = await covered.RunAsync(target, cancellationToken).ConfigureAwait(false);
+            await CheckPathsAsync(reports, target, options, engine.Options, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
-            if (capture is not null)
-            {
-                await capture.DisposeAsync().ConfigureAwait(false);
-            }
+            await capture.DisposeAsync().ConfigureAwait(false);
         }
 
-        return new ProbeRun(reports, capture is null ? null : CaptureResult.Analyse(capture, target.Port));
+        return new ProbeRun(reports, CaptureResult.Analyse(capture, target.Port));
     }
 
-    /// <summary>The report of a target whose name did not resolve: the dns phase alone, and its verdict.</summary>
-    internal static ProbeReport DnsFailed(ProbeTarget target, PhaseRecord dns)
+    /// <summary>--udp and --mtu against each address that was probed (the one the walk ended on, or each with --all-addresses).</summary>
+    private static async Task CheckPathsAsync(IReadOnlyList<ProbeReport> reports, ProbeTarget target, ProbeRunOptions options, ProbeOptions probeOptions, CancellationToken cancellationToken)
     {
-        var failed = new ProbeReport(target);
-        failed.Phases.Add(dns);
-        failed.Verdict = Verdict.From(failed.Phases);
-        return failed;
+        foreach (var report in reports)
+        {
+            if (report.Address is { } address)
+            {
+                await PathChecks.AppendAsync(report, new IPEndPoint(address, target.Port), options, probeOptions, cancellationToken).ConfigureAwait(false);
+            }
+        }
     }
+
+    private static List<IPEndPoint> Endpoints(IEnumerable<IPAddress> addresses, int port) => addresses.Select(a => new IPEndPoint(a, port)).ToList();
 }

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Net;
 using PacketDotNet;
 using RdpProbe.Analysis;
+using RdpProbe.Reports;
 using RdpProbe.Diagnosis;
 using RdpProbe.Probe.NetPath;
 using SharpPcap;

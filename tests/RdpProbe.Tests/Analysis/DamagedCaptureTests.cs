@@ -1,4 +1,5 @@
 using RdpProbe.Analysis;
+using RdpProbe.Reports;
 
 namespace RdpProbe.Tests.Analysis;
 

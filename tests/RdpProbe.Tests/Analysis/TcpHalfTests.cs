@@ -18,6 +18,11 @@ public sealed class TcpHalfTests
         }
 
         public string Text => System.Text.Encoding.ASCII.GetString(Bytes.ToArray());
+
+        /// <summary>Frame of the end, and how many bytes had arrived by then.</summary>
+        public (int Frame, int BytesBefore)? Ended { get; private set; }
+
+        public void End(int frame) => Ended = (frame, Bytes.Count);
     }
 
     private static byte[] A(string s) => System.Text.Encoding.ASCII.GetBytes(s);
@@ -115,6 +120,17 @@ public sealed class TcpHalfTests
         h.OnData(1005, A("efg"), 3, 1);
         h.Flush(9);
         Assert.Equal("????efg", o.Text);
+    }
+
+    [Fact]
+    public void End_hands_over_buffered_data_then_ends_the_stream()
+    {
+        var (h, o) = Start();
+        h.OnData(1005, A("efg"), 3, 1);
+        Assert.Null(o.Ended);
+        h.End(9);
+        Assert.Equal("????efg", o.Text);
+        Assert.Equal((9, 7), o.Ended);
     }
 
     [Fact]

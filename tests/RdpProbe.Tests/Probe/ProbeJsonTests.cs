@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using AnalyzerOptions = RdpProbe.Analysis.AnalyzerOptions;
-using CaptureAnalysis = RdpProbe.Analysis.CaptureAnalysis;
+using CaptureAnalysis = RdpProbe.Reports.CaptureAnalysis;
 using RdpProbe.Diagnosis;
 using RdpProbe.Probe;
 using RdpProbe.Probe.Phases;

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using RdpProbe.Analysis;
+using RdpProbe.Reports;
 
 namespace RdpProbe.Tests.JsonReports;
 

@@ -52,7 +52,7 @@ public sealed class SchemaWordsTests
     [Fact]
     public void Every_anomaly_kind_is_listed()
     {
-        var kinds = typeof(RdpProbe.Analysis.CaptureAnalysis).Assembly.GetType("RdpProbe.Analysis.AnomalyKinds", throwOnError: true)!
+        var kinds = typeof(RdpProbe.Reports.CaptureAnalysis).Assembly.GetType("RdpProbe.Analysis.AnomalyKinds", throwOnError: true)!
             .GetFields(BindingFlags.Public | BindingFlags.Static)
             .Where(f => f.IsLiteral && f.FieldType == typeof(string))
             .Select(f => (string)f.GetRawConstantValue()!)

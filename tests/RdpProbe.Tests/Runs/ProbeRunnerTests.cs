@@ -74,4 +74,26 @@ public sealed class ProbeRunnerTests
         string both = LiveCapture.BuildFilter([v6, v4]);
         Assert.Equal($"({LiveCapture.BuildFilter(v6)}) or ({LiveCapture.BuildFilter(v4)})", both);
     }
+
+    [Fact]
+    public async Task The_capture_filter_widens_to_addresses_a_second_lookup_returns()
+    {
+        string path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"rdpprobe-cover-{Guid.NewGuid():N}.pcap");
+        try
+        {
+            var v4 = new IPEndPoint(IPAddress.Loopback, 13999);
+            var v6 = new IPEndPoint(IPAddress.IPv6Loopback, 13999);
+            await using var capture = await LiveCapture.StartAsync(path, "lo", [v4]);
+            Assert.Equal(LiveCapture.BuildFilter(v4), capture.Filter);
+            capture.Cover([v4]);
+            Assert.Equal([v4], capture.Targets);
+            capture.Cover([v6, v4]);
+            Assert.Equal([v4, v6], capture.Targets);
+            Assert.Equal(LiveCapture.BuildFilter([v4, v6]), capture.Filter);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }

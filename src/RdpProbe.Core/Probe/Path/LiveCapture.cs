@@ -50,11 +50,11 @@ public sealed class LiveCapture : IAsyncDisposable
     private int _dropped;
     private bool _stopped;
 
-    private LiveCapture(string path, string interfaceName, string filter, LibPcapLiveDevice device, CaptureFileWriterDevice writer)
+    private LiveCapture(string path, string interfaceName, IReadOnlyList<IPEndPoint> targets, LibPcapLiveDevice device, CaptureFileWriterDevice writer)
     {
+        _targets = [.. targets.Distinct()];
         FilePath = path;
         InterfaceName = interfaceName;
-        Filter = filter;
         _device = device;
         _writer = writer;
     }
@@ -63,8 +63,42 @@ public sealed class LiveCapture : IAsyncDisposable
 
     public string InterfaceName { get; }
 
+    private readonly List<IPEndPoint> _targets;
+
     /// <summary>The BPF filter in use.</summary>
-    public string Filter { get; }
+    public string Filter => BuildFilter(Targets);
+
+    /// <summary>The endpoints the filter covers.</summary>
+    public IReadOnlyList<IPEndPoint> Targets
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _targets];
+            }
+        }
+    }
+
+    /// <summary>
+    /// Widens the filter to <paramref name="targets"/> as well (a second lookup of a round-robin name can answer other
+    /// addresses than the one the capture started with). Setting a BPF program is one quick call into the kernel.
+    /// </summary>
+    public void Cover(IEnumerable<IPEndPoint> targets)
+    {
+        ArgumentNullException.ThrowIfNull(targets);
+        lock (_gate)
+        {
+            var added = targets.Where(t => !_targets.Contains(t)).Distinct().ToList();
+            if (added.Count == 0 || _stopped)
+            {
+                return;
+            }
+
+            _targets.AddRange(added);
+            _device.Filter = BuildFilter(_targets);
+        }
+    }
 
     /// <summary>Packets written so far.</summary>
     public int PacketCount => Volatile.Read(ref _packets);
@@ -131,7 +165,7 @@ public sealed class LiveCapture : IAsyncDisposable
             throw new LiveCaptureException($"cannot capture on '{name}' into {path}: {ex.Message} (capturing needs root or CAP_NET_RAW)", LiveCaptureFailure.CannotOpen, ex);
         }
 
-        var capture = new LiveCapture(path, name, filter, device, writer);
+        var capture = new LiveCapture(path, name, targets, device, writer);
         device.OnPacketArrival += capture.OnPacketArrival;
         device.StartCapture();
         return capture;

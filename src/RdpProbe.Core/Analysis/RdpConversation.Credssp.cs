@@ -23,11 +23,15 @@ internal sealed class Flight(bool fromClient, int index, int firstFrame)
 /// pubKeyAuth or errorCode → authInfo → (HYBRID_EX) Early User Authorization Result, then MCS. Flights are matched
 /// to that shape; everything derived here is marked inferred.
 /// </summary>
-internal sealed partial class TcpConnection
+internal sealed partial class RdpConversation
 {
     /// <summary>Plaintext at or below this many bytes in the server's answer to AUTHENTICATE is an error TSRequest
-    /// (≈15–17 bytes with errorCode), not pubKeyAuth (≈60 bytes or more for v5/v6): an observation, not a rule of the spec.</summary>
+    /// (≈15–17 bytes with errorCode), not pubKeyAuth (≈60 bytes or more for v5/v6). An observed threshold, not a
+    /// specified one (MS-CSSP 2.2.1 sizes).</summary>
     public const int ErrorSizedPlaintextLimit = 32;
+
+    /// <summary>How many flights after the TLS handshake are remembered one by one (the rest are only counted).</summary>
+    private const int MaxRecordedFlights = 16;
 
     public bool? ErrorSizedAnswer { get; private set; }
     public bool AlertSizedAnswer { get; private set; }
@@ -102,10 +106,7 @@ internal sealed partial class TcpConnection
                 LastCredsspRound = "alert";
             }
 
-            if (Current is { } c)
-            {
-                Touch(c, lastFrame);
-            }
+            _phases.TouchCurrent(lastFrame);
 
             return;
         }

@@ -8,7 +8,7 @@ namespace RdpProbe.Analysis;
 /// Exchange, so the MCS/GCC steps are read directly (T.125 BER for Connect-Initial/Response, PER DomainMCSPDUs;
 /// MS-RDPBCGR 2.2.1.3–2.2.1.12). Only the few fields a diagnosis needs are decoded.
 /// </summary>
-internal sealed partial class TcpConnection
+internal sealed partial class RdpConversation
 {
     private const ushort ClientSecurityData = 0xC002;  // CS_SECURITY (MS-RDPBCGR 2.2.1.3.3)
     private const ushort ServerSecurityData = 0x0C02;  // SC_SECURITY (MS-RDPBCGR 2.2.1.4.3)
@@ -58,10 +58,7 @@ internal sealed partial class TcpConnection
                     ServerUltimatumFrame = firstFrame;
                 }
 
-                if (Current is { } c)
-                {
-                    Touch(c, lastFrame);
-                }
+                _phases.TouchCurrent(lastFrame);
 
                 return;
             case 25:  // Send Data Request (client → server)
@@ -138,8 +135,8 @@ internal sealed partial class TcpConnection
             // Past Client Info the PDUs are encrypted; the Demand Active / Confirm Active exchange and the session follow.
             Enter(Phase.Capabilities, firstFrame, inferred: true);
             Touch(Phase.Capabilities, lastFrame);
-            ClientWalker.AllowFastPath = true;
-            ServerWalker.AllowFastPath = true;
+            _clientWalker.AllowFastPath = true;
+            _serverWalker.AllowFastPath = true;
         }
     }
 

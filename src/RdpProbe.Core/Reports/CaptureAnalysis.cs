@@ -1,0 +1,205 @@
+using RdpProbe.Analysis;
+using RdpProbe.Diagnosis;
+using RdpProbe.Protocol;
+
+namespace RdpProbe.Reports;
+
+/// <summary>
+/// Offline analysis as a report: runs the analyzer over capture files (<see cref="CaptureFiles"/>) and writes its
+/// findings as the "rdpprobe.analysis/1" document. The analyzer works in typed facts; the report words are made here.
+/// </summary>
+public static class CaptureAnalysis
+{
+    // Report words of the enums, made once: a capture can hold hundreds of thousands of connections.
+    private static readonly string[] PhaseWords = Words<Phase>(p => p.ToReportName());
+    private static readonly string[] EndingWords = Words<Ending>(e => e.ToReportName());
+
+    public sealed record Result(AnalysisReport Report, CaptureReadStatus Status, IReadOnlyList<string> Errors);
+
+    /// <param name="progress">Called with (bytes read so far across files, total bytes of all files).</param>
+    public static Result Run(IReadOnlyList<string> files, AnalyzerOptions options, Action<long, long>? progress = null, CancellationToken cancellationToken = default)
+    {
+        // Each connection is written as soon as it ends, so only its report stays in memory (as many connections as
+        // the capture holds); sorted by first frame as the findings are (a stable sort of the same order).
+        var connections = new List<ConnectionReport>();
+        var run = CaptureFiles.Analyze(files, options, progress, cancellationToken, c => connections.Add(Connection(c)));
+        return new Result(ToReport(run.Findings, connections.OrderBy(c => c.FirstFrame).ToList()), run.Status, run.Errors);
+    }
+
+    /// <summary>The analysis document for <paramref name="f"/>.</summary>
+    public static AnalysisReport ToReport(CaptureFindings f) => ToReport(f, Map(f.Connections, Connection));
+
+    private static AnalysisReport ToReport(CaptureFindings f, IReadOnlyList<ConnectionReport> connections) =>
+        new(AnalysisReport.SchemaName, f.Files, f.Packets, f.Bytes, f.Seconds,
+            connections,
+            Map(f.Udp, Udp),
+            Map(f.Icmp, Icmp),
+            new FragmentReport(f.Fragments.Ipv4, f.Fragments.Ipv6, f.Fragments.Reassembled, f.Fragments.Incomplete),
+            f.Damage,
+            f.Warnings);
+
+    private static ConnectionReport Connection(AnalyzedConnection c) => new(
+        c.Client,
+        c.Server,
+        c.FirstFrame,
+        c.LastFrame,
+        c.Cookie,
+        c.RoutingToken,
+        c.RequestedProtocols?.ToReportNames(),
+        c.SelectedProtocol?.ToReportName(),
+        c.FailureCode?.ToReportName(),
+        c.Tls is { } tls ? Tls(tls) : null,
+        c.Credssp is { } cs ? new CredsspReport(cs.LastRound, Map(cs.Flights, Flight), cs.ErrorSizedAnswer, cs.EarlyAuthPlaintextBytes, cs.Inferred) : null,
+        c.StandardSecurity is { } ss ? StandardSecurity(ss) : null,
+        Map(c.Phases, p => new PhaseReportEntry(Word(p.Phase), p.Status, p.FirstFrame, p.LastFrame, p.Inferred)),
+        Word(c.LastPhase),
+        Word(c.Ending),
+        c.EndedBy,
+        Map(c.Anomalies, Anomaly),
+        Verdict(c.Verdict),
+        c.Filter,
+        c.StartedBeforeCapture,
+        c.ClientBytes,
+        c.ServerBytes,
+        c.Packets);
+
+    private static TlsReport Tls(TlsFindings t) => new(
+        t.Version is { } v ? TlsNames.VersionName(v) : null,
+        t.ClientMaxVersion is { } max ? TlsNames.VersionName(max) : null,
+        t.OfferedVersions is { } offered ? Map(offered, TlsNames.VersionName) : null,
+        t.CipherSuite is { } suite ? TlsHandshake.CipherSuiteName(suite) : null,
+        t.ServerName,
+        t.CertificateSubject,
+        t.CertificateIssuer,
+        Map(t.Alerts, a => new TlsAlertReport(
+            a.Frame,
+            a.FromClient ? "client" : "server",
+            a.Alert is { } al ? (al.Level == TlsAlertLevel.Fatal ? "fatal" : "warning") : null,
+            a.Alert is { } named ? TlsNames.AlertName(named.Description) : null,
+            a.Alert is null)),
+        t.ClientHelloFrame,
+        t.ServerHelloFrame);
+
+    private static FlightReport Flight(FlightFinding f) =>
+        new(f.FromClient ? "client" : "server", f.Label, f.Records, f.Bytes, f.FirstRecordLength, f.PlaintextEstimate, f.FirstFrame, f.LastFrame);
+
+    private static StandardSecurityReport StandardSecurity(StandardSecurityFindings s) => new(
+        s.ClientEncryptionMethods is { } cm ? EncryptionMethodNames(cm) : null,
+        s.EncryptionMethod is { } m ? EncryptionMethodNames(m) : null,
+        s.EncryptionLevel is { } l ? EncryptionLevelName(l) : null,
+        s.McsResult,
+        s.LicensingResult,
+        s.SecurityExchangeSeen,
+        s.ClientInfoSeen);
+
+    private static AnomalyReport Anomaly(AnomalyFinding a) =>
+        new(a.Kind, a.Frames, a.Count, a.Phase is { } p ? Word(p) : null, a.From, a.Detail, a.Filter);
+
+    private static IcmpReport Icmp(IcmpFinding i) => new(i.Frame, i.Kind, i.Mtu, i.About, i.Quoted, i.Filter);
+
+    private static UdpFlowReport Udp(AnalyzedUdpFlow u) => new(
+        u.Client,
+        u.Server,
+        u.SynFrames,
+        u.SynAck,
+        u.SynAckFrame,
+        UdpVersionName(u.UdpVersion),
+        u.ClientDatagrams,
+        u.ServerDatagrams,
+        u.Icmp is { } i ? Icmp(i) : null,
+        Map(u.Anomalies, Anomaly),
+        new UdpVerdictReport(u.Ok, u.Summary),
+        u.Filter);
+
+    /// <summary>The shared verdict in report words: snake_case phase and ending names.</summary>
+    internal static VerdictReport Verdict(Verdict v) =>
+        new(v.Ok, Word(v.Phase), Word(v.Ending), v.Code, v.Summary, v.Causes, v.Remedies, v.Inferred);
+
+    private static string Word(Phase phase) => (uint)phase < (uint)PhaseWords.Length ? PhaseWords[(int)phase] ?? phase.ToReportName() : phase.ToReportName();
+
+    private static string Word(Ending ending) => (uint)ending < (uint)EndingWords.Length ? EndingWords[(int)ending] ?? ending.ToReportName() : ending.ToReportName();
+
+    /// <summary>The word of each enum value, indexed by the value.</summary>
+    private static string[] Words<T>(Func<T, string> word)
+        where T : struct, Enum
+    {
+        var values = Enum.GetValues<T>();
+        var words = new string[values.Max(v => Convert.ToInt32(v, System.Globalization.CultureInfo.InvariantCulture)) + 1];
+        foreach (var v in values)
+        {
+            words[Convert.ToInt32(v, System.Globalization.CultureInfo.InvariantCulture)] = word(v);
+        }
+
+        return words;
+    }
+
+    /// <summary>Maps into an array: one allocation per list, none for an empty one.</summary>
+    private static TOut[] Map<TIn, TOut>(IReadOnlyList<TIn> items, Func<TIn, TOut> map)
+    {
+        if (items.Count == 0)
+        {
+            return [];
+        }
+
+        var result = new TOut[items.Count];
+        for (int i = 0; i < result.Length; i++)
+        {
+            result[i] = map(items[i]);
+        }
+
+        return result;
+    }
+
+    /// <summary>uUdpVer, MS-RDPEUDP 2.2.2.9: RDPUDP_PROTOCOL_VERSION_1/2/3.</summary>
+    private static string? UdpVersionName(ushort? version) => version switch
+    {
+        null => null,
+        0x0001 => "v1",
+        0x0002 => "v2",
+        0x0101 => "v3",
+        var v => $"0x{v:x4}",
+    };
+
+    /// <summary>encryptionMethod bits, MS-RDPBCGR 2.2.1.3.3.</summary>
+    internal static string EncryptionMethodNames(uint methods)
+    {
+        if (methods == 0)
+        {
+            return "none";
+        }
+
+        var names = new List<string>();
+        if ((methods & 0x01) != 0)
+        {
+            names.Add("40bit");
+        }
+
+        if ((methods & 0x02) != 0)
+        {
+            names.Add("128bit");
+        }
+
+        if ((methods & 0x08) != 0)
+        {
+            names.Add("56bit");
+        }
+
+        if ((methods & 0x10) != 0)
+        {
+            names.Add("fips");
+        }
+
+        return names.Count == 0 ? $"0x{methods:x}" : string.Join(",", names);
+    }
+
+    /// <summary>encryptionLevel, MS-RDPBCGR 2.2.1.4.3.</summary>
+    internal static string EncryptionLevelName(uint level) => level switch
+    {
+        0 => "none",
+        1 => "low",
+        2 => "client_compatible",
+        3 => "high",
+        4 => "fips",
+        _ => $"0x{level:x}",
+    };
+}
