@@ -37,7 +37,11 @@ internal static class BenchCommand
                 return ProbeCommand.Usage(io, "empty target: expected HOST[:PORT]");
             }
 
-            var probeOptions = new ProbeOptions { PhaseTimeout = parse.ValueOr(timeout, ProbeOptions.DefaultTimeout), RequestedProtocols = parse.ValueOr(protocols, ProbeOptions.DefaultProtocols) };
+            var probeOptions = new ProbeOptions { PhaseTimeout = parse.ValueOr(timeout, ProbeOptions.DefaultTimeout) };
+            if (parse.GetResult(protocols) is not null)
+            {
+                probeOptions = probeOptions with { RequestedProtocols = parse.GetValue(protocols) };
+            }
             if (Credentials.Apply(new ProbeEngine(probeOptions), parse.GetValue(user), io) is not { } engine)
             {
                 return ExitCodes.Usage;
