@@ -37,11 +37,7 @@ internal static class BenchCommand
                 return ProbeCommand.Usage(io, "empty target: expected HOST[:PORT]");
             }
 
-            var probeOptions = new ProbeOptions { PhaseTimeout = parse.ValueOr(timeout, ProbeOptions.DefaultTimeout) };
-            if (parse.GetResult(protocols) is not null)
-            {
-                probeOptions = probeOptions with { RequestedProtocols = parse.GetValue(protocols) };
-            }
+            var probeOptions = new ProbeOptions { PhaseTimeout = parse.ValueOr(timeout, ProbeOptions.DefaultTimeout), RequestedProtocols = parse.ValueOr(protocols, ProbeOptions.DefaultProtocols) };
             if (Credentials.Apply(new ProbeEngine(probeOptions), parse.GetValue(user), io) is not { } engine)
             {
                 return ExitCodes.Usage;

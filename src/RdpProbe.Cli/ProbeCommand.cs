@@ -48,6 +48,7 @@ internal static class ProbeCommand
 
             var options = new ProbeOptions
             {
+                RequestedProtocols = parse.ValueOr(protocols, ProbeOptions.DefaultProtocols),
                 Cookie = cookieValue,
                 RoutingToken = tokenValue,
                 PhaseTimeout = parse.ValueOr(timeout, ProbeOptions.DefaultTimeout),
@@ -58,12 +59,6 @@ internal static class ProbeCommand
                 AllAddresses = parse.GetValue(allAddresses),
                 SessionPhases = !parse.GetValue(handshakeOnly),
             };
-            if (parse.GetResult(protocols) is not null)
-            {
-                // Only an explicit --protocols fixes the request; otherwise the client profile's request and fallbacks apply.
-                options = options with { RequestedProtocols = parse.GetValue(protocols) };
-            }
-
             if (Credentials.Apply(new ProbeEngine(options), parse.GetValue(user), io) is not { } engine)
             {
                 return ExitCodes.Usage;
