@@ -96,4 +96,19 @@ public sealed class ProbeRunnerTests
             File.Delete(path);
         }
     }
+
+    [Fact]
+    public async Task The_udp_check_goes_to_the_address_the_probe_used()
+    {
+        int port = ClosedPort();
+        var engine = new ProbeEngine(Quick) { Resolver = (_, _) => Task.FromResult(new[] { IPAddress.Loopback }) };
+        var run = await ProbeRunner.RunAsync(engine, ProbeTarget.Parse($"rdp.example:{port}"), new ProbeRunOptions { Udp = true });
+
+        var report = Assert.Single(run.Reports);
+        Assert.Equal("rdp.example → 127.0.0.1", report.Phases[0].Detail);
+        Assert.Equal(IPAddress.Loopback, report.Address);
+        var udp = Assert.Single(report.Phases, p => p.Phase == Phase.Udp);
+        Assert.StartsWith($"UDP {port} is closed", udp.Detail, StringComparison.Ordinal);
+        Assert.Equal(Phase.Tcp, run.FirstFailure!.Phase);
+    }
 }
