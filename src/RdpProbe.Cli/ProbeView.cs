@@ -69,7 +69,7 @@ internal static class ProbeView
         foreach (var p in report.Phases)
         {
             string color = p.Status switch { PhaseStatus.Ok => "green", PhaseStatus.Skipped => "grey", _ => "red" };
-            string result = p.Status == PhaseStatus.Ok ? "ok" : p.Ending.ToReportName() + (p.Code is null ? string.Empty : $" ({p.Code})");
+            string result = p.Status == PhaseStatus.Ok ? "ok" : p.Ending.ToReportName() + (p.Code is null ? string.Empty : $" ({p.Code.Value.Word})");
             table.AddRow(
                 Esc(p.Phase.ToReportName()),
                 $"[{color}]{Esc(result)}[/]",
@@ -241,7 +241,7 @@ internal static class ProbeView
         string color = v.Ok ? "green" : "red";
         var lines = new List<string>
         {
-            $"[bold {color}]{(v.Ok ? "OK" : "FAILED")}[/] at [bold]{Esc(v.Phase.ToReportName())}[/]: {Esc(v.Ending.ToReportName())}{(v.Code is null ? string.Empty : $" ({Esc(v.Code)})")}",
+            $"[bold {color}]{(v.Ok ? "OK" : "FAILED")}[/] at [bold]{Esc(v.Phase.ToReportName())}[/]: {Esc(v.Ending.ToReportName())}{(v.Code is null ? string.Empty : $" ({Esc(v.Code.Value.Word)})")}",
             Esc(v.Summary),
         };
         if (v.Causes.Count > 0)

@@ -13,13 +13,6 @@ namespace RdpProbe.Probe;
 /// </summary>
 internal static class ClientJudgement
 {
-    /// <summary>Client refusal codes (report words) by <see cref="ClientVerdict.Reason"/>.</summary>
-    public const string TlsVersionRefused = "tls_version_refused_by_client";
-    public const string CertificateKeyRefused = "certificate_key_refused_by_client";
-    public const string CertificateRefused = "certificate_refused_by_client";
-    public const string CredSspVersionRefused = "credssp_version_refused_by_client";
-    public const string StandardSecurityRefused = "standard_security_refused_by_client";
-
     public static void Apply(ProbeReport report, ProbeOptions options, bool credentialsGiven)
     {
         var facts = SecurityFactsFrom.Report(report, credentialsGiven);
@@ -80,7 +73,7 @@ internal static class ClientJudgement
         {
             summary.Add(report.Attempts.Count > 0 && report.Attempts[^1].PasswordWithheld
                 ? "The credentials were not checked: RdpProbe does not send the password over a fallback to Standard RDP Security "
-                  + "(nothing authenticates the server there); --protocols rdp sends it, RC4-encrypted."
+                  + "(nothing authenticates the server there); requesting only PROTOCOL_RDP sends it, RC4-encrypted."
                 : "The credentials were not checked: without NLA nothing verifies them during the handshake; only the logon screen would.");
         }
 
@@ -88,22 +81,23 @@ internal static class ClientJudgement
     }
 
     /// <summary>The verdict's ending and code for a client's failure reason.</summary>
-    internal static (Ending Ending, string? Code) Refusal(string? reason)
+    internal static (Ending Ending, Code? Code) Refusal(string? reason)
     {
         // The server's own RDP_NEG_FAILURE (a request the client makes and the probe did not): the server's refusal.
-        if (reason is not null && Enum.GetValues<NegotiationFailureCode>().Any(c => c.ToReportName() == reason))
+        if (reason is not null && Enum.GetValues<NegotiationFailureCode>().Where(c => c.ToReportName() == reason).ToList() is [var failure, ..])
         {
-            return (Ending.NegotiationFailure, reason);
+            return (Ending.NegotiationFailure, Codes.NegotiationFailure(failure));
         }
 
         return (Ending.ClientRefused, reason switch
         {
-            "no_common_tls_version" => TlsVersionRefused,
-            "certificate_key_too_small" => CertificateKeyRefused,
-            "certificate_refused" => CertificateRefused,
-            "credssp_version_unpatched" => CredSspVersionRefused,
-            "standard_rdp_security_refused" => StandardSecurityRefused,
-            _ => reason,
+            "no_common_tls_version" => Codes.TlsVersionRefusedByClient,
+            "certificate_key_too_small" => Codes.CertificateKeyRefusedByClient,
+            "certificate_refused" => Codes.CertificateRefusedByClient,
+            "credssp_version_unpatched" => Codes.CredSspVersionRefusedByClient,
+            "standard_rdp_security_refused" => Codes.StandardSecurityRefusedByClient,
+            null => null,
+            _ => Codes.ClientReason(reason),
         });
     }
 

@@ -26,12 +26,12 @@ internal sealed partial class ConnectionSequence
             }
             catch (SocketException ex)
             {
-                throw new PhaseFailedException(Ending.Unreachable, Symptoms.NameNotFound, $"the name {target.Host} does not resolve ({ex.SocketErrorCode})");
+                throw new PhaseFailedException(Ending.Unreachable, Codes.NameNotFound, $"the name {target.Host} does not resolve ({ex.SocketErrorCode})");
             }
 
             if (addresses.Length == 0)
             {
-                throw new PhaseFailedException(Ending.Unreachable, Symptoms.NameNotFound, $"the name {target.Host} resolves to no address");
+                throw new PhaseFailedException(Ending.Unreachable, Codes.NameNotFound, $"the name {target.Host} resolves to no address");
             }
 
             dns.Detail = $"{target.Host} → {string.Join(", ", addresses.Select(a => a.ToString()))}";
@@ -126,7 +126,7 @@ internal sealed partial class ConnectionSequence
             if (record is { Status: PhaseStatus.Failed, Ending: Ending.Closed, Code: null } && result.ServerVersion is null)
             {
                 // Closed before any TSRequest came back: the server did not take the first CredSSP message.
-                record.Code = Symptoms.AfterNegotiate;
+                record.Code = Codes.AfterNegotiate;
             }
         }).ConfigureAwait(false);
         return credssp.Status == PhaseStatus.Ok;

@@ -91,8 +91,8 @@ public sealed class ProbeEngine(ProbeOptions options)
             var tcp = report.Phases.FirstOrDefault(p => p.Phase == Phase.Tcp);
             bool dead = tcp is { Status: PhaseStatus.Failed, Ending: Ending.Refused or Ending.Timeout or Ending.Unreachable };
             tried.Add(dead
-                ? new AddressAttempt(address, false, Phase.Tcp, tcp!.Ending, tcp.Code, tcp.Detail, tcp.WallMs ?? tcp.Ms)
-                : new AddressAttempt(address, true, report.Verdict.Phase, report.Verdict.Ending, report.Verdict.Code, tcp?.Detail, tcp?.WallMs ?? tcp?.Ms));
+                ? new AddressAttempt(address, false, Phase.Tcp, tcp!.Ending, tcp.Code?.Word, tcp.Detail, tcp.WallMs ?? tcp.Ms)
+                : new AddressAttempt(address, true, report.Verdict.Phase, report.Verdict.Ending, report.Verdict.Code?.Word, tcp?.Detail, tcp?.WallMs ?? tcp?.Ms));
             if (!dead)
             {
                 answered = report;

@@ -21,7 +21,7 @@ public sealed record MatrixEntry(
     SecurityProtocols? Selected,
     NegotiationFailureCode? FailureCode,
     Ending Ending,
-    string? Code,
+    Code? Code,
     string Detail,
     double Ms);
 

@@ -51,7 +51,7 @@ public static class SecurityFactsFrom
                 : credentialsGiven && failed is { Phase: Phase.Credssp or Phase.EarlyAuth, Ending: Ending.AuthFailed or Ending.AccessDenied } ? false
                 : null,
             Udp = udp is null ? null : Udp(udp),
-            Failure = failed is null ? null : new ConnectionFailure(failed.Phase, failed.Ending, failed.Code),
+            Failure = failed is null ? null : new ConnectionFailure(failed.Phase, failed.Ending, failed.Code?.Word),
         };
     }
 

@@ -152,7 +152,7 @@ public static class ProbeJson
                 n.Downgraded,
                 n.Answer,
                 n.Matrix is null ? null : n.Matrix.ToDictionary(e => e.Protocol.ToReportName(), e => new ProbeJsonMatrixEntry(
-                    e.Status.ToString().ToLowerInvariant(), e.Selected?.ToReportName(), e.FailureCode?.ToReportName(), e.Ending.ToReportName(), e.Code, e.Detail, e.Ms)),
+                    e.Status.ToString().ToLowerInvariant(), e.Selected?.ToReportName(), e.FailureCode?.ToReportName(), e.Ending.ToReportName(), e.Code?.Word, e.Detail, e.Ms)),
                 n.EncryptionLevels is not { } levels ? null : new ProbeJsonEncryptionLevels(
                     levels.Entries.ToDictionary(e => e.MethodName, e => PhaseNames.SnakeCase(e.Support.ToString())),
                     levels.ServerLevel is { } level ? Gcc.LevelName(level) : null)),
@@ -168,14 +168,14 @@ public static class ProbeJson
     }
 
     public static ProbeJsonVerdict ToVerdict(Verdict v)
-        => new(v.Ok, v.Phase.ToReportName(), v.Ending.ToReportName(), v.Code, v.Summary, v.Causes, v.Remedies);
+        => new(v.Ok, v.Phase.ToReportName(), v.Ending.ToReportName(), v.Code?.Word, v.Summary, v.Causes, v.Remedies);
 
     private static ProbeJsonPhase ToPhase(PhaseRecord p) => new(
         p.Phase.ToReportName(),
         p.Status.ToString().ToLowerInvariant(),
         p.Ms,
         p.Ending.ToReportName(),
-        p.Code,
+        p.Code?.Word,
         p.Detail,
         p.WallMs,
         p.ClientMs,

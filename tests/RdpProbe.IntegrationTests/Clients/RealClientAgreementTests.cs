@@ -195,7 +195,7 @@ public sealed class RealClientAgreementTests(LabFixture lab, ITestOutputHelper o
         Assert.False(report.Verdict.Ok, report.Verdict.Summary);
         Assert.Equal(Phase.Tls, report.Verdict.Phase);
         Assert.Equal(Ending.ClientRefused, report.Verdict.Ending);
-        Assert.Equal("tls_version_refused_by_client", report.Verdict.Code);
+        Assert.Equal("tls_version_refused_by_client", report.Verdict.Code?.Word);
         Assert.Equal(Compatibility.Fails, report.ClientVerdict!.Result);
         Assert.Equal(Phase.Tls, report.ClientVerdict.FailPhase);
         Assert.Single(report.Attempts);

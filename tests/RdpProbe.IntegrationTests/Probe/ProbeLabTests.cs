@@ -67,7 +67,7 @@ public sealed class ProbeLabTests(LabFixture lab)
         Assert.Equal(SupportStatus.Downgraded, Entry(report, SecurityProtocols.HybridEx).Status);
         var rdsaad = Entry(report, SecurityProtocols.RdsAad);
         Assert.Equal(SupportStatus.Refused, rdsaad.Status);
-        Assert.Equal("mcs_disconnect_provider_ultimatum", rdsaad.Code);
+        Assert.Equal("mcs_disconnect_provider_ultimatum", rdsaad.Code?.Word);
         Assert.False(report.Negotiation.NlaRequired);
 
         // xrdp's ssl_protocols=TLSv1.2, TLSv1.3 (LAB.md).
@@ -88,7 +88,7 @@ public sealed class ProbeLabTests(LabFixture lab)
         var report = await ProbeAsync(lab.Endpoints.Xrdp, Defaults with { RequestedProtocols = SecurityProtocols.RdsAad, SecurityMatrix = false });
         Assert.Equal(Phase.X224, report.Verdict.Phase);
         Assert.Equal(Ending.Closed, report.Verdict.Ending);
-        Assert.Equal("mcs_disconnect_provider_ultimatum", report.Verdict.Code);
+        Assert.Equal("mcs_disconnect_provider_ultimatum", report.Verdict.Code?.Word);
     }
 
     [Fact]
@@ -156,7 +156,7 @@ public sealed class ProbeLabTests(LabFixture lab)
         var report = await ProbeAsync(lab.Endpoints.ShadowNla, Defaults with { RequestedProtocols = SecurityProtocols.Ssl, SecurityMatrix = false });
         Assert.Equal(Phase.X224, report.Verdict.Phase);
         Assert.Equal(Ending.NegotiationFailure, report.Verdict.Ending);
-        Assert.Equal("hybrid_required_by_server", report.Verdict.Code);
+        Assert.Equal("hybrid_required_by_server", report.Verdict.Code?.Word);
         Assert.Contains("Network Level Authentication", report.Verdict.Summary);
     }
 
@@ -175,7 +175,7 @@ public sealed class ProbeLabTests(LabFixture lab)
 
         var rdpOnly = await ProbeAsync(lab.Endpoints.ShadowTls, Defaults with { RequestedProtocols = SecurityProtocols.Rdp, SecurityMatrix = false });
         Assert.Equal(Ending.NegotiationFailure, rdpOnly.Verdict.Ending);
-        Assert.Equal("ssl_required_by_server", rdpOnly.Verdict.Code);
+        Assert.Equal("ssl_required_by_server", rdpOnly.Verdict.Code?.Word);
     }
 
     [Fact]
@@ -187,7 +187,7 @@ public sealed class ProbeLabTests(LabFixture lab)
         Assert.False(report.Verdict.Ok);
         Assert.Equal(Phase.X224, report.Verdict.Phase);
         Assert.Equal(Ending.NegotiationFailure, report.Verdict.Ending);
-        Assert.Equal("ssl_not_allowed_by_server", report.Verdict.Code);
+        Assert.Equal("ssl_not_allowed_by_server", report.Verdict.Code?.Word);
         Assert.Equal(SupportStatus.Supported, Entry(report, SecurityProtocols.Rdp).Status);
         Assert.Equal(NegotiationFailureCode.SslNotAllowedByServer, Entry(report, SecurityProtocols.Ssl).FailureCode);
 
@@ -236,7 +236,7 @@ public sealed class ProbeLabTests(LabFixture lab)
         Assert.False(report.Verdict.Ok, report.Verdict.Summary);
         Assert.Equal(Phase.Tls, report.Verdict.Phase);
         Assert.Equal(Ending.ClientRefused, report.Verdict.Ending);
-        Assert.Equal("tls_version_refused_by_client", report.Verdict.Code);
+        Assert.Equal("tls_version_refused_by_client", report.Verdict.Code?.Word);
         Assert.Contains("Windows 11 refuses this server's TLS: the server accepts only TLS 1.0", report.Verdict.Summary);
         Assert.Equal("tls1.0", report.Tls!.Version);
 
@@ -286,7 +286,7 @@ public sealed class ProbeLabTests(LabFixture lab)
         Assert.Equal(Phase.Tls, report.Verdict.Phase);
         Assert.Equal(Ending.Reset, report.Verdict.Ending);
         Assert.DoesNotContain(report.Phases, p => p.Phase == Phase.TlsVersions); // every version would be reset alike
-        Assert.Equal(Symptoms.BeforeServerHello, report.Verdict.Code);
+        Assert.Equal(Codes.BeforeServerHello, report.Verdict.Code);
         Assert.Contains("middlebox", report.Verdict.Summary);
         Assert.Equal(SecurityProtocols.Ssl, report.Negotiation.SelectedProtocol);
     }

@@ -48,7 +48,7 @@ public sealed class ResolverTests
         Assert.Empty(resolution.Addresses);
         Assert.Equal(PhaseStatus.Failed, resolution.Dns!.Status);
         Assert.Equal(Ending.Unreachable, resolution.Dns.Ending);
-        Assert.Equal(Symptoms.NameNotFound, resolution.Dns.Code);
+        Assert.Equal(Codes.NameNotFound, resolution.Dns.Code);
         Assert.Equal("the name nowhere.example does not resolve (HostNotFound)", resolution.Dns.Detail);
     }
 

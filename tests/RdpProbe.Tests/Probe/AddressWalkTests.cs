@@ -121,7 +121,7 @@ public sealed class AddressWalkTests
 
         Assert.False(report.Verdict.Ok);
         Assert.Equal(Phase.Dns, report.Verdict.Phase);
-        Assert.Equal(Symptoms.NameNotFound, report.Verdict.Code);
+        Assert.Equal(Codes.NameNotFound, report.Verdict.Code);
         Assert.Equal(Compatibility.Fails, report.ClientVerdict!.Result);
         Assert.Equal(Phase.Dns, report.ClientVerdict.FailPhase);
         Assert.All(report.Compatibility, v => Assert.Equal(Compatibility.Fails, v.Result));

@@ -247,7 +247,7 @@ public sealed class ClientFallbackTests
         Assert.False(report.Verdict.Ok);
         Assert.Equal(Phase.X224, report.Verdict.Phase);
         Assert.Equal(Ending.NegotiationFailure, report.Verdict.Ending);
-        Assert.Equal("ssl_not_allowed_by_server", report.Verdict.Code);
+        Assert.Equal("ssl_not_allowed_by_server", report.Verdict.Code?.Word);
         Assert.Equal(Compatibility.Fails, report.ClientVerdict!.Result);
     }
 
@@ -263,7 +263,7 @@ public sealed class ClientFallbackTests
         Assert.Equal([ProbeOptions.DefaultProtocols], server.Requests);
         Assert.Single(report.Attempts);
         Assert.False(report.Verdict.Ok);
-        Assert.Equal("ssl_not_allowed_by_server", report.Verdict.Code);
+        Assert.Equal("ssl_not_allowed_by_server", report.Verdict.Code?.Word);
 
         // The profile is judged as configured to ask for exactly that: without its fallback it gives up too.
         Assert.Equal(Compatibility.Fails, report.ClientVerdict!.Result);
@@ -286,7 +286,7 @@ public sealed class ClientFallbackTests
 
         Assert.True(report.Verdict.Ok, report.Verdict.Summary);
         Assert.Contains("The credentials were not checked", report.Verdict.Summary);
-        Assert.Contains("--protocols rdp", report.Verdict.Summary);
+        Assert.Contains("requesting only PROTOCOL_RDP", report.Verdict.Summary);
         Assert.Contains(report.Findings, f => f.Code == FindingRules.Codes.CredentialsNotVerified);
     }
 

@@ -48,7 +48,7 @@ public sealed class ClientJudgementTests
         Assert.False(report.Verdict.Ok);
         Assert.Equal(Phase.Tls, report.Verdict.Phase);
         Assert.Equal(Ending.ClientRefused, report.Verdict.Ending);
-        Assert.Equal(ClientJudgement.TlsVersionRefused, report.Verdict.Code);
+        Assert.Equal(Codes.TlsVersionRefusedByClient, report.Verdict.Code);
         Assert.StartsWith("Windows 11 refuses this server's TLS: the server accepts only TLS 1.0, and Windows 11 offers only TLS 1.2, TLS 1.3", report.Verdict.Summary);
         Assert.Contains("RdpProbe's own client got in with TLS 1.0", report.Verdict.Summary);
         Assert.Contains(report.Verdict.Remedies, r => r.Contains("enable TLS 1.2 on the server", StringComparison.Ordinal));
@@ -117,14 +117,15 @@ public sealed class ClientJudgementTests
     [InlineData("hybrid_required_by_server", Ending.NegotiationFailure, "hybrid_required_by_server")]
     public void Client_failure_reasons_map_to_an_ending_and_code_the_symptom_table_explains(string reason, Ending ending, string code)
     {
-        Assert.Equal((ending, code), ClientJudgement.Refusal(reason));
+        var (refusalEnding, refusalCode) = ClientJudgement.Refusal(reason);
+        Assert.Equal((ending, code), (refusalEnding, refusalCode?.Word));
         var phase = code switch
         {
             "credssp_version_refused_by_client" => Phase.Credssp,
             "standard_security_refused_by_client" or "hybrid_required_by_server" => Phase.X224,
             _ => Phase.Tls,
         };
-        Assert.Contains(Symptoms.Keys, k => k.Phase == phase && k.Ending == ending && k.Code == code);
+        Assert.Contains(Symptoms.Keys, k => k.Phase == phase && k.Ending == ending && k.Code?.Word == code);
     }
 
     [Fact]

@@ -124,7 +124,7 @@ public sealed class RunDocumentsTests
     public void A_concurrency_run_whose_name_did_not_resolve_has_no_document_and_fails()
     {
         var dns = new PhaseRecord(Phase.Dns);
-        dns.Fail(Ending.Unreachable, Symptoms.NameNotFound, "the name x does not resolve");
+        dns.Fail(Ending.Unreachable, Codes.NameNotFound, "the name x does not resolve");
         var run = new ConcurrencyRun(ProbeTarget.Parse("x"), null, null, dns);
         Assert.Null(run.ToJson());
         Assert.True(run.Failed);

@@ -245,7 +245,7 @@ public static partial class MtuProbe
             record.Detail = verdict;
             if (kind == MtuVerdictKind.BlackHole)
             {
-                record.Fail(Ending.Timeout, "mtu_black_hole", verdict);
+                record.Fail(Ending.Timeout, Codes.MtuBlackHole, verdict);
             }
             else if (kind == MtuVerdictKind.NotTestable)
             {
