@@ -119,8 +119,10 @@ public static class ProbeMetrics
                     .Add(cert.NotAfter.ToUnixTimeSeconds()));
                 families.Add(new MetricFamily("rdp_probe_tls_cert_not_before_timestamp_seconds", MetricType.Gauge, "The server certificate's notBefore, in seconds since the Unix epoch.")
                     .Add(cert.NotBefore.ToUnixTimeSeconds()));
-                families.Add(new MetricFamily("rdp_probe_tls_cert_days_left", MetricType.Gauge, "Whole days until the server certificate expires (negative once expired).")
-                    .Add(cert.DaysLeft));
+                // "Days left" in the base unit Prometheus asks for (promtool's lint rejects a _days name); dashboards
+                // divide by 86400.
+                families.Add(new MetricFamily("rdp_probe_tls_cert_remaining_seconds", MetricType.Gauge, "Seconds from the probe until the server certificate expires (negative once expired); /86400 for days left.")
+                    .Add(Math.Round((cert.NotAfter - report.StartedAt).TotalSeconds)));
                 families.Add(new MetricFamily("rdp_probe_tls_cert_info", MetricType.Gauge, "The server certificate's subject, issuer, serial number and whether it is self-signed.")
                     .Add(1, ("subject", cert.Subject), ("issuer", cert.Issuer), ("serial_number", cert.SerialNumber), ("self_signed", cert.SelfSigned ? "true" : "false")));
             }
