@@ -53,11 +53,13 @@ internal static class ServeCommand
                 await io.Error.WriteLineAsync($"rdpprobe serve: listening on {server.BaseAddress} (GET /probe?target=host:port&module=NAME, /metrics)").ConfigureAwait(false);
                 try
                 {
-                    await Task.Delay(Timeout.Infinite, ct).ConfigureAwait(false);
+                    // The host's console lifetime turns SIGTERM and Ctrl+C into a shutdown; the command line's token
+                    // covers the rest.
+                    await server.WaitForShutdownAsync(ct).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {
-                    // Ctrl+C or SIGTERM: stop serving cleanly.
+                    // Stopping is the normal end of serving.
                 }
             }
 

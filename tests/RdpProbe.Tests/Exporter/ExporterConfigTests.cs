@@ -136,3 +136,18 @@ public sealed class ExporterConfigTests
         }
     }
 }
+
+/// <summary>The web stack stays in RdpProbe.Exporter: the probe library and its users never load ASP.NET Core.</summary>
+public sealed class ExporterModuleTests
+{
+    [Fact]
+    public void Core_does_not_reference_aspnetcore_or_the_exporter()
+    {
+        var references = typeof(RdpProbe.Probe.ProbeEngine).Assembly.GetReferencedAssemblies().Select(a => a.Name!).ToList();
+
+        Assert.DoesNotContain(references, r => r.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal));
+        Assert.DoesNotContain(references, r => r.StartsWith("YamlDotNet", StringComparison.Ordinal));
+        Assert.DoesNotContain("RdpProbe.Exporter", references);
+        Assert.Contains(typeof(ExporterServer).Assembly.GetReferencedAssemblies(), a => a.Name == "RdpProbe.Core");
+    }
+}
