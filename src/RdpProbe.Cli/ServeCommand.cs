@@ -71,7 +71,10 @@ internal static class ServeCommand
     private static IPEndPoint? ParseListen(ArgumentResult result)
     {
         string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : DefaultListen;
-        if (IPEndPoint.TryParse(text, out var endpoint) && endpoint.Port is > 0 and <= 65535 && text.Contains(':', StringComparison.Ordinal))
+        // The port is required: ADDR:PORT, or [V6]:PORT for IPv6 (a bare "::1" would otherwise parse as port 0).
+        int colon = text.LastIndexOf(':');
+        bool hasPort = colon > 0 && (text[0] == '[' ? text[colon - 1] == ']' : text.IndexOf(':', StringComparison.Ordinal) == colon);
+        if (hasPort && IPEndPoint.TryParse(text, out var endpoint))
         {
             return endpoint;
         }
