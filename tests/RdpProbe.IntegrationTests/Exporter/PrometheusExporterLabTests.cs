@@ -103,6 +103,36 @@ public sealed class PrometheusExporterLabTests(LabFixture lab)
     }
 
     [Fact]
+    public async Task A_module_with_credentials_logs_on_and_never_shows_the_password()
+    {
+        string variable = "RDPPROBE_EXPORTER_LAB_PASSWORD_" + Guid.NewGuid().ToString("N");
+        Environment.SetEnvironmentVariable(variable, LabFixture.Password);
+        try
+        {
+            var config = ExporterConfig.Parse($"modules:\n  logon:\n    timeout: 15s\n    extra_checks: false\n    credentials:\n      user: {LabFixture.Domain}\\{LabFixture.User}\n      password_env: {variable}\n");
+            await using var exporter = new ExporterServer(new ExporterOptions { Listen = new IPEndPoint(IPAddress.Loopback, 0), Config = config });
+            await exporter.StartAsync();
+            using var http = new HttpClient { BaseAddress = exporter.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+
+            string metrics = await http.GetStringAsync($"probe?target={lab.Endpoints.ShadowNla}&module=logon");
+            string debug = await http.GetStringAsync($"probe?target={lab.Endpoints.ShadowNla}&module=logon&debug=true");
+            string own = await http.GetStringAsync("metrics");
+
+            Assert.Contains("rdp_probe_success 1\n", metrics, StringComparison.Ordinal);
+            Assert.Matches(@"credssp\s+ok\s+ok", debug);
+            Assert.Contains("Verdict: ok", debug, StringComparison.Ordinal);
+            foreach (var text in new[] { metrics, debug, own })
+            {
+                Assert.DoesNotContain(LabFixture.Password, text, StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(variable, null);
+        }
+    }
+
+    [Fact]
     public async Task The_serve_verb_answers_probes_and_stops_on_sigterm()
     {
         string dll = typeof(RdpProbe.Cli.ExitCodes).Assembly.Location;
