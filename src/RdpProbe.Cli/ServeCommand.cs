@@ -17,7 +17,7 @@ internal static class ServeCommand
     {
         var listen = new Option<IPEndPoint?>("--listen") { Description = $"Address and port to listen on [default: {DefaultListen}]", HelpName = "addr:port", CustomParser = ParseListen };
         var config = new Option<string?>("--config") { Description = "Module file (YAML); without it one module, rdp_default, with the defaults", HelpName = "file" };
-        var maxProbes = new Option<int>("--max-concurrent-probes") { Description = "Probes at once; more get 503 (1..4096) [default: 64]", DefaultValueFactory = _ => 64, CustomParser = OptionParsers.Count("--max-concurrent-probes", 64, 1, 4096, n => $"--max-concurrent-probes {n}: must be 1..4096") };
+        var maxProbes = new Option<int>("--max-concurrent-probes") { Description = "Probes at once; more get 503 (1..4096)", HelpName = "n", DefaultValueFactory = _ => 64, CustomParser = OptionParsers.Count("--max-concurrent-probes", 64, 1, 4096, n => $"--max-concurrent-probes {n}: must be 1..4096") };
 
         var command = new Command("serve", "Run a Prometheus exporter: GET /probe?target=host:port&module=NAME probes one RDP endpoint per scrape");
         command.Options.Add(listen);
