@@ -69,7 +69,7 @@ public static class ProbeMetrics
         if (!verdict.Ok)
         {
             families.Add(new MetricFamily("rdp_probe_failed_phase_info", MetricType.Gauge, "The phase the probe failed at, how it ended there and the peer's code, if any.")
-                .Add(1, ("phase", verdict.Phase.ToReportName()), ("ending", verdict.Ending.ToReportName()), ("code", verdict.Code ?? "")));
+                .Add(1, ("phase", verdict.Phase.ToReportName()), ("ending", verdict.Ending.ToReportName()), ("code", verdict.Code?.Word ?? "")));
         }
 
         var negotiation = report.Negotiation;

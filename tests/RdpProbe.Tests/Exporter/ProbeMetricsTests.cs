@@ -34,7 +34,7 @@ public sealed class ProbeMetricsTests
         return report;
     }
 
-    internal static ProbeReport FailedAt(Phase failing, Ending ending, string? code = null)
+    internal static ProbeReport FailedAt(Phase failing, Ending ending, Code? code = null)
     {
         var report = new ProbeReport(ProbeTarget.Parse("127.0.0.1:3389")) { StartedAt = Now };
         foreach (var phase in new[] { Phase.Tcp, Phase.X224, Phase.Tls }.Where(p => p <= failing))
@@ -134,7 +134,7 @@ public sealed class ProbeMetricsTests
         var outcome = kind switch
         {
             "ok" => new ProbeOutcome(NlaReport(), 0.4, false, null, true),
-            "failed" => new ProbeOutcome(FailedAt(Phase.X224, Ending.NegotiationFailure, "hybrid_required_by_server"), 0.1, false, null, false),
+            "failed" => new ProbeOutcome(FailedAt(Phase.X224, Ending.NegotiationFailure, Codes.NegotiationFailure(NegotiationFailureCode.HybridRequiredByServer)), 0.1, false, null, false),
             "deadline" => new ProbeOutcome(null, 4.5, true, null, false),
             _ => new ProbeOutcome(NlaReport("CN=\"evil\\\nname}{ x=\"1\"\n# TYPE"), 0.4, false, null, false),
         };
