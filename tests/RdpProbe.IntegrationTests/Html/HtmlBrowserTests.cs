@@ -1,0 +1,163 @@
+using System.CommandLine;
+using System.Text.Json;
+using RdpProbe.Cli;
+using RdpProbe.IntegrationTests.Lab;
+using Spectre.Console.Testing;
+using Xunit.Abstractions;
+
+namespace RdpProbe.IntegrationTests.Html;
+
+/// <summary>
+/// The --html pages the command line writes against the lab's real servers and the lab captures, opened in a real
+/// headless Chromium: no console errors, one ladder arrow per recorded message, the verdict and the failing step on the
+/// page, no sideways scrolling at a laptop's width or a narrow one, a PDF print. Screenshots and PDFs are kept in
+/// <see cref="Artifacts"/> (printed) for a person to look at.
+/// </summary>
+[Collection(LabCollection.Name)]
+public sealed class HtmlBrowserTests(LabFixture lab, ITestOutputHelper output) : IAsyncLifetime
+{
+    /// <summary>Where the pages, screenshots and PDFs of the last run are kept.</summary>
+    public static readonly string Artifacts = Path.Combine(Path.GetTempPath(), "rdpprobe-html-artifacts");
+
+    private HeadlessChromium? _browser;
+
+    private HeadlessChromium Browser => _browser ?? throw new InvalidOperationException("browser not started");
+
+    public async Task InitializeAsync()
+    {
+        Directory.CreateDirectory(Artifacts);
+        _browser = await HeadlessChromium.StartAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_browser is not null)
+        {
+            await _browser.DisposeAsync();
+        }
+    }
+
+    private static async Task<(int Exit, string Out, string Err)> RunAsync(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int exit = await RdpProbeApp.RunAsync(args, new CliIo(stdout, stderr, new TestConsole()));
+        return (exit, stdout.ToString(), stderr.ToString());
+    }
+
+    private static int RecordedMessages(string probeJson) =>
+        JsonDocument.Parse(probeJson).RootElement.GetProperty("phases").EnumerateArray().Sum(p => p.GetProperty("messages").GetArrayLength());
+
+    /// <summary>Loads the page, checks what every page must satisfy, and keeps a screenshot (laptop width), a narrow one and a PDF.</summary>
+    private async Task OpenAsync(string page, string name)
+    {
+        await Browser.LoadAsync(page);
+        Assert.True(Browser.Errors.Count == 0, "console errors: " + string.Join("\n", Browser.Errors));
+        Assert.True((bool)(await Browser.EvaluateAsync("document.documentElement.scrollWidth <= window.innerWidth"))!, "the page scrolls sideways at 1366 px");
+        string shot = Path.Combine(Artifacts, name + ".png");
+        await Browser.ScreenshotAsync(shot);
+
+        await Browser.SetViewportAsync(760, 900);
+        Assert.True((bool)(await Browser.EvaluateAsync("document.documentElement.scrollWidth <= window.innerWidth"))!, "the page scrolls sideways at 760 px");
+        string narrow = Path.Combine(Artifacts, name + "-narrow.png");
+        await Browser.ScreenshotAsync(narrow, 760);
+
+        string pdf = Path.Combine(Artifacts, name + ".pdf");
+        var bytes = await Browser.PrintToPdfAsync(pdf);
+        Assert.True(bytes.Length > 1000 && bytes.AsSpan(0, 4).SequenceEqual("%PDF"u8), "no PDF printed");
+        Assert.True(Browser.Errors.Count == 0, "console errors: " + string.Join("\n", Browser.Errors));
+        await Browser.SetViewportAsync(1366, 900);
+        output.WriteLine($"{name}: page {page}, screenshots {shot} and {narrow}, print {pdf}");
+    }
+
+    [Fact]
+    public async Task Probe_page_of_xrdp_draws_every_recorded_message()
+    {
+        string page = Path.Combine(Artifacts, "probe-xrdp.html");
+        var (exit, json, error) = await RunAsync(lab.Endpoints.Xrdp.ToString(), "--json", "--html", page);
+        Assert.True(exit == ExitCodes.Ok, error + json);
+        int messages = RecordedMessages(json);
+        Assert.True(messages > 10, $"only {messages} messages recorded");
+
+        await OpenAsync(page, "probe-xrdp");
+
+        Assert.Equal(messages, await Browser.CountAsync("svg.ladder g.arrow"));
+        Assert.Equal(0, await Browser.CountAsync("svg.ladder g.band.failed"));
+        string text = await Browser.TextAsync();
+        Assert.Contains("✔ OK", text, StringComparison.Ordinal);
+        Assert.Contains(JsonDocument.Parse(json).RootElement.GetProperty("verdict").GetProperty("summary").GetString()!, text, StringComparison.Ordinal);
+        Assert.Contains("Client compatibility", text, StringComparison.Ordinal);
+        Assert.Contains("--html", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Probe_page_of_a_closed_port_names_the_failing_step()
+    {
+        string page = Path.Combine(Artifacts, "probe-closed.html");
+        var (exit, json, error) = await RunAsync(lab.Endpoints.ClosedPort.ToString(), "--json", "--html", page);
+        Assert.True(exit == ExitCodes.Tcp, error + json);
+
+        await OpenAsync(page, "probe-closed");
+
+        Assert.Equal(RecordedMessages(json), await Browser.CountAsync("svg.ladder g.arrow"));
+        Assert.Equal(1, await Browser.CountAsync("svg.ladder g.band.failed[data-phase='tcp']"));
+        Assert.Equal(1, await Browser.CountAsync("svg.ladder g.note.fail"));
+        string text = await Browser.TextAsync();
+        Assert.Contains("✘ FAILED at the tcp step (refused)", text, StringComparison.Ordinal);
+        Assert.Contains(JsonDocument.Parse(json).RootElement.GetProperty("verdict").GetProperty("summary").GetString()!, text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Analyze_page_of_the_lab_captures_shows_failed_connections_first()
+    {
+        string page = Path.Combine(Artifacts, "analyze-lab.html");
+        var captures = Directory.GetFiles(Path.Combine(RepositoryRoot(), "captures", "lab"), "*.pcap").Order().ToArray();
+        var console = new TestConsole();
+        var errors = new TestConsole();
+        var root = new RootCommand();
+        root.Subcommands.Add(AnalyzeCommand.Create(console, errors));
+        int exit = await CommandLineHost.RunAsync(root, ["analyze", .. captures, "--port", "3388", "--port", "3390", "--port", "3391", "--port", "3397", "--json", "--html", page]);
+        Assert.True(exit is ExitCodes.Ok or ExitCodes.ConnectionFailed, errors.Output);
+        var connections = JsonDocument.Parse(console.Output).RootElement.GetProperty("connections").EnumerateArray().ToList();
+        int failed = connections.Count(c => !c.GetProperty("verdict").GetProperty("ok").GetBoolean());
+        Assert.True(failed > 0, "the lab captures hold failed connections");
+
+        await OpenAsync(page, "analyze-lab");
+
+        Assert.Equal(connections.Count, await Browser.CountAsync("svg.timeline rect.conn-bar"));
+        Assert.Equal(failed, await Browser.CountAsync("svg.timeline rect.conn-bar.failed, svg.timeline rect.conn-bar.open"));
+        int shown = Math.Min(connections.Count, 25);
+        Assert.Equal(shown, await Browser.CountAsync("section.conn"));
+        Assert.Equal(Math.Min(failed, shown), await Browser.CountAsync("section.conn.failed"));
+        Assert.True((bool)(await Browser.EvaluateAsync("[...document.querySelectorAll('section.conn')].slice(0, " + Math.Min(failed, shown) + ").every(s => s.classList.contains('failed'))"))!, "failed connections come first");
+        Assert.Equal(Math.Min(failed, shown), await Browser.CountAsync("section.conn.failed svg.ladder g.band.failed"));
+        Assert.Contains($"{failed} of {connections.Count} RDP connection(s) failed", await Browser.TextAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Bench_page_of_xrdp_draws_the_distributions_and_the_runs()
+    {
+        string page = Path.Combine(Artifacts, "bench-xrdp.html");
+        var (exit, json, error) = await RunAsync("bench", lab.Endpoints.Xrdp.ToString(), "-n", "6", "--json", "--html", page);
+        Assert.True(exit == ExitCodes.Ok, error + json);
+        int phases = JsonDocument.Parse(json).RootElement.GetProperty("phases").GetArrayLength();
+
+        await OpenAsync(page, "bench-xrdp");
+
+        Assert.Equal(phases, await Browser.CountAsync("svg.boxplot g.box"));
+        Assert.Equal(phases, await Browser.CountAsync("svg.runs g.series"));
+        Assert.Equal(1, await Browser.CountAsync("svg.side-by-side"));
+        Assert.Contains("6 measured run(s), all complete", await Browser.TextAsync(), StringComparison.Ordinal);
+    }
+
+    private static string RepositoryRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "RdpProbe.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir?.FullName ?? throw new InvalidOperationException("repository root (RdpProbe.sln) not found");
+    }
+}
