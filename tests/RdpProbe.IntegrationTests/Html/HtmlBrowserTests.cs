@@ -1,6 +1,9 @@
 using System.CommandLine;
 using System.Text.Json;
 using RdpProbe.Cli;
+using RdpProbe.Diagnosis;
+using RdpProbe.Probe;
+using RdpProbe.Reports.Html;
 using RdpProbe.IntegrationTests.Lab;
 using Spectre.Console.Testing;
 using Xunit.Abstractions;
@@ -148,6 +151,46 @@ public sealed class HtmlBrowserTests(LabFixture lab, ITestOutputHelper output) :
         Assert.Equal(phases, await Browser.CountAsync("svg.runs g.series"));
         Assert.Equal(1, await Browser.CountAsync("svg.side-by-side"));
         Assert.Contains("6 measured run(s), all complete", await Browser.TextAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_harness_sees_console_errors_and_blocked_scripts()
+    {
+        // The no-console-error assertions above can fail: a page that logs an error, and one whose script the
+        // pages' Content-Security-Policy blocks, are both reported.
+        string logs = Path.Combine(Artifacts, "harness-console-error.html");
+        await File.WriteAllTextAsync(logs, "<!DOCTYPE html><html><body><script>console.error('boom from the page')</script></body></html>");
+        await Browser.LoadAsync(logs);
+        Assert.Contains(Browser.Errors, e => e.Contains("boom from the page", StringComparison.Ordinal));
+
+        string blocked = Path.Combine(Artifacts, "harness-blocked-script.html");
+        await File.WriteAllTextAsync(blocked, "<!DOCTYPE html><html><head><meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'\"></head><body><script>document.title='ran'</script></body></html>");
+        await Browser.LoadAsync(blocked);
+        Assert.NotEmpty(Browser.Errors);
+        Assert.NotEqual("ran", (string?)await Browser.EvaluateAsync("document.title"));
+    }
+
+    [Fact]
+    public async Task Hostile_server_strings_stay_text_in_the_browser()
+    {
+        const string hostile = "CN=\"><script>document.title='pwned'</script><img src=x onerror=\"document.title='pwned'\">";
+        var report = new ProbeReport(ProbeTarget.Parse("127.0.0.1:3389")) { Address = System.Net.IPAddress.Loopback };
+        var x224 = new PhaseRecord(Phase.X224);
+        x224.Messages.Add(new WireMessage(Direction.Received, 1, 19, hostile));
+        x224.Fail(Ending.ProtocolViolation, hostile, hostile);
+        report.Phases.Add(x224);
+        report.Negotiation.Answer = hostile;
+        report.Tls = new TlsFacts { Certificate = new CertificateInfo(hostile, hostile, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch, 0, true, "rsa", 2048, "sha256", "00", [hostile], "01") };
+        report.Verdict = Verdict.From(report.Phases);
+        string page = Path.Combine(Artifacts, "probe-hostile.html");
+        await File.WriteAllTextAsync(page, ProbeHtml.Write([report], HtmlProvenance.Now("test")));
+
+        await OpenAsync(page, "probe-hostile");
+
+        Assert.Equal(0, await Browser.CountAsync("script, img, [onerror]"));
+        Assert.NotEqual("pwned", (string?)await Browser.EvaluateAsync("document.title"));
+        Assert.Contains("<script>document.title='pwned'</script>", await Browser.TextAsync(), StringComparison.Ordinal);
+        Assert.Equal(1, await Browser.CountAsync("svg.ladder g.arrow"));
     }
 
     private static string RepositoryRoot()

@@ -91,6 +91,9 @@ public static class AnalysisHtml
         }
     }
 
+    /// <summary>The ending with its code, the code left out when it only repeats the ending ("refused").</summary>
+    private static string Ending(VerdictReport v) => v.Code is null || v.Code == v.Ending ? v.Ending : $"{v.Ending}, {v.Code}";
+
     private static string Outcome(ConnectionReport c) => c.Verdict.Ok ? "ok" : c.Ending == "open" ? "open" : "failed";
 
     /// <summary>
@@ -205,7 +208,7 @@ public static class AnalysisHtml
                 (i + 1).ToString(CultureInfo.InvariantCulture),
                 c.Client,
                 c.Server,
-                BadgeCell(c.Verdict.Ok ? "ok" : Outcome(c) == "open" ? "warn" : "fail", c.Verdict.Ok ? "ok" : $"{c.Verdict.Phase}: {c.Verdict.Ending}{(c.Verdict.Code is null ? "" : " " + c.Verdict.Code)}"),
+                BadgeCell(c.Verdict.Ok ? "ok" : Outcome(c) == "open" ? "warn" : "fail", c.Verdict.Ok ? "ok" : $"{c.Verdict.Phase}: {Ending(c.Verdict)}"),
                 $"{c.FirstFrame}–{c.LastFrame}",
                 c.Packets.ToString(CultureInfo.InvariantCulture)]),
             "connections");
@@ -220,7 +223,7 @@ public static class AnalysisHtml
         var v = c.Verdict;
         page.Raw($"<section class=\"conn {(v.Ok ? "ok" : "failed")}\">");
         page.El("h3", $"#{number} {c.Client} → {c.Server} (frames {c.FirstFrame}–{c.LastFrame})");
-        string word = v.Ok ? "✔ OK" : $"✘ FAILED at the {v.Phase} step ({v.Ending}{(v.Code is null ? "" : ", " + v.Code)})";
+        string word = v.Ok ? "✔ OK" : $"✘ FAILED at the {v.Phase} step ({Ending(v)})";
         page.Raw($"<div class=\"verdict {(v.Ok ? "ok" : "fail")}\"><div class=\"word\">{Text(word)}</div><p>{Text(v.Summary)}{(v.Inferred ? " <i>(inferred from record sizes and timing)</i>" : "")}</p>");
         if (v.Remedies.Count > 0)
         {
@@ -234,7 +237,7 @@ public static class AnalysisHtml
             ("Selected", c.SelectedProtocol),
             ("Refused with", c.FailureCode),
             ("Cookie", c.Cookie),
-            ("TLS", c.Tls is { } t ? $"{t.Version} {t.CipherSuite}".Trim() : null),
+            ("TLS", c.Tls is { } t && $"{t.Version} {t.CipherSuite}".Trim() is { Length: > 0 } tls ? tls : null),
             ("SNI", c.Tls?.ServerName),
             ("Certificate subject", c.Tls?.CertificateSubject),
             ("Certificate issuer", c.Tls?.CertificateIssuer),
@@ -267,7 +270,7 @@ public static class AnalysisHtml
             bool failedHere = !c.Verdict.Ok && phase.Name == c.Verdict.Phase;
             if (failedHere)
             {
-                rows.Add(new LadderNote($"Failed here: {c.Verdict.Ending}{(c.Verdict.Code is null ? "" : " (" + c.Verdict.Code + ")")} — {c.Verdict.Summary}", "fail"));
+                rows.Add(new LadderNote($"Failed here: {Ending(c.Verdict)} — {c.Verdict.Summary}", "fail"));
             }
 
             bands.Add(new LadderBand($"{phase.Name} {phase.FirstFrame}–{phase.LastFrame}", failedHere ? "failed" : phase.Status == "ok" ? "ok" : phase.Status, rows));

@@ -254,7 +254,7 @@ public static class BenchHtml
             {
                 var b = boxes[k].FirstOrDefault(x => x.Phase == phases[p]);
                 double y = y0 + (k * barHeight);
-                double w = b is null || b.Count == 0 ? 0 : Math.Max(1, b.Median / max * (right - left - 60));
+                double w = b is null || b.Count == 0 ? 0 : Math.Max(1, b.Median / max * (right - left - 220));
                 s.Append("<rect x=\"").Append(left).Append("\" y=\"").Append(Num(y, "0.#")).Append("\" width=\"").Append(Num(w, "0.#")).Append("\" height=\"").Append(barHeight - 2).Append("\" fill=\"url(#sc").Append(k).Append(")\"/>")
                  .Append("<text x=\"").Append(Num(left + w + 4, "0.#")).Append("\" y=\"").Append(Num(y + 9, "0.#")).Append("\" font-size=\"9\">")
                  .Append(Text(b is null ? "not run" : b.Count == 0 ? "failed" : $"{Ms(b.Median)} ms ({LadderSvg.Clip(scenarios[k].Name, 30)})")).Append("</text>");

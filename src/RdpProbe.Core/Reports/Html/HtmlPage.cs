@@ -155,7 +155,7 @@ h1{font-size:1.5rem;margin:.2em 0 .4em}h2{font-size:1.2rem;margin:1.4em 0 .5em;b
 .badge.ok{color:var(--ok);border-color:var(--ok);background:#eef8f0}.badge.fail,.badge.critical,.badge.high{color:#fff;background:var(--fail);border-color:var(--fail)}
 .badge.warn,.badge.medium{color:#5a3600;background:#fff1d6;border-color:var(--warn)}.badge.low,.badge.info{color:var(--info);border-color:var(--info);background:#eef3f8}.badge.skip{color:var(--muted);border-color:var(--line)}
 table{border-collapse:collapse;width:100%;font-size:.92rem;margin:.3em 0 .8em}th,td{border:1px solid var(--line);padding:3px 7px;text-align:left;vertical-align:top}th{background:#f0f3f6}
-td{overflow-wrap:anywhere}.scroll{overflow-x:auto}
+td{overflow-wrap:break-word}.scroll{overflow-x:auto}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:.3em 0 .8em;font-size:.92rem}dl.facts dt{color:var(--muted)}dl.facts dd{margin:0;overflow-wrap:anywhere}
 figure{margin:.5em 0 1em;break-inside:avoid}figure svg{width:100%;height:auto;display:block}figcaption{font-size:.85rem;color:var(--muted)}
 svg text{font-family:inherit}code,.filter{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:.88em}

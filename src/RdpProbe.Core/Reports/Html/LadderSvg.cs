@@ -15,7 +15,8 @@ internal sealed record LadderArrow(bool FromClient, string Label, string Meta, b
 internal sealed record LadderNote(string Text, string Kind, bool? Side = null) : LadderRow;
 
 /// <summary>A phase band: a coloured background over its rows, with the phase name written in the margin.</summary>
-internal sealed record LadderBand(string Name, string Status, IReadOnlyList<LadderRow> Rows);
+/// <param name="Note">A third line under the name and the status ("extra check: own connection"), when the band is tall enough.</param>
+internal sealed record LadderBand(string Name, string Status, IReadOnlyList<LadderRow> Rows, string? Note = null);
 
 /// <summary>
 /// Draws a sequence (ladder) diagram as inline SVG, the way Wireshark's flow graph and RDP write-ups tell a handshake:
@@ -66,7 +67,13 @@ internal static class LadderSvg
              .Append(Text(Clip(band.Name, 20))).Append("</text>");
             string statusWord = band.Status switch { "failed" => "✘ FAILED", "ok" => "✔ ok", "skipped" => "– skipped", var other => other };
             s.Append("<text x=\"10\" y=\"").Append(y + 34).Append("\" font-size=\"12\"").Append(failed ? " fill=\"#b71c1c\" font-weight=\"700\"" : " fill=\"#5f6b76\"").Append('>')
-             .Append(Text(statusWord)).Append("</text></g>");
+             .Append(Text(statusWord)).Append("</text>");
+            if (band.Note is not null && bandHeight >= 2 * RowHeight)
+            {
+                s.Append("<text x=\"10\" y=\"").Append(y + 50).Append("\" font-size=\"11\" fill=\"#5f6b76\">").Append(Text(Clip(band.Note, 26))).Append("</text>");
+            }
+
+            s.Append("</g>");
             bandIndex++;
             y += bandHeight;
         }

@@ -89,7 +89,7 @@ public static class ProbeHtml
         Attempts(page, report);
         Findings(page, report.Findings);
         Compatibility(page, report.Compatibility);
-        if (report.Phases.Any(p => p.Phase == Phase.X224) || report.Attempts.Count > 0)
+        if (LadderRecords(report).Any(r => r.Record.Phase == Phase.X224))
         {
             Negotiation(page, report.Negotiation);
         }
@@ -149,8 +149,7 @@ public static class ProbeHtml
             }
 
             string status = record.Status switch { PhaseStatus.Failed => "failed", PhaseStatus.Skipped => "skipped", _ => "ok" };
-            string name = record.Phase.ToReportName() + (record.Phase >= Phase.SecurityMatrix ? " (check)" : "");
-            bands.Add(new LadderBand(name, status, rows));
+            bands.Add(new LadderBand(record.Phase.ToReportName(), status, rows, record.Phase >= Phase.SecurityMatrix ? "extra check, own connections" : null));
         }
 
         string client = "client (rdpprobe)";
