@@ -193,6 +193,40 @@ public sealed class HtmlBrowserTests(LabFixture lab, ITestOutputHelper output) :
         Assert.Equal(1, await Browser.CountAsync("svg.ladder g.arrow"));
     }
 
+    [Fact]
+    public async Task Analyze_page_of_12000_connections_stays_small_and_opens_quickly()
+    {
+        // A capture's worth of connections (every seventh one failed), as the analysis would report them.
+        var connections = Enumerable.Range(0, 12_000).Select(i =>
+        {
+            bool ok = i % 7 != 0;
+            int first = (i * 10) + 1;
+            return new RdpProbe.Reports.ConnectionReport(
+                $"10.0.{i / 250}.{i % 250}:{40000 + (i % 20000)}", "10.9.9.9:3389", first, first + 8, null, null, ["ssl"], ok ? "ssl" : null, null, null, null, null,
+                [new RdpProbe.Reports.PhaseReportEntry("tcp", "ok", first, first + 2, false), new RdpProbe.Reports.PhaseReportEntry("x224", ok ? "ok" : "failed", first + 3, first + 8, false)],
+                "x224", ok ? "ok" : "reset", ok ? null : "server",
+                ok ? [] : [new RdpProbe.Reports.AnomalyReport("reset", [first + 8], 1, "x224", "server", null, $"frame.number == {first + 8}")],
+                new RdpProbe.Reports.VerdictReport(ok, "x224", ok ? "ok" : "reset", null, ok ? "ok" : "The server reset the connection.", [], [], false),
+                $"tcp.port=={40000 + (i % 20000)}", false, 100, 100, 9);
+        }).ToList();
+        var report = new RdpProbe.Reports.AnalysisReport(RdpProbe.Reports.AnalysisReport.SchemaName, ["synthetic.pcap"], 120_000, 12_000_000, 60, connections, [], [], new RdpProbe.Reports.FragmentReport(0, 0, 0, 0), null, []);
+        string page = Path.Combine(Artifacts, "analyze-12000.html");
+        await File.WriteAllTextAsync(page, AnalysisHtml.Write(report, HtmlProvenance.Now("synthetic")));
+        long size = new FileInfo(page).Length;
+
+        await Browser.LoadAsync(page);
+        double loadMs = (double)(await Browser.EvaluateAsync("performance.getEntriesByType('navigation')[0].loadEventEnd"))!;
+        output.WriteLine($"analyze-12000: {size:N0} bytes, load event after {loadMs:0} ms");
+
+        Assert.True(Browser.Errors.Count == 0, "console errors: " + string.Join("\n", Browser.Errors));
+        Assert.True(size < 5_000_000, $"{size} bytes");
+        Assert.Equal(12_000, await Browser.CountAsync("svg.timeline rect.conn-bar"));
+        Assert.Equal(AnalysisHtml.DefaultDetails, await Browser.CountAsync("section.conn.failed"));
+        // About a second on a desktop; the bound leaves room for a loaded shared test machine.
+        Assert.True(loadMs < 5000, $"load took {loadMs:0} ms");
+        await Browser.ScreenshotAsync(Path.Combine(Artifacts, "analyze-12000.png"));
+    }
+
     private static string RepositoryRoot()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
