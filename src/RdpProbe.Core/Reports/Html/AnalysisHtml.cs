@@ -42,7 +42,6 @@ public static class AnalysisHtml
         Summary(page, report);
         page.El("h2", "Timeline of all connections");
         page.Raw(Timeline(report));
-        List(page, ordered);
         page.El("h2", "Connections in detail");
         var shown = ordered.Take(details).ToList();
         int number = 0;
@@ -57,6 +56,8 @@ public static class AnalysisHtml
             page.El("p", $"{ordered.Count - shown.Count} more connection(s) not drawn ({restFailed} of them failed); see the list above, or write the page with a larger --details.", "muted more");
         }
 
+        // The long list comes last so that the drawn connections are not pushed far down the page.
+        List(page, ordered);
         Udp(page, report);
         return page.Footer(provenance).ToString();
     }
