@@ -231,9 +231,9 @@ public static class BenchHtml
         var phases = boxes.SelectMany(b => b.Select(x => x.Phase)).Distinct().ToList();
         const int left = 120;
         const int right = 860;
-        int barHeight = 12;
+        int barHeight = 18;
         int group = (scenarios.Count * barHeight) + 10;
-        int height = 40 + (phases.Count * group) + (scenarios.Count * 16) + 20;
+        int height = 40 + (phases.Count * group) + (scenarios.Count * 20) + 20;
         double max = Math.Max(1e-3, boxes.SelectMany(b => b).Select(b => b.Median).DefaultIfEmpty(1).Max());
         var s = new StringBuilder();
         s.Append("<figure><svg class=\"side-by-side\" role=\"img\" viewBox=\"0 0 900 ").Append(height).Append("\" xmlns=\"http://www.w3.org/2000/svg\"><title>Median wire ms per phase, scenarios side by side</title>")
@@ -249,14 +249,14 @@ public static class BenchHtml
         for (int p = 0; p < phases.Count; p++)
         {
             double y0 = 20 + (p * group);
-            s.Append("<text x=\"").Append(left - 6).Append("\" y=\"").Append(Num(y0 + (group / 2.0), "0.#")).Append("\" font-size=\"11\" text-anchor=\"end\">").Append(Text(phases[p])).Append("</text>");
+            s.Append("<text x=\"").Append(left - 6).Append("\" y=\"").Append(Num(y0 + (group / 2.0), "0.#")).Append("\" font-size=\"14\" text-anchor=\"end\">").Append(Text(phases[p])).Append("</text>");
             for (int k = 0; k < scenarios.Count; k++)
             {
                 var b = boxes[k].FirstOrDefault(x => x.Phase == phases[p]);
                 double y = y0 + (k * barHeight);
                 double w = b is null || b.Count == 0 ? 0 : Math.Max(1, b.Median / max * (right - left - 220));
                 s.Append("<rect x=\"").Append(left).Append("\" y=\"").Append(Num(y, "0.#")).Append("\" width=\"").Append(Num(w, "0.#")).Append("\" height=\"").Append(barHeight - 2).Append("\" fill=\"url(#sc").Append(k).Append(")\"/>")
-                 .Append("<text x=\"").Append(Num(left + w + 4, "0.#")).Append("\" y=\"").Append(Num(y + 9, "0.#")).Append("\" font-size=\"9\">")
+                 .Append("<text x=\"").Append(Num(left + w + 4, "0.#")).Append("\" y=\"").Append(Num(y + 13, "0.#")).Append("\" font-size=\"12\">")
                  .Append(Text(b is null ? "not run" : b.Count == 0 ? "failed" : $"{Ms(b.Median)} ms ({LadderSvg.Clip(scenarios[k].Name, 30)})")).Append("</text>");
             }
         }
@@ -264,7 +264,7 @@ public static class BenchHtml
         double ly = 24 + (phases.Count * group);
         for (int k = 0; k < scenarios.Count; k++)
         {
-            s.Append("<rect x=\"").Append(left).Append("\" y=\"").Append(Num(ly + (k * 16), "0.#")).Append("\" width=\"22\" height=\"11\" fill=\"url(#sc").Append(k).Append(")\"/><text x=\"").Append(left + 28).Append("\" y=\"").Append(Num(ly + (k * 16) + 10, "0.#")).Append("\" font-size=\"11\">")
+            s.Append("<rect x=\"").Append(left).Append("\" y=\"").Append(Num(ly + (k * 20), "0.#")).Append("\" width=\"22\" height=\"14\" fill=\"url(#sc").Append(k).Append(")\"/><text x=\"").Append(left + 28).Append("\" y=\"").Append(Num(ly + (k * 20) + 12, "0.#")).Append("\" font-size=\"13\">")
              .Append(Text(scenarios[k].Name)).Append("</text>");
         }
 
