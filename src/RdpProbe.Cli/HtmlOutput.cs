@@ -25,7 +25,7 @@ internal static class HtmlOutput
         WriteAsync(path, () => ProbeHtml.Write(run.Reports, HtmlProvenance.Now(commandLine)), errors);
 
     public static bool WriteAnalysis(Reports.AnalysisReport report, string path, string commandLine, int details, TextWriter errors) =>
-        WriteAsync(path, () => AnalysisHtml.Write(report, HtmlProvenance.Now(commandLine), Math.Max(details, AnalysisHtml.DefaultDetails)), errors).GetAwaiter().GetResult();
+        Write(path, () => AnalysisHtml.Write(report, HtmlProvenance.Now(commandLine), Math.Max(details, AnalysisHtml.DefaultDetails)), errors);
 
     public static Task<bool> WriteBenchAsync(BenchReport report, string path, string commandLine, TextWriter errors)
     {
@@ -39,16 +39,19 @@ internal static class HtmlOutput
         return WriteAsync(path, () => BenchHtml.Write([scenario], HtmlProvenance.Now(commandLine)), errors);
     }
 
-    private static async Task<bool> WriteAsync(string path, Func<string> page, TextWriter errors)
+    // The page is a few MB at most and written once at the end of a command: a synchronous write is enough.
+    private static Task<bool> WriteAsync(string path, Func<string> page, TextWriter errors) => Task.FromResult(Write(path, page, errors));
+
+    private static bool Write(string path, Func<string> page, TextWriter errors)
     {
         try
         {
-            await File.WriteAllTextAsync(path, page(), new UTF8Encoding(false)).ConfigureAwait(false);
+            File.WriteAllText(path, page(), new UTF8Encoding(false));
             return true;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
-            await errors.WriteLineAsync($"rdpprobe: cannot write the HTML report {path}: {e.Message}").ConfigureAwait(false);
+            errors.WriteLine($"rdpprobe: cannot write the HTML report {path}: {e.Message}");
             return false;
         }
     }
