@@ -141,7 +141,7 @@ internal static class LadderSvg
                     s.Append("<g class=\"note fail\"><rect x=\"").Append(ClientX + 8).Append("\" y=\"").Append(y + 4).Append("\" width=\"").Append(ServerX - ClientX - 16).Append("\" height=\"").Append(RowHeight + 12)
                      .Append("\" fill=\"#ffffff\" fill-opacity=\"0.9\" stroke=\"#c62828\" rx=\"4\"/>")
                      .Append("<text x=\"").Append(mid).Append("\" y=\"").Append(y + 22).Append("\" text-anchor=\"middle\" font-size=\"13\" font-weight=\"700\" fill=\"").Append(fill).Append("\">✘ ")
-                     .Append(Text(Clip(head, 80))).Append("</text><text x=\"").Append(mid).Append("\" y=\"").Append(y + 40).Append("\" text-anchor=\"middle\" font-size=\"12\" fill=\"").Append(fill).Append("\">")
+                     .Append(Text(Clip(head, 68))).Append("</text><text x=\"").Append(mid).Append("\" y=\"").Append(y + 40).Append("\" text-anchor=\"middle\" font-size=\"12\" fill=\"").Append(fill).Append("\">")
                      .Append(Text(Clip(tail, 95))).Append("</text><title>").Append(Text(n.Text)).Append("</title></g>");
                 }
                 else
