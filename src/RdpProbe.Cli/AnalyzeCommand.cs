@@ -23,6 +23,7 @@ internal static class AnalyzeCommand
         var json = new Option<bool>("--json") { Description = "Print the rdpprobe.analysis/1 JSON document on stdout" };
         var details = new Option<int>("--details") { Description = "How many connections to show in detail (failed ones first)", DefaultValueFactory = _ => 20 };
         var noProgress = new Option<bool>("--no-progress") { Description = "Never show a progress bar" };
+        var html = HtmlOutput.CreateOption("the analysis (timeline, ladders of the connections, filters)");
         var explain = new Option<int?>("--explain-frame") { Description = "Print frame N (1-based, as Wireshark counts) decoded layer by layer, and stop" };
         ports.Validators.Add(result =>
         {
@@ -48,6 +49,7 @@ internal static class AnalyzeCommand
         command.Options.Add(details);
         command.Options.Add(noProgress);
         command.Options.Add(explain);
+        command.Options.Add(html);
         command.SetAction((parse, ct) =>
         {
             if (parse.GetValue(explain) is int frame)
@@ -60,13 +62,14 @@ internal static class AnalyzeCommand
                 [3389, .. parse.GetValue(ports) ?? []],
                 parse.GetValue(json),
                 parse.GetValue(details),
-                !parse.GetValue(noProgress));
+                !parse.GetValue(noProgress),
+                parse.GetValue(html) is { } htmlPath ? (htmlPath, HtmlOutput.CommandLine(parse)) : null);
             return Task.FromResult(Run(options, console ?? CreateConsole(Console.Out), errorConsole ?? CreateConsole(Console.Error), ct));
         });
         return command;
     }
 
-    internal sealed record AnalyzeInvocation(string[] Files, int[] Ports, bool Json, int Details, bool Progress);
+    internal sealed record AnalyzeInvocation(string[] Files, int[] Ports, bool Json, int Details, bool Progress, (string Path, string CommandLine)? Html = null);
 
     internal static int Run(AnalyzeInvocation invocation, IAnsiConsole console, IAnsiConsole errors, CancellationToken cancellationToken)
     {
@@ -115,6 +118,11 @@ internal static class AnalyzeCommand
         }
 
         console.Profile.Out.Writer.Flush();
+        if (invocation.Html is { } page && !HtmlOutput.WriteAnalysis(report, page.Path, page.CommandLine, invocation.Details, errors.Profile.Out.Writer))
+        {
+            return ExitCodes.Usage;
+        }
+
         if (result.Status == CaptureReadStatus.Damaged)
         {
             return ExitCodes.CaptureDamaged;

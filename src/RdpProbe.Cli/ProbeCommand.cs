@@ -23,9 +23,10 @@ internal static class ProbeCommand
         var handshakeOnly = new Option<bool>("--handshake-only") { Description = "Stop after the security handshake (tcp, x224, tls, credssp): no MCS, licensing or Demand Active" };
         var user = Credentials.CreateOption("Authenticate as DOMAIN\\user (password from RDPPROBE_PASSWORD or a prompt, never an argument)");
         var path = new PathOptions();
+        var html = HtmlOutput.CreateOption("the report (ladder diagram, timings, findings)");
 
         root.Arguments.Add(target);
-        foreach (var option in new Option[] { json, timeout, protocols, cookie, routingToken, noMatrix, noTlsVersions, noEncryptionLevels, keyLog, allAddresses, handshakeOnly, user }.Concat(path.All))
+        foreach (var option in new Option[] { json, timeout, protocols, cookie, routingToken, noMatrix, noTlsVersions, noEncryptionLevels, keyLog, allAddresses, handshakeOnly, user, html }.Concat(path.All))
         {
             root.Options.Add(option);
         }
@@ -65,6 +66,11 @@ internal static class ProbeCommand
             }
 
             bool asJson = parse.GetValue(json);
+            string? htmlPath = parse.GetValue(html);
+            if (htmlPath is not null && (modes.TargetsFile is not null || modes.ConcurrencyTest is not null || modes.Repeat is not null))
+            {
+                return Usage(io, "--html writes the report of a single probe: not with --targets, --concurrency-test or --repeat");
+            }
             if (modes.TargetsFile is { } file)
             {
                 return await TargetsView.RunAsync(engine, file, modes.Concurrency, asJson, io, ct).ConfigureAwait(false);
@@ -80,7 +86,7 @@ internal static class ProbeCommand
                 return await RepeatView.RunAsync(engine, probeTarget!, count, asJson, io, ct).ConfigureAwait(false);
             }
 
-            return await ProbeRunView.RunAsync(engine, probeTarget!, modes.RunOptions, asJson, io, ct).ConfigureAwait(false);
+            return await ProbeRunView.RunAsync(engine, probeTarget!, modes.RunOptions, asJson, io, ct, htmlPath is null ? null : (htmlPath, HtmlOutput.CommandLine(parse))).ConfigureAwait(false);
         });
     }
 
