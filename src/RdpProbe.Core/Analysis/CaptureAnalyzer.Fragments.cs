@@ -66,8 +66,16 @@ internal sealed partial class CaptureAnalyzer
         for (int i = 0; i < buffer.Pieces.Count; i++)
         {
             var (offset, data, f) = buffer.Pieces[i];
-            data.AsSpan(0, Math.Min(data.Length, total - offset)).CopyTo(datagram.AsSpan(offset));
             frames[i] = f;
+
+            // A piece may start at or beyond the length the last fragment announced (a crafted or inconsistent
+            // capture): RFC 791 reassembly only fills octets below the total length, so the rest is ignored.
+            if (offset >= total)
+            {
+                continue;
+            }
+
+            data.AsSpan(0, Math.Min(data.Length, total - offset)).CopyTo(datagram.AsSpan(offset));
         }
 
         var whole = p;
