@@ -107,7 +107,20 @@ internal static class AnalyzeCommand
         var report = result.Report;
         if (invocation.Json)
         {
-            console.Profile.Out.Writer.WriteLine(report.ToJson());
+            // Streamed: the document of a capture with many connections is hundreds of megabytes as one string.
+            var writer = console.Profile.Out.Writer;
+            writer.Flush();
+            if (writer == Console.Out)
+            {
+                using var stdout = Console.OpenStandardOutput();
+                report.WriteJson(stdout);
+                stdout.Flush();
+                writer.WriteLine();
+            }
+            else
+            {
+                writer.WriteLine(report.ToJson());
+            }
         }
         else
         {
