@@ -78,7 +78,8 @@ internal static class Targets
     {
         if (StandardSecurity.TryReadServerCertificate(b, out var key, out _) == OperationStatus.Done)
         {
-            StandardSecurity.EncryptClientRandom(new byte[32], key!);
+            // A random like the probe's: RSA refuses 0 and 1 as input, which a real 32-byte random never is.
+            StandardSecurity.EncryptClientRandom(ClientRandom, key!);
         }
 
         SecurityHeader.TryRead(b, out _, out _);
@@ -86,6 +87,8 @@ internal static class Targets
         Licensing.TryReadErrorAlert(b, out _);
         Licensing.TryReadLicenseRequest(b, out _);
     }
+
+    private static readonly byte[] ClientRandom = [.. Enumerable.Range(1, 32).Select(i => (byte)(i * 37))];
 
     /// <summary>Share Control / Share Data headers, Demand Active and capability sets (MS-RDPBCGR 2.2.1.13, 2.2.7).</summary>
     private static void ShareFamily(byte[] b)
