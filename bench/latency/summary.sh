@@ -8,14 +8,14 @@ for f in "$out"/bench-*.json; do
     [[ -s "$f" ]] || continue
     jq -r '
       def r: if . == null then "-" else (. * 100 | round / 100 | tostring) end;
-      "#### rdpprobe bench \(.target) — \(.runs_done) runs (+\(.warmup) warm-up), \(.runs_complete) complete, \(.tls_version // "no tls")\(if .with_credentials then ", with credentials" else "" end)",
+      "#### rdpprobe bench \(.target) — \(.runsDone) runs (+\(.warmup) warm-up), \(.runsComplete) complete, \(.tlsVersion // "no tls")\(if .withCredentials then ", with credentials" else "" end)",
       "",
-      "RTT (kernel tcpi_rtt of the TCP handshake): min \(.rtt_ms.min|r) / median \(.rtt_ms.median|r) / p90 \(.rtt_ms.p90|r) / max \(.rtt_ms.max|r) ms; cold first run \(.cold_run_wall_ms|r) ms wall",
+      "RTT (kernel tcpi_rtt of the TCP handshake): min \(.rttMs.min|r) / median \(.rttMs.median|r) / p90 \(.rttMs.p90|r) / max \(.rttMs.max|r) ms; cold first run \(.coldRunWallMs|r) ms wall",
       "",
       "| phase | ok | min | median | p90 | p99 | max | RTTs | floor | network | server | client | time goes to |",
       "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-      (.phases[] | "| \(.phase) | \(.succeeded)/\(.attempted) | \(.wire_ms.min|r) | \(.wire_ms.median|r) | \(.wire_ms.p90|r) | \(.wire_ms.p99|r) | \(.wire_ms.max|r) | \(.round_trips.median|r) | \(.rtt_floor // "-") | \(.network_ms.median|r) | \(.server_ms.median|r) | \(.client_ms.median|r) | \(.attribution // "-") |"),
-      "| **total** | \(.runs_complete)/\(.runs_done) | \(.total.wire_ms.min|r) | \(.total.wire_ms.median|r) | \(.total.wire_ms.p90|r) | \(.total.wire_ms.p99|r) | \(.total.wire_ms.max|r) | \(.total.round_trips.median|r) | \(.total.rtt_floor // "-") | | | wall median \(.total.wall_ms.median|r) | at floor: \(.total.at_floor) |",
+      (.phases[] | "| \(.phase) | \(.succeeded)/\(.attempted) | \(.wireMs.min|r) | \(.wireMs.median|r) | \(.wireMs.p90|r) | \(.wireMs.p99|r) | \(.wireMs.max|r) | \(.roundTrips.median|r) | \(.rttFloor // "-") | \(.networkMs.median|r) | \(.serverMs.median|r) | \(.clientMs.median|r) | \(.attribution // "-") |"),
+      "| **total** | \(.runsComplete)/\(.runsDone) | \(.total.wireMs.min|r) | \(.total.wireMs.median|r) | \(.total.wireMs.p90|r) | \(.total.wireMs.p99|r) | \(.total.wireMs.max|r) | \(.total.roundTrips.median|r) | \(.total.rttFloor // "-") | | | wall median \(.total.wallMs.median|r) | at floor: \(.total.atFloor) |",
       ""' "$f"
 done
 if [[ -s "$out/turns.txt" ]]; then

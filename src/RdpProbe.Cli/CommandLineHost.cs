@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 
 namespace RdpProbe.Cli;
 
@@ -17,7 +18,13 @@ internal static class CommandLineHost
                 error.WriteLine($"rdpprobe: {parseError.Message}");
             }
 
-            error.WriteLine("Try 'rdpprobe --help'.");
+            // A bad value (a target, a duration, a count) is said in one line that names it; the pointer to --help is
+            // for commands the parser could not make sense of (unknown options, missing arguments).
+            if (parse.Errors.Any(e => e.SymbolResult is not (ArgumentResult or OptionResult)))
+            {
+                error.WriteLine("Try 'rdpprobe --help'.");
+            }
+
             return ExitCodes.Usage;
         }
 

@@ -3,6 +3,7 @@ using RdpProbe.Diagnosis;
 using RdpProbe.Probe;
 using RdpProbe.Probe.Phases;
 using RdpProbe.Protocol;
+using RdpProbe.Runs;
 using Spectre.Console;
 
 namespace RdpProbe.Cli;
@@ -10,7 +11,7 @@ namespace RdpProbe.Cli;
 /// <summary>The human view of a probe: phase table with wire timings, what went each way, decoded facts, the verdict.</summary>
 internal static class ProbeView
 {
-    public static void Render(IAnsiConsole console, ProbeReport report)
+    public static void Render(IAnsiConsole console, ProbeReport report, CaptureResult? capture = null)
     {
         string address = report.Address is null ? string.Empty : $" → {report.Address}";
         console.MarkupLine($"[bold]rdpprobe {Esc(report.Target.Input)}[/]{Esc(address)}");
@@ -26,7 +27,7 @@ internal static class ProbeView
         RenderTls(console, report);
         RenderCredSsp(console, report);
         RenderSession(console, report);
-        RenderCapture(console, report);
+        CaptureView.Render(console, capture);
         RenderFindings(console, report);
         RenderVerdict(console, report.Verdict);
     }
@@ -68,7 +69,7 @@ internal static class ProbeView
         foreach (var p in report.Phases)
         {
             string color = p.Status switch { PhaseStatus.Ok => "green", PhaseStatus.Skipped => "grey", _ => "red" };
-            string result = p.Status == PhaseStatus.Ok ? "ok" : p.Ending.ToReportName() + (p.Code is null ? string.Empty : $" ({p.Code})");
+            string result = p.Status == PhaseStatus.Ok ? "ok" : p.Ending.ToReportName() + (p.Code is null ? string.Empty : $" ({p.Code.Value.Word})");
             table.AddRow(
                 Esc(p.Phase.ToReportName()),
                 $"[{color}]{Esc(result)}[/]",
@@ -199,46 +200,6 @@ internal static class ProbeView
         console.WriteLine();
     }
 
-    /// <summary>--capture: each phase of the main connection next to its frames, then what only packets show.</summary>
-    private static void RenderCapture(IAnsiConsole console, ProbeReport report)
-    {
-        if (report.Capture is not { } cap)
-        {
-            return;
-        }
-
-        console.MarkupLine($"[bold]capture[/]  {cap.Packets} packets on {Esc(cap.Interface)} written to {Esc(cap.File)}"
-            + (cap.Dropped > 0 ? $" ({cap.Dropped} beyond the size bound not written)" : string.Empty)
-            + $"; {cap.Analysis.Connections.Count} TCP connection(s)");
-        if (cap.Main is { } main)
-        {
-            console.MarkupLine($"  main connection {Esc(main.Client)} → {Esc(main.Server)}, frames {main.FirstFrame}–{main.LastFrame}, ended {Esc(main.Ending)}"
-                + (main.EndedBy is { } by ? $" by the {Esc(by)}" : string.Empty));
-            foreach (var phase in main.Phases)
-            {
-                console.MarkupLine($"  {Esc(phase.Name),-18} frames {phase.FirstFrame}–{phase.LastFrame}{(phase.Inferred ? " (inferred from record sizes)" : string.Empty)}");
-            }
-        }
-
-        foreach (var connection in cap.Analysis.Connections)
-        {
-            foreach (var anomaly in connection.Anomalies)
-            {
-                console.MarkupLine($"  [yellow]{Esc(anomaly.Kind)}[/]{(anomaly.Count > 1 ? $" x{anomaly.Count}" : string.Empty)}"
-                    + (anomaly.From is { } from ? $" from the {Esc(from)}" : string.Empty)
-                    + (anomaly.Phase is { } phase ? $" in {Esc(phase)}" : string.Empty)
-                    + $": frames {Esc(string.Join(" ", anomaly.Frames))}  [grey]{Esc(anomaly.Filter)}[/]");
-            }
-        }
-
-        foreach (var icmp in cap.Analysis.Icmp)
-        {
-            console.MarkupLine($"  [yellow]ICMP {Esc(icmp.Kind)}[/]{(icmp.Mtu is { } m ? $" (next-hop MTU {m})" : string.Empty)} about {Esc(icmp.About)}: frame {icmp.Frame}  [grey]{Esc(icmp.Filter)}[/]");
-        }
-
-        console.WriteLine();
-    }
-
     private static void RenderSession(IAnsiConsole console, ProbeReport report)
     {
         if (report.Session is not { } s)
@@ -280,7 +241,7 @@ internal static class ProbeView
         string color = v.Ok ? "green" : "red";
         var lines = new List<string>
         {
-            $"[bold {color}]{(v.Ok ? "OK" : "FAILED")}[/] at [bold]{Esc(v.Phase.ToReportName())}[/]: {Esc(v.Ending.ToReportName())}{(v.Code is null ? string.Empty : $" ({Esc(v.Code)})")}",
+            $"[bold {color}]{(v.Ok ? "OK" : "FAILED")}[/] at [bold]{Esc(v.Phase.ToReportName())}[/]: {Esc(v.Ending.ToReportName())}{(v.Code is null ? string.Empty : $" ({Esc(v.Code.Value.Word)})")}",
             Esc(v.Summary),
         };
         if (v.Causes.Count > 0)

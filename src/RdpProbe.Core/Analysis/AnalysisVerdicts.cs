@@ -36,7 +36,7 @@ internal sealed record VerdictFacts(
 /// summary describes the observation exactly (the same thing the live probe sees) or only the table's causes and
 /// remedies apply (what only a capture shows: record-size inference, stalls).
 /// </summary>
-internal readonly record struct SymptomKey(Phase Phase, Ending Ending, string? Code, bool Exact);
+internal readonly record struct SymptomKey(Phase Phase, Ending Ending, Code? Code, bool Exact);
 
 /// <summary>
 /// Plain-word verdicts for analyzed connections. Each rule names its own verdict (phase, ending, code) and the symptom
@@ -80,14 +80,14 @@ internal static class AnalysisVerdicts
 
         if (f.NotRdpReason is not null && f.LastPhase <= Phase.Tcp)
         {
-            return (Fail(Phase.X224, f.Ending, "not_rdp", $"The client's first bytes are not RDP ({f.NotRdpReason}).",
+            return (Fail(Phase.X224, f.Ending, Codes.NotRdp, $"The client's first bytes are not RDP ({f.NotRdpReason}).",
                 ["another protocol on the RDP port", "RDP wrapped in a tunnel or proxy the analyzer does not decode"], inferred: false),
                 new SymptomKey(Phase.X224, Ending.NotRdp, null, Exact: false));
         }
 
         if (f.RefusedAtSyn)
         {
-            return (Fail(Phase.Tcp, Ending.Reset, "refused", "The server answered the SYN with a reset: nothing is listening on that port.",
+            return (Fail(Phase.Tcp, Ending.Reset, Codes.Refused, "The server answered the SYN with a reset: nothing is listening on that port.",
                 ["Remote Desktop disabled or the TermService stopped", "wrong port", "a firewall rejecting with a reset"], inferred: false),
                 new SymptomKey(Phase.Tcp, Ending.Refused, null, Exact: true));
         }
@@ -102,7 +102,7 @@ internal static class AnalysisVerdicts
 
         if (f.FailureCode is { } failure)
         {
-            string code = failure.ToReportName();
+            var code = Codes.NegotiationFailure(failure);
             return (Fail(Phase.X224, f.Ending, code, FailureSummary(failure), FailureCauses(failure), inferred: false),
                 new SymptomKey(Phase.X224, Ending.NegotiationFailure, code, Exact: true));
         }
@@ -111,28 +111,28 @@ internal static class AnalysisVerdicts
         {
             // The report code stays "disconnect_provider_ultimatum"; the probe records the same answer with the
             // ByteSniffer word, which is the table's key.
-            return (Fail(Phase.X224, f.Ending, "disconnect_provider_ultimatum",
+            return (Fail(Phase.X224, f.Ending, Codes.DisconnectProviderUltimatum,
                 "The server answered the X.224 Connection Request with an MCS Disconnect Provider Ultimatum instead of a Connection Confirm: it refuses the security protocols the client asked for.",
                 ["requested protocol not supported by this server (e.g. RDSAAD on xrdp)"], inferred: false),
-                new SymptomKey(Phase.X224, Ending.Closed, "mcs_disconnect_provider_ultimatum", Exact: true));
+                new SymptomKey(Phase.X224, Ending.Closed, Codes.McsDisconnectProviderUltimatum, Exact: true));
         }
 
         if (f.Stalled && f.StallDetail is not null)
         {
-            return (Fail(f.LastPhase, f.Ending, "stall", f.StallDetail,
+            return (Fail(f.LastPhase, f.Ending, Codes.Stall, f.StallDetail,
                 ["path MTU black hole: full-size segments dropped and ICMP fragmentation-needed filtered (VPN, PPPoE, GRE, IPsec)",
                  "a firewall or IPS silently dropping the connection mid-handshake"], inferred: true),
-                new SymptomKey(f.LastPhase, Ending.Timeout, f.LastPhase == Phase.Tls && !f.ServerHelloSeen ? Symptoms.BeforeServerHello : null, Exact: false));
+                new SymptomKey(f.LastPhase, Ending.Timeout, f.LastPhase == Phase.Tls && !f.ServerHelloSeen ? Codes.BeforeServerHello : null, Exact: false));
         }
 
         if (f.FirstAlert is { Alert: { } a } alert && f.LastPhase == Phase.Tls)
         {
             string from = alert.FromClient ? "client" : "server";
             string name = TlsNames.AlertName(a.Description);
-            return (Fail(Phase.Tls, f.Ending, name,
+            return (Fail(Phase.Tls, f.Ending, Codes.TlsAlert(a.Description),
                 $"TLS failed: the {from} sent a {(a.Level == TlsAlertLevel.Fatal ? "fatal" : "warning")} {name} alert.",
                 AlertCauses(a.Description, alert.FromClient), inferred: false),
-                new SymptomKey(Phase.Tls, Ending.TlsAlert, name, Exact: true));
+                new SymptomKey(Phase.Tls, Ending.TlsAlert, Codes.TlsAlert(a.Description), Exact: true));
         }
 
         var v = ByPhase(f, ended, by, how);
@@ -144,14 +144,14 @@ internal static class AnalysisVerdicts
     /// causes and remedies for that phase and TCP ending are added to the analyzer's words. An open connection is
     /// looked up as a timeout (nothing more came).
     /// </summary>
-    private static SymptomKey PhaseKey(VerdictFacts f, string? code)
+    private static SymptomKey PhaseKey(VerdictFacts f, Code? code)
     {
         Ending ending = f.Ending == Ending.Open ? Ending.Timeout : f.Ending;
         return f.LastPhase switch
         {
-            Phase.Tls when !f.ServerHelloSeen => new(Phase.Tls, ending, Symptoms.BeforeServerHello, false),
-            Phase.Credssp when f.CredsspRound is null or "negotiate" => new(Phase.Credssp, Ending.Closed, Symptoms.AfterNegotiate, false),
-            Phase.Credssp when code is "auth_failed" or "credssp_error" => new(Phase.Credssp, Ending.AuthFailed, null, false),
+            Phase.Tls when !f.ServerHelloSeen => new(Phase.Tls, ending, Codes.BeforeServerHello, false),
+            Phase.Credssp when f.CredsspRound is null or "negotiate" => new(Phase.Credssp, Ending.Closed, Codes.AfterNegotiate, false),
+            Phase.Credssp when code == Codes.AuthFailed || code == Codes.CredSspError => new(Phase.Credssp, Ending.AuthFailed, null, false),
             Phase.EarlyAuth => new(Phase.EarlyAuth, Ending.AccessDenied, null, false),
             _ => new(f.LastPhase <= Phase.Tcp ? Phase.X224 : f.LastPhase, ending, null, false),
         };
@@ -160,11 +160,11 @@ internal static class AnalysisVerdicts
     private static Verdict Ok(Phase phase, Ending ending, string summary, bool inferred) =>
         new(true, phase, ending, null, summary, [], []) { Inferred = inferred };
 
-    private static Verdict Fail(Phase phase, Ending ending, string? code, string summary, IReadOnlyList<string> causes, bool inferred) =>
+    private static Verdict Fail(Phase phase, Ending ending, Code? code, string summary, IReadOnlyList<string> causes, bool inferred) =>
         new(false, phase, ending, code, summary, causes, []) { Inferred = inferred };
 
     /// <summary>A connection that is ok when it was still open at the end of the capture, failed when it ended here.</summary>
-    private static Verdict OkUnlessEnded(bool ended, Phase phase, Ending ending, string? code, string summary, IReadOnlyList<string> causes, bool inferred) =>
+    private static Verdict OkUnlessEnded(bool ended, Phase phase, Ending ending, Code? code, string summary, IReadOnlyList<string> causes, bool inferred) =>
         new(!ended, phase, ending, code, summary, causes, []) { Inferred = inferred };
 
     private static Verdict ByPhase(VerdictFacts f, bool ended, string by, string how)
@@ -188,7 +188,7 @@ internal static class AnalysisVerdicts
             case Phase.X224 when ended && f.EndedBy == "client" && f.Requested is { } req && f.Selected is { } sel
                 && (req & (SecurityProtocols.Hybrid | SecurityProtocols.HybridEx)) != 0 && (sel & (SecurityProtocols.Hybrid | SecurityProtocols.HybridEx)) == 0:
                 // Remedies come from the symptom table, as for every capture-only observation.
-                return Fail(Phase.X224, f.Ending, "nla_not_offered",
+                return Fail(Phase.X224, f.Ending, Codes.NlaNotOffered,
                     $"The client asked for NLA (CredSSP) but the server selected {sel.ToReportName()}; the client then closed the connection: it requires NLA, which this server does not offer.",
                     ["server without Network Level Authentication (e.g. xrdp, or NLA disabled on the server)", "client set to require NLA (/sec:nla)"], inferred: false);
 
@@ -213,14 +213,14 @@ internal static class AnalysisVerdicts
                 return CredsspVerdict(f, ended, by, how);
 
             case Phase.EarlyAuth:
-                return OkUnlessEnded(ended, Phase.EarlyAuth, f.Ending, ended ? "access_denied" : null,
+                return OkUnlessEnded(ended, Phase.EarlyAuth, f.Ending, ended ? Codes.AccessDenied : null,
                     ended
                         ? $"Credentials were accepted, then the server sent its Early User Authorization Result and the {by} closed the connection: the user is most likely not allowed to log on through Remote Desktop (inferred from record sizes)."
                         : "The server sent its Early User Authorization Result (4 bytes); the capture ends there.",
                     ended ? ["user not in Remote Desktop Users", "\"Allow log on through Remote Desktop Services\" missing or a deny right"] : [], inferred: true);
 
             case Phase.Mcs when f.McsResult is int r and not 0:
-                return Fail(Phase.Mcs, f.Ending, $"mcs_result_{r}", $"The server refused the MCS Connect-Initial (result {r}).", ["client settings not acceptable to the server"], inferred: false);
+                return Fail(Phase.Mcs, f.Ending, Codes.McsResultNumber(r), $"The server refused the MCS Connect-Initial (result {r}).", ["client settings not acceptable to the server"], inferred: false);
 
             case Phase.Mcs:
                 return OkUnlessEnded(ended, Phase.Mcs, f.Ending, null,
@@ -241,14 +241,14 @@ internal static class AnalysisVerdicts
         string round = f.CredsspRound ?? "negotiate";
         if (round == "alert")
         {
-            return Fail(Phase.Credssp, f.Ending, "auth_failed",
+            return Fail(Phase.Credssp, f.Ending, Codes.AuthFailed,
                 $"Authentication failed: the server answered the client's AUTHENTICATE with an encrypted TLS alert (2 bytes of plaintext) instead of pubKeyAuth, and the {by} ended the connection ({how}). Inferred from record sizes; the server does not say why.",
                 ["wrong user name or password", "unknown user", "account locked, disabled or restricted"], inferred: true);
         }
 
         if (f.ErrorSizedAnswer == true)
         {
-            return Fail(Phase.Credssp, f.Ending, "credssp_error",
+            return Fail(Phase.Credssp, f.Ending, Codes.CredSspError,
                 "Authentication failed: the server's answer to the client's AUTHENTICATE is error-sized (a TSRequest with an errorCode such as STATUS_LOGON_FAILURE), inferred from the encrypted record size.",
                 ["wrong user name or password", "account locked, disabled or expired", "logon restrictions or a missing logon right"], inferred: true);
         }
@@ -266,13 +266,13 @@ internal static class AnalysisVerdicts
             "challenge" => Fail(Phase.Credssp, f.Ending, null,
                 $"The {by} ended the connection ({how}) after the server's CHALLENGE: the client did not go on (it may have rejected the server or had no credentials).",
                 ["client has no credentials for NLA", "client refused the server's identity"], inferred: true),
-            "authenticate" when f.ServerEncryptedAlert => Fail(Phase.Credssp, f.Ending, "auth_failed",
+            "authenticate" when f.ServerEncryptedAlert => Fail(Phase.Credssp, f.Ending, Codes.AuthFailed,
                 $"Authentication failed: the server answered the client's AUTHENTICATE with an (encrypted) TLS alert instead of pubKeyAuth, then the {by} ended the connection ({how}) (inferred from record sizes).",
                 ["wrong user name or password", "account locked, disabled or restricted", "CredSSP Encryption Oracle Remediation policy mismatch"], inferred: true),
-            "authenticate" => Fail(Phase.Credssp, f.Ending, "auth_failed",
+            "authenticate" => Fail(Phase.Credssp, f.Ending, Codes.AuthFailed,
                 $"Authentication failed: after the client's AUTHENTICATE the {by} ended the connection ({how}) without a pubKeyAuth answer (inferred from record sizes).",
                 ["wrong user name or password", "CredSSP Encryption Oracle Remediation policy mismatch", "account restrictions"], inferred: true),
-            "error" => Fail(Phase.Credssp, f.Ending, "credssp_error",
+            "error" => Fail(Phase.Credssp, f.Ending, Codes.CredSspError,
                 "Authentication failed: the server answered AUTHENTICATE with an error-sized TSRequest (inferred).",
                 ["wrong user name or password", "account locked, disabled or expired"], inferred: true),
             "pubKeyAuth" => Fail(Phase.Credssp, f.Ending, null,

@@ -97,6 +97,12 @@ public static class ClientCompatibility
             return new NegotiationAnswer(facts.SelectedProtocol, facts.FailureCode);
         }
 
+        // An earlier attempt of the probe's own sequence asked the same (a fallback retry): the server's own answer.
+        if (facts.Negotiations.LastOrDefault(n => n.Requested == request && (n.Selected is not null || n.FailureCode is not null)) is { } seen)
+        {
+            return new NegotiationAnswer(seen.Selected, seen.FailureCode);
+        }
+
         if (facts.Matrix is not { } matrix)
         {
             return null;

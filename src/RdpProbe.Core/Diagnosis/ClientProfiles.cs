@@ -35,6 +35,11 @@ public sealed record ClientProfile
 
     public required string Description { get; init; }
 
+    /// <summary>The client as a person names it in a sentence ("Windows 11", "FreeRDP 2"); the name when not set.</summary>
+    public string DisplayName { get => displayName ?? Name; init => displayName = value; }
+
+    private readonly string? displayName;
+
     /// <summary>The first X.224 request (MS-RDPBCGR 2.2.1.1.1 requestedProtocols).</summary>
     public required SecurityProtocols RequestedProtocols { get; init; }
 
@@ -109,6 +114,7 @@ public static class ClientProfiles
     public static ClientProfile Windows11 { get; } = new()
     {
         Name = "windows11",
+        DisplayName = "Windows 11",
         Description = "mstsc / Windows App on Windows 11 (default settings)",
 
         // SSL|HYBRID|HYBRID_EX is what current Windows clients send (MS-RDPBCGR 2.2.1.1.1; also the probe's default).
@@ -143,6 +149,7 @@ public static class ClientProfiles
     public static ClientProfile Windows10 { get; } = Windows11 with
     {
         Name = "windows10",
+        DisplayName = "Windows 10",
         Description = "mstsc on Windows 10 (updated, default settings)",
 
         // Windows 10's Schannel enables TLS 1.0-1.2 by default; TLS 1.3 is not enabled for clients on Windows 10.
@@ -158,6 +165,7 @@ public static class ClientProfiles
     public static ClientProfile Windows7 { get; } = new()
     {
         Name = "windows7",
+        DisplayName = "Windows 7",
         Description = "mstsc on an unpatched Windows 7 SP1 / Server 2008 R2 (RDP 7.1)",
 
         // HYBRID_EX (the Early User Authorization Result PDU, MS-RDPBCGR 2.2.10.2) came with RDP 8.0 / Windows 8.
@@ -181,6 +189,7 @@ public static class ClientProfiles
     public static ClientProfile MacOs { get; } = new()
     {
         Name = "macos",
+        DisplayName = "the macOS Windows App",
         Description = "Windows App / Microsoft Remote Desktop on macOS and iOS",
         RequestedProtocols = SecurityProtocols.Ssl | SecurityProtocols.Hybrid | SecurityProtocols.HybridEx,
         Fallbacks = [new FallbackStep(SecurityProtocols.Rdp, [NegotiationFailureCode.SslNotAllowedByServer])],
@@ -206,6 +215,7 @@ public static class ClientProfiles
     public static ClientProfile FreeRdp2 { get; } = new()
     {
         Name = "freerdp2",
+        DisplayName = "FreeRDP 2",
         Description = "xfreerdp 2.x (FreeRDP 2, OpenSSL 3) with default settings",
 
         // libfreerdp/core/nego.c: NLA, TLS and RDP security are enabled by default and extended security (HYBRID_EX) is
@@ -243,6 +253,7 @@ public static class ClientProfiles
     public static ClientProfile FreeRdp3 { get; } = FreeRdp2 with
     {
         Name = "freerdp3",
+        DisplayName = "FreeRDP 3",
         Description = "xfreerdp3 / sdl-freerdp3 (FreeRDP 3, OpenSSL 3) with default settings",
 
         // FreeRDP 3 settings.c freerdp_settings_new: TlsSecLevel 1, TLSMinVersion TLS1_VERSION, TLSMaxVersion 0; with
@@ -262,6 +273,7 @@ public static class ClientProfiles
     public static ClientProfile Permissive { get; } = new()
     {
         Name = "permissive",
+        DisplayName = "RdpProbe's permissive client",
         Description = "RdpProbe's own client: TLS 1.0-1.3, any certificate, any CredSSP version, no fallback",
         RequestedProtocols = SecurityProtocols.Ssl | SecurityProtocols.Hybrid | SecurityProtocols.HybridEx,
         Fallbacks = [],

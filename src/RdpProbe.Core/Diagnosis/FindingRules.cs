@@ -32,6 +32,7 @@ public static class FindingRules
         public const string NtlmClockSkew = "ntlm_clock_skew";
         public const string CredentialsNotVerified = "credentials_not_verified";
         public const string UdpUnreachable = "udp_unreachable";
+        public const string AddressUnreachable = "address_unreachable";
     }
 
     /// <summary>A certificate expiring within this many days is worth a warning.</summary>
@@ -370,5 +371,40 @@ public static class FindingRules
                 "Allow UDP to the RDP port (3389) through the firewalls, and enable the RDP UDP transport on the server, for better "
                 + "interactivity on lossy or long links; TCP works without it."));
         }
+    }
+
+    /// <summary>
+    /// A name whose first address does not answer while a later one does: clients try the addresses in the resolver's
+    /// order (RFC 6724 sorting; mstsc and FreeRDP walk getaddrinfo's list) and wait for each dead one first. Not a fact
+    /// of the server's security, so the engine adds it itself from the addresses it walked.
+    /// </summary>
+    /// <param name="dead">The first address, which did not answer.</param>
+    /// <param name="ending">How it ended at tcp: refused, timeout or unreachable.</param>
+    /// <param name="ms">How long the probe waited for it, when measured.</param>
+    /// <param name="answered">The address that answered.</param>
+    /// <param name="alsoDead">Further dead addresses between the two.</param>
+    public static Finding AddressUnreachable(System.Net.IPAddress dead, Ending ending, double? ms, System.Net.IPAddress answered, IReadOnlyList<System.Net.IPAddress> alsoDead)
+    {
+        ArgumentNullException.ThrowIfNull(dead);
+        ArgumentNullException.ThrowIfNull(answered);
+        ArgumentNullException.ThrowIfNull(alsoDead);
+        string how = ending switch
+        {
+            Ending.Refused => "refused the connection (TCP reset)",
+            Ending.Unreachable => "is unreachable (no route)",
+            _ => "did not answer the SYN",
+        };
+        string waited = ms is { } t ? string.Create(CultureInfo.InvariantCulture, $" after {t:0} ms") : "";
+        string others = alsoDead.Count > 0 ? $", nor did {string.Join(", ", alsoDead)}" : "";
+        return new Finding(
+            Codes.AddressUnreachable,
+            Severity.Medium,
+            $"The first address {dead} does not answer; clients wait for it before trying {answered}.",
+            $"tcp to {dead} {how}{waited}{others}; {answered} answered and was probed",
+            "Remove the dead address from DNS (or make the server listen on it, e.g. IPv6 as well as IPv4): every client loses "
+            + "that wait, a whole connect timeout when the address is filtered, which is why \"use the IP instead of the name\" seems to help.")
+        {
+            Affects = [.. ClientProfiles.RealClients.Select(p => p.Name)],
+        };
     }
 }

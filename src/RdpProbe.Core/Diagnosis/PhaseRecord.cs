@@ -33,14 +33,14 @@ public sealed class PhaseRecord
     public int? RoundTrips { get; set; }
 
     /// <summary>The peer's code in report form when it sent one: a failure code, an NTSTATUS or alert name, an errorInfo name.</summary>
-    public string? Code { get; set; }
+    public Code? Code { get; set; }
 
     /// <summary>One line on what happened, for the human view.</summary>
     public string? Detail { get; set; }
 
     public List<WireMessage> Messages { get; } = [];
 
-    public void Fail(Ending ending, string? code = null, string? detail = null)
+    public void Fail(Ending ending, Code? code = null, string? detail = null)
     {
         Status = PhaseStatus.Failed;
         Ending = ending;

@@ -91,6 +91,12 @@ public sealed record CertificateFacts
     public IReadOnlyList<string> IpAddresses { get; init; } = [];
 }
 
+/// <summary>
+/// One X.224 exchange the probe made on a connection of its own sequence (the first attempt, or a fallback retry): what
+/// it asked for and what the server answered (MS-RDPBCGR 2.2.1.2.1 selection, 2.2.1.2.2 failure code).
+/// </summary>
+public sealed record ObservedNegotiation(SecurityProtocols Requested, SecurityProtocols? Selected, NegotiationFailureCode? FailureCode);
+
 /// <summary>Where and how the probe's own connection failed: the first phase that did not end ok.</summary>
 public sealed record ConnectionFailure(Phase Phase, Ending Ending, string? Code);
 
@@ -120,6 +126,12 @@ public sealed record SecurityFacts
 
     /// <summary>The Connection Confirm carried no negotiation data at all (a pre-RDP-5.2 server: Standard RDP Security).</summary>
     public bool LegacyConfirm { get; init; }
+
+    /// <summary>
+    /// Every request of the probe's own attempts and the server's answer, the main connection's included (earlier
+    /// attempts were refused and retried with a client's fallback request); empty when not known.
+    /// </summary>
+    public IReadOnlyList<ObservedNegotiation> Negotiations { get; init; } = [];
 
     /// <summary>The security-layer matrix: what the server did with each protocol asked for alone; null when not run.</summary>
     public IReadOnlyDictionary<SecurityProtocols, ProtocolOutcome>? Matrix { get; init; }

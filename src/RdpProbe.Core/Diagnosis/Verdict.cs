@@ -9,7 +9,7 @@ public sealed record Verdict(
     bool Ok,
     Phase Phase,
     Ending Ending,
-    string? Code,
+    Code? Code,
     string Summary,
     IReadOnlyList<string> Causes,
     IReadOnlyList<string> Remedies)

@@ -11,7 +11,8 @@ namespace RdpProbe.Probe;
 internal sealed partial class ConnectionSequence
 {
     /// <summary>The dns phase: the name's addresses, or none when the phase failed (the record says how).</summary>
-    public static async Task<(PhaseRecord Record, IPAddress[] Addresses)> ResolveAsync(ProbeTarget target, PhaseRunner runner)
+    /// <param name="resolver">Resolves the name instead of the system resolver (tests, the run layer); null: <see cref="Net.Resolver.System"/>, the one address policy.</param>
+    public static async Task<(PhaseRecord Record, IPAddress[] Addresses)> ResolveAsync(ProbeTarget target, PhaseRunner runner, Func<string, CancellationToken, Task<IPAddress[]>>? resolver = null)
     {
         var dns = new PhaseRecord(Phase.Dns);
         IPAddress[] addresses = [];
@@ -21,16 +22,16 @@ internal sealed partial class ConnectionSequence
             context.OnTimeout = () => (null, $"the name {target.Host} did not resolve within {PhaseRunner.Describe(runner.PhaseTimeout)}");
             try
             {
-                addresses = await Dns.GetHostAddressesAsync(target.Host, context.Token).ConfigureAwait(false);
+                addresses = await (resolver ?? Net.Resolver.System.LookupAsync)(target.Host, context.Token).ConfigureAwait(false);
             }
             catch (SocketException ex)
             {
-                throw new PhaseFailedException(Ending.Unreachable, Symptoms.NameNotFound, $"the name {target.Host} does not resolve ({ex.SocketErrorCode})");
+                throw new PhaseFailedException(Ending.Unreachable, Codes.NameNotFound, $"the name {target.Host} does not resolve ({ex.SocketErrorCode})");
             }
 
             if (addresses.Length == 0)
             {
-                throw new PhaseFailedException(Ending.Unreachable, Symptoms.NameNotFound, $"the name {target.Host} resolves to no address");
+                throw new PhaseFailedException(Ending.Unreachable, Codes.NameNotFound, $"the name {target.Host} resolves to no address");
             }
 
             dns.Detail = $"{target.Host} → {string.Join(", ", addresses.Select(a => a.ToString()))}";
@@ -125,7 +126,7 @@ internal sealed partial class ConnectionSequence
             if (record is { Status: PhaseStatus.Failed, Ending: Ending.Closed, Code: null } && result.ServerVersion is null)
             {
                 // Closed before any TSRequest came back: the server did not take the first CredSSP message.
-                record.Code = Symptoms.AfterNegotiate;
+                record.Code = Codes.AfterNegotiate;
             }
         }).ConfigureAwait(false);
         return credssp.Status == PhaseStatus.Ok;

@@ -20,7 +20,8 @@ namespace RdpProbe.Probe;
 ///                         standard security      the password   may stop:    Demand Active,
 ///                         with encryption only   guard decides  no CAL here  then hang up
 /// </code>
-/// dns runs once per name, before the sequence of each address. The sequence stops after the first phase that does not
+/// dns runs once per name, before the sequence of each address. After an RDP_NEG_FAILURE at x224 the engine may run
+/// the whole sequence again on a new connection with the client profile's next request (ProbeEngine, ProbeReport.Attempts). The sequence stops after the first phase that does not
 /// end ok; with NLA and no credentials it ends, correctly, after the NTLM challenge. It never decides the verdict: the
 /// phase records do.
 /// </summary>

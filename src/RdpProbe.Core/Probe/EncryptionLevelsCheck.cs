@@ -38,7 +38,7 @@ internal static class EncryptionLevelsCheck
             var confirm = await X224Exchange.RunAsync(connection.Stream, request, new PhaseRecord(Phase.X224), new PhaseClock(null), timeout.Token).ConfigureAwait(false);
             if (confirm.FailureCode is { } failure)
             {
-                throw new PhaseFailedException(Ending.NegotiationFailure, failure.ToReportName(), $"RDP_NEG_FAILURE {failure.ToReportName()}");
+                throw new PhaseFailedException(Ending.NegotiationFailure, Codes.NegotiationFailure(failure), $"RDP_NEG_FAILURE {failure.ToReportName()}");
             }
 
             return connection.Stream;

@@ -39,7 +39,7 @@ internal static class ExtraChecks
         // middlebox) would end the same way for each single version: nothing to learn, and "not accepted" would mislead.
         bool tlsSelected = report.Negotiation.SelectedProtocol is { } selected && selected != SecurityProtocols.Rdp
             && report.Phases.Any(p => p.Phase == Phase.X224 && p.Status == PhaseStatus.Ok)
-            && !report.Phases.Any(p => p.Phase == Phase.Tls && (p.Ending == Ending.Timeout || p.Code == Symptoms.BeforeServerHello));
+            && !report.Phases.Any(p => p.Phase == Phase.Tls && (p.Ending == Ending.Timeout || p.Code == Codes.BeforeServerHello));
         if (options.TlsVersions && tlsSelected)
         {
             versions = new PhaseRecord(Phase.TlsVersions);

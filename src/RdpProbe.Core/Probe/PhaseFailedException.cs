@@ -6,7 +6,7 @@ namespace RdpProbe.Probe;
 /// How a phase ended other than ok: the ending, the peer's code when it sent one (a failure code, an alert name, an
 /// NTSTATUS), and one line for the human view. The verdict reads the ending and the code, never the detail.
 /// </summary>
-internal readonly record struct PhaseFailure(Ending Ending, string? Code, string Detail)
+internal readonly record struct PhaseFailure(Ending Ending, Code? Code, string Detail)
 {
     public void ApplyTo(PhaseRecord record) => record.Fail(Ending, Code, Detail);
 }
@@ -18,7 +18,7 @@ internal readonly record struct PhaseFailure(Ending Ending, string? Code, string
 /// </summary>
 internal sealed class PhaseFailedException : Exception
 {
-    public PhaseFailedException(Ending ending, string? code, string detail)
+    public PhaseFailedException(Ending ending, Code? code, string detail)
         : this(new PhaseFailure(ending, code, detail))
     {
     }
@@ -30,5 +30,5 @@ internal sealed class PhaseFailedException : Exception
 
     public Ending Ending => Failure.Ending;
 
-    public string? Code => Failure.Code;
+    public Code? Code => Failure.Code;
 }

@@ -104,7 +104,7 @@ internal sealed class PhaseContext(PhaseRecord record, PhaseClock clock, Cancell
     public CancellationToken Token { get; } = token;
 
     /// <summary>How to describe a timeout where the phase stopped (code and detail); null gives "no answer within …".</summary>
-    public Func<(string? Code, string Detail)>? OnTimeout { get; set; }
+    public Func<(Code? Code, string Detail)>? OnTimeout { get; set; }
 
     /// <summary>What the phase is doing, appended to a transport failure's detail.</summary>
     public string? Doing { get; set; }

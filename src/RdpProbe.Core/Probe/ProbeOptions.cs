@@ -1,3 +1,4 @@
+using RdpProbe.Diagnosis;
 using RdpProbe.Protocol;
 
 namespace RdpProbe.Probe;
@@ -10,7 +11,30 @@ public sealed record ProbeOptions
 
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(5);
 
-    public SecurityProtocols RequestedProtocols { get; init; } = DefaultProtocols;
+    private readonly SecurityProtocols? requestedProtocols;
+
+    /// <summary>
+    /// The client whose view the verdict takes (issue 10; default <see cref="ClientProfiles.Windows11"/>): its first
+    /// request and its fallbacks drive the connection sequence, its TLS versions, certificate checks and CredSSP
+    /// minimum decide whether what the probe reached counts. The probe itself still gathers facts permissively (it
+    /// offers TLS 1.0–1.3 and runs the extra checks), so one run can judge every profile.
+    /// </summary>
+    public ClientProfile Client { get; init; } = ClientProfiles.Windows11;
+
+    /// <summary>
+    /// The X.224 request of the first attempt: the one given explicitly (--protocols), else <see cref="Client"/>'s.
+    /// </summary>
+    public SecurityProtocols RequestedProtocols
+    {
+        get => requestedProtocols ?? Client.RequestedProtocols;
+        init => requestedProtocols = value;
+    }
+
+    /// <summary>
+    /// The request was given explicitly: the probe asks exactly that and never falls back to another request on a new
+    /// connection, and the verdict judges the profile as if configured to ask for it (its fallbacks do not apply).
+    /// </summary>
+    public bool ProtocolsForced => requestedProtocols is not null;
 
     /// <summary>"Cookie: mstshash=" value (MS-RDPBCGR 2.2.1.1), normally the user name; a load-balancer hint.</summary>
     public string? Cookie { get; init; }

@@ -21,7 +21,7 @@ public sealed record MatrixEntry(
     SecurityProtocols? Selected,
     NegotiationFailureCode? FailureCode,
     Ending Ending,
-    string? Code,
+    Code? Code,
     string Detail,
     double Ms);
 
@@ -50,7 +50,7 @@ public sealed class NegotiationFacts
     public bool? NlaRequired { get; set; }
 
     /// <summary>The encryption_levels check: what a standard-security server accepts per method.</summary>
-    internal EncryptionMatrixResult? EncryptionLevels { get; set; }
+    public EncryptionMatrixResult? EncryptionLevels { get; internal set; }
 }
 
 public sealed record TlsAlertInfo(string From, string Level, string Description, double AtMs);
@@ -171,6 +171,41 @@ public enum NextStep
     CredentialsNeeded,
 }
 
+/// <summary>
+/// One connection of the connection sequence to one address: the first, or a retry on a new connection with the
+/// client's next request after the server refused the previous one (RDP_NEG_FAILURE, MS-RDPBCGR 2.2.1.2.2).
+/// </summary>
+/// <param name="RequestedProtocols">What this attempt's Connection Request asked for.</param>
+/// <param name="Phases">This attempt's phase records (tcp onwards; the dns record is the report's).</param>
+/// <param name="SelectedProtocol">The server's selection, when it selected one.</param>
+/// <param name="FailureCode">The server's RDP_NEG_FAILURE code, when it refused.</param>
+/// <param name="Outcome">How the attempt ended: the verdict of its phase records alone.</param>
+/// <param name="FallbackReason">Why the next attempt followed ("ssl_not_allowed_by_server"); null for the last attempt.</param>
+public sealed record ProbeAttempt(
+    SecurityProtocols RequestedProtocols,
+    IReadOnlyList<PhaseRecord> Phases,
+    SecurityProtocols? SelectedProtocol,
+    NegotiationFailureCode? FailureCode,
+    Verdict Outcome,
+    string? FallbackReason)
+{
+    /// <summary>Whether the probe withheld the password on this attempt (a fallback to Standard RDP Security; see ProbeEngine).</summary>
+    public bool PasswordWithheld { get; init; }
+}
+
+/// <summary>
+/// One address of a name the probe tried, in the order clients try them (getaddrinfo's order), and how it ended: the
+/// first one that got past tcp is the one probed; a dead one before it is a finding, not the verdict.
+/// </summary>
+/// <param name="Address">The address.</param>
+/// <param name="Answered">It did not end at tcp refused, timeout or unreachable: the probe went on with it.</param>
+/// <param name="Phase">Where it ended (tcp for a dead address; otherwise the verdict's phase).</param>
+/// <param name="Ending">How it ended there.</param>
+/// <param name="Code">The ending's code, if any.</param>
+/// <param name="Detail">The tcp record's detail line (how it connected, or why not).</param>
+/// <param name="Ms">The tcp phase's wall time: for a dead address, how long a client waits for it.</param>
+public sealed record AddressAttempt(IPAddress Address, bool Answered, Phase Phase, Ending Ending, string? Code, string? Detail, double? Ms);
+
 /// <summary>Everything one probe of one address found: the phase records, the decoded facts and the verdict.</summary>
 public sealed class ProbeReport
 {
@@ -194,10 +229,30 @@ public sealed class ProbeReport
 
     public SessionFacts? Session { get; set; }
 
-    /// <summary>--capture: the probe's own packets, analysed offline after the run (phases and anomalies by frame).</summary>
-    public CaptureFacts? Capture { get; set; }
-
+    /// <summary>
+    /// The outcome as <see cref="ProbeOptions.Client"/> sees it: the phase records' verdict, turned into a failure when
+    /// that client would refuse what the probe reached (Ending.ClientRefused at the phase the client stops in), and with
+    /// the insecure or warned way in said in the summary.
+    /// </summary>
     public Verdict Verdict { get; set; } = Verdict.From([]);
+
+    /// <summary>What the chosen client profile (<see cref="ProbeOptions.Client"/>) gets from this server; null before the probe judged it.</summary>
+    public ClientVerdict? ClientVerdict { get; set; }
+
+    /// <summary>Every client profile (<see cref="ClientProfiles.All"/>, default settings) against the same facts: the compatibility table.</summary>
+    public IReadOnlyList<ClientVerdict> Compatibility { get; set; } = [];
+
+    /// <summary>
+    /// Every connection of the sequence to this address, in order: one, or more when the client's fallback retried with
+    /// another request. <see cref="Phases"/> (and the facts) are the last attempt's.
+    /// </summary>
+    public IReadOnlyList<ProbeAttempt> Attempts { get; set; } = [];
+
+    /// <summary>
+    /// For a name: every address tried before and including this one, in order (without --all-addresses the probe goes
+    /// on to the next address when one does not answer at tcp, as clients do). Empty for an address target.
+    /// </summary>
+    public IReadOnlyList<AddressAttempt> AddressAttempts { get; set; } = [];
 
     /// <summary>What the user can do to let the probe go further (the CLI says how: which option, which variable).</summary>
     public NextStep NextStep { get; set; }
@@ -208,11 +263,3 @@ public sealed class ProbeReport
     /// <summary>When the probe started (UTC).</summary>
     public DateTimeOffset StartedAt { get; set; } = DateTimeOffset.UtcNow;
 }
-
-/// <summary>A live capture taken during the probe (--capture) and what the analyzer found in it.</summary>
-public sealed record CaptureFacts(string File, string Interface, int Packets, int Dropped, RdpProbe.Reports.AnalysisReport Analysis)
-{
-    /// <summary>The probe's main connection: the first one in the capture (the extra checks open theirs afterwards).</summary>
-    public RdpProbe.Reports.ConnectionReport? Main => Analysis.Connections.OrderBy(c => c.FirstFrame).FirstOrDefault();
-}
-

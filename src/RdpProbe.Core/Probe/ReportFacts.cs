@@ -7,7 +7,7 @@ namespace RdpProbe.Probe;
 
 /// <summary>
 /// Turns what the phases decoded into the report's facts: negotiation (X.224), TLS, CredSSP and the session. Facts
-/// only; the verdict comes from the phase records and the findings from <see cref="SecurityFindings"/>.
+/// only; the verdict comes from the phase records and the findings from <see cref="FindingRules"/>.
 /// </summary>
 internal static class ReportFacts
 {
@@ -23,7 +23,7 @@ internal static class ReportFacts
         if (confirm.FailureCode is { } failure)
         {
             negotiation.FailureCode = failure;
-            throw new PhaseFailedException(Ending.NegotiationFailure, failure.ToReportName(),
+            throw new PhaseFailedException(Ending.NegotiationFailure, Codes.NegotiationFailure(failure),
                 $"the server refused {X224Exchange.FormatProtocols(negotiation.RequestedProtocols)} with RDP_NEG_FAILURE {(uint)failure} ({failure.ToReportName().ToUpperInvariant()})");
         }
 
@@ -42,7 +42,7 @@ internal static class ReportFacts
         // MS-RDPBCGR 2.2.1.2.1: selectedProtocol must be one of the requested protocols.
         if (((uint)selected & ~(uint)negotiation.RequestedProtocols) != 0 || System.Numerics.BitOperations.PopCount((uint)selected) != 1)
         {
-            throw new PhaseFailedException(Ending.ProtocolViolation, Symptoms.SelectedNotRequested,
+            throw new PhaseFailedException(Ending.ProtocolViolation, Codes.SelectedNotRequested,
                 $"the server selected {X224Exchange.FormatProtocols(selected)}, which the client did not request ({X224Exchange.FormatProtocols(negotiation.RequestedProtocols)})");
         }
 

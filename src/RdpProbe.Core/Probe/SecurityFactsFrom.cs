@@ -32,6 +32,7 @@ public static class SecurityFactsFrom
             SelectedProtocol = n.SelectedProtocol,
             FailureCode = n.FailureCode,
             LegacyConfirm = n.Legacy,
+            Negotiations = [.. report.Attempts.Select(a => new ObservedNegotiation(a.RequestedProtocols, a.SelectedProtocol, a.FailureCode))],
             Matrix = n.Matrix?.ToDictionary(e => e.Protocol, e => new ProtocolOutcome(Support(e.Status), e.Selected, e.FailureCode)),
             NlaRequired = n.NlaRequired,
             TlsVersionsAccepted = tls?.Versions is { } versions
@@ -50,7 +51,7 @@ public static class SecurityFactsFrom
                 : credentialsGiven && failed is { Phase: Phase.Credssp or Phase.EarlyAuth, Ending: Ending.AuthFailed or Ending.AccessDenied } ? false
                 : null,
             Udp = udp is null ? null : Udp(udp),
-            Failure = failed is null ? null : new ConnectionFailure(failed.Phase, failed.Ending, failed.Code),
+            Failure = failed is null ? null : new ConnectionFailure(failed.Phase, failed.Ending, failed.Code?.Word),
         };
     }
 

@@ -72,7 +72,7 @@ internal static class SecurityMatrixCheck
             double ms = PhaseClock.Round(clock.ElapsedMs);
             if (confirm.FailureCode is { } failure)
             {
-                return new MatrixEntry(protocol, SupportStatus.Refused, null, failure, Ending.NegotiationFailure, failure.ToReportName(),
+                return new MatrixEntry(protocol, SupportStatus.Refused, null, failure, Ending.NegotiationFailure, Codes.NegotiationFailure(failure),
                     $"RDP_NEG_FAILURE {(uint)failure} {failure.ToReportName()}", ms);
             }
 
@@ -84,7 +84,7 @@ internal static class SecurityMatrixCheck
         catch (PhaseFailedException ex)
         {
             // A disconnect in place of a Connection Confirm is the server's way of saying no (xrdp's DPUM for RDSAAD).
-            var status = ex.Ending == Ending.Closed && ex.Code is "mcs_disconnect_provider_ultimatum" or "x224_disconnect_request"
+            var status = ex.Ending == Ending.Closed && (ex.Code == Codes.McsDisconnectProviderUltimatum || ex.Code == Codes.X224DisconnectRequest)
                 ? SupportStatus.Refused : SupportStatus.Error;
             return new MatrixEntry(protocol, status, null, null, ex.Ending, ex.Code, ex.Message, PhaseClock.Round(clock.ElapsedMs));
         }

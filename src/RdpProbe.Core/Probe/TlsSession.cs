@@ -71,17 +71,17 @@ internal sealed class TlsSession : Stream
         catch (TlsFatalAlertReceived ex)
         {
             string name = TlsNames.AlertName((TlsAlertDescription)ex.AlertDescription);
-            throw new PhaseFailedException(Ending.TlsAlert, name, $"the server sent a fatal TLS alert {name} ({ex.AlertDescription}) {(log.ServerHelloSeen ? "during the handshake" : "in answer to the ClientHello")}");
+            throw new PhaseFailedException(Ending.TlsAlert, Codes.TlsAlert((TlsAlertDescription)ex.AlertDescription), $"the server sent a fatal TLS alert {name} ({ex.AlertDescription}) {(log.ServerHelloSeen ? "during the handshake" : "in answer to the ClientHello")}");
         }
         catch (TlsFatalAlert ex)
         {
             string name = TlsNames.AlertName((TlsAlertDescription)ex.AlertDescription);
             if ((log.FirstReceived ?? firstOffered) is { } first && ByteSniffer.Classify(first) is { Kind: not (SniffKind.TlsHandshake or SniffKind.TlsAlert or SniffKind.TlsOther or SniffKind.NeedMoreData) } sniff)
             {
-                throw new PhaseFailedException(Ending.ProtocolViolation, sniff.Code, $"the server answered the ClientHello with {sniff.Description}, not TLS");
+                throw new PhaseFailedException(Ending.ProtocolViolation, Codes.Sniffed(sniff), $"the server answered the ClientHello with {sniff.Description}, not TLS");
             }
 
-            throw new PhaseFailedException(Ending.TlsAlert, name, $"the client aborted the handshake with a fatal {name} alert: {ex.Message}");
+            throw new PhaseFailedException(Ending.TlsAlert, Codes.TlsAlert((TlsAlertDescription)ex.AlertDescription), $"the client aborted the handshake with a fatal {name} alert: {ex.Message}");
         }
         catch (IOException ex) when (ex.InnerException is SocketException { SocketErrorCode: SocketError.ConnectionReset or SocketError.ConnectionAborted })
         {
@@ -91,11 +91,11 @@ internal sealed class TlsSession : Stream
     }
 
     /// <summary>What a phase timeout means at this point of the handshake (the engine owns the timeout itself).</summary>
-    public static (string Code, string Detail) DescribeTimeout(TlsMessageLog log) => log.ServerHelloSeen
-        ? (Symptoms.DuringHandshake, "the TLS handshake stalled after the ServerHello")
-        : (Symptoms.BeforeServerHello, $"no ServerHello arrived after the ClientHello ({log.ServerBytes} bytes from the server)");
+    public static (Code? Code, string Detail) DescribeTimeout(TlsMessageLog log) => log.ServerHelloSeen
+        ? (Codes.DuringHandshake, "the TLS handshake stalled after the ServerHello")
+        : (Codes.BeforeServerHello, $"no ServerHello arrived after the ClientHello ({log.ServerBytes} bytes from the server)");
 
-    private static string Stage(TlsMessageLog log) => log.ServerHelloSeen ? Symptoms.DuringHandshake : Symptoms.BeforeServerHello;
+    private static Code Stage(TlsMessageLog log) => log.ServerHelloSeen ? Codes.DuringHandshake : Codes.BeforeServerHello;
 
     private async Task FlushOutputAsync(CancellationToken ct)
     {

@@ -32,7 +32,7 @@ internal static class TransportErrors
             case TlsFatalAlertReceived received:
             {
                 string name = AlertName(received.AlertDescription);
-                return new PhaseFailure(Ending.TlsAlert, name, $"the server sent a fatal TLS alert {name}{when}");
+                return new PhaseFailure(Ending.TlsAlert, Codes.TlsAlert((TlsAlertDescription)received.AlertDescription), $"the server sent a fatal TLS alert {name}{when}");
             }
 
             case TlsFatalAlert raised:
@@ -40,7 +40,7 @@ internal static class TransportErrors
                 // The probe's own alert (RFC 8446 6.2): BouncyCastle found the server's TLS data unacceptable (bad MAC,
                 // undecodable record, unexpected message) and aborted; the alert names why, as a server's would.
                 string name = AlertName(raised.AlertDescription);
-                return new PhaseFailure(Ending.TlsAlert, name, $"the probe aborted the TLS connection with a fatal {name} alert{when}");
+                return new PhaseFailure(Ending.TlsAlert, Codes.TlsAlert((TlsAlertDescription)raised.AlertDescription), $"the probe aborted the TLS connection with a fatal {name} alert{when}");
             }
         }
 
@@ -83,11 +83,11 @@ internal static class TransportErrors
             SocketError.ConnectionReset => (Ending.Reset, "the connection was reset during the TCP handshake"),
             _ => (Ending.Unreachable, $"connect failed ({error})"),
         };
-        string? code = error switch
+        Code? code = error switch
         {
-            SocketError.HostUnreachable or SocketError.HostDown => "host_unreachable",
-            SocketError.NetworkUnreachable or SocketError.NetworkDown => "network_unreachable",
-            SocketError.AccessDenied => "administratively_prohibited",
+            SocketError.HostUnreachable or SocketError.HostDown => Codes.HostUnreachable,
+            SocketError.NetworkUnreachable or SocketError.NetworkDown => Codes.NetworkUnreachable,
+            SocketError.AccessDenied => Codes.AdministrativelyProhibited,
             _ => null,
         };
         return new PhaseFailure(ending, code, $"{what} ({target})");

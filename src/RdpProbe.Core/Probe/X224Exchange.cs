@@ -51,7 +51,7 @@ internal static class X224Exchange
                     return Conclude(stream, buffer.AsSpan(0, have), partial, record, clock);
                 }
 
-                throw new PhaseFailedException(Ending.Closed, "truncated", $"the server closed the connection after {have} bytes of an incomplete answer ({ByteSniffer.Hex(buffer.AsSpan(0, have), 16)})");
+                throw new PhaseFailedException(Ending.Closed, Codes.Truncated, $"the server closed the connection after {have} bytes of an incomplete answer ({ByteSniffer.Hex(buffer.AsSpan(0, have), 16)})");
             }
 
             have += n;
@@ -88,7 +88,7 @@ internal static class X224Exchange
         if (status != OperationStatus.Done || confirm is null)
         {
             record.Messages.Add(new WireMessage(Direction.Received, ArrivalMs(stream, clock), frame.Length, $"malformed X.224 Connection Confirm: {ByteSniffer.Hex(frame, 24)}"));
-            throw new PhaseFailedException(Ending.ProtocolViolation, Symptoms.BadConnectionConfirm,
+            throw new PhaseFailedException(Ending.ProtocolViolation, Codes.BadConnectionConfirm,
                 $"the Connection Confirm cannot be decoded ({error}): {ByteSniffer.Hex(frame, 24)}");
         }
 
@@ -102,11 +102,11 @@ internal static class X224Exchange
         record.Messages.Add(new WireMessage(Direction.Received, ArrivalMs(stream, clock), data.Length, sniff.Description));
         var (ending, code) = sniff.Kind switch
         {
-            SniffKind.McsDisconnectProviderUltimatum => (Ending.Closed, sniff.Code),
-            SniffKind.X224DisconnectRequest => (Ending.Closed, "x224_disconnect_request"),
+            SniffKind.McsDisconnectProviderUltimatum => (Ending.Closed, Codes.Sniffed(sniff)),
+            SniffKind.X224DisconnectRequest => (Ending.Closed, Codes.X224DisconnectRequest),
             SniffKind.TlsHandshake or SniffKind.TlsAlert or SniffKind.TlsOther or SniffKind.HttpResponse
-                or SniffKind.SshBanner or SniffKind.TextBanner => (Ending.NotRdp, sniff.Code),
-            _ => (Ending.ProtocolViolation, sniff.Code),
+                or SniffKind.SshBanner or SniffKind.TextBanner => (Ending.NotRdp, Codes.Sniffed(sniff)),
+            _ => (Ending.ProtocolViolation, Codes.Sniffed(sniff)),
         };
         throw new PhaseFailedException(ending, code, $"the server answered the Connection Request with {sniff.Description}");
     }

@@ -6,7 +6,7 @@ namespace RdpProbe.Protocol;
 
 /// <summary>encryptionMethods / encryptionMethod bits (MS-RDPBCGR 2.2.1.3.3, 2.2.1.4.3).</summary>
 [Flags]
-internal enum EncryptionMethods : uint
+public enum EncryptionMethods : uint
 {
     None = 0x00000000,
     Bit40 = 0x00000001,
@@ -17,7 +17,7 @@ internal enum EncryptionMethods : uint
 }
 
 /// <summary>encryptionLevel (MS-RDPBCGR 2.2.1.4.3).</summary>
-internal enum EncryptionLevel : uint
+public enum EncryptionLevel : uint
 {
     None = 0,
     Low = 1,
@@ -206,17 +206,7 @@ internal static class Gcc
     public static byte[] EncodeConferenceCreateRequest(ReadOnlySpan<byte> clientData)
     {
         ReadOnlySpan<byte> fixedPart = [0x00, 0x08, 0x00, 0x10, 0x00, 0x01, 0xC0, 0x00, (byte)'D', (byte)'u', (byte)'c', (byte)'a'];
-        int inner = fixedPart.Length + Per.LengthSize(clientData.Length) + clientData.Length;
-        var buffer = new byte[T124Key.Length + Per.LengthSize(inner) + inner];
-        int offset = 0;
-        T124Key.CopyTo(buffer);
-        offset += T124Key.Length;
-        offset += Per.WriteLength(buffer.AsSpan(offset), inner);
-        fixedPart.CopyTo(buffer.AsSpan(offset));
-        offset += fixedPart.Length;
-        offset += Per.WriteLength(buffer.AsSpan(offset), clientData.Length);
-        clientData.CopyTo(buffer.AsSpan(offset));
-        return buffer;
+        return EncodeConnectPdu(fixedPart, clientData);
     }
 
     /// <summary>
@@ -275,7 +265,16 @@ internal static class Gcc
     {
         // choice 0x14, nodeID (any), tag length 1 value 1, result 0, one set, choice 0xC0, key "McDn".
         ReadOnlySpan<byte> fixedPart = [0x14, 0x76, 0x0A, 0x01, 0x01, 0x00, 0x01, 0xC0, 0x00, (byte)'M', (byte)'c', (byte)'D', (byte)'n'];
-        int inner = fixedPart.Length + Per.LengthSize(serverData.Length) + serverData.Length;
+        return EncodeConnectPdu(fixedPart, serverData);
+    }
+
+    /// <summary>
+    /// The framing both Conference Create PDUs share (T.124 ConnectData): the T.124 object key, the PER length of the
+    /// connectPDU, its fixed part up to the user data set's key, then the PER-length-prefixed RDP blocks.
+    /// </summary>
+    private static byte[] EncodeConnectPdu(ReadOnlySpan<byte> fixedPart, ReadOnlySpan<byte> blocks)
+    {
+        int inner = fixedPart.Length + Per.LengthSize(blocks.Length) + blocks.Length;
         var buffer = new byte[T124Key.Length + Per.LengthSize(inner) + inner];
         int offset = 0;
         T124Key.CopyTo(buffer);
@@ -283,8 +282,8 @@ internal static class Gcc
         offset += Per.WriteLength(buffer.AsSpan(offset), inner);
         fixedPart.CopyTo(buffer.AsSpan(offset));
         offset += fixedPart.Length;
-        offset += Per.WriteLength(buffer.AsSpan(offset), serverData.Length);
-        serverData.CopyTo(buffer.AsSpan(offset));
+        offset += Per.WriteLength(buffer.AsSpan(offset), blocks.Length);
+        blocks.CopyTo(buffer.AsSpan(offset));
         return buffer;
     }
 

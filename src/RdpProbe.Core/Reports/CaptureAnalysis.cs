@@ -120,10 +120,10 @@ public static class CaptureAnalysis
 
     /// <summary>The shared verdict in report words: snake_case phase and ending names.</summary>
     internal static VerdictReport Verdict(Verdict v) =>
-        new(v.Ok, Word(v.Phase), Word(v.Ending), v.Code, v.Summary, v.Causes, v.Remedies, v.Inferred);
+        new(v.Ok, Word(v.Phase), Word(v.Ending), v.Code?.Word, v.Summary, v.Causes, v.Remedies, v.Inferred);
 
     private static VerdictReport Verdict(Verdict v, ReportPool pool) =>
-        new(v.Ok, Word(v.Phase), Word(v.Ending), pool.Share(v.Code), pool.Share(v.Summary), pool.Share(v.Causes), pool.Share(v.Remedies), v.Inferred);
+        new(v.Ok, Word(v.Phase), Word(v.Ending), v.Code?.Word, pool.Share(v.Summary), pool.Share(v.Causes), pool.Share(v.Remedies), v.Inferred);
 
     private static string Word(Phase phase) => (uint)phase < (uint)PhaseWords.Length ? PhaseWords[(int)phase] ?? phase.ToReportName() : phase.ToReportName();
 

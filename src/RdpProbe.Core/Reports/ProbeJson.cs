@@ -130,7 +130,8 @@ public static class ProbeJson
     private static readonly SecurityProtocols[] SupportOrder =
         [SecurityProtocols.Rdp, SecurityProtocols.Ssl, SecurityProtocols.Hybrid, SecurityProtocols.RdsTls, SecurityProtocols.HybridEx, SecurityProtocols.RdsAad];
 
-    public static ProbeJsonDocument ToDocument(ProbeReport report)
+    /// <param name="capture">--capture: the run's capture and its analysis (the run layer holds it, not the probe).</param>
+    public static ProbeJsonDocument ToDocument(ProbeReport report, ProbeJsonCapture? capture = null)
     {
         var n = report.Negotiation;
         return new ProbeJsonDocument(
@@ -151,7 +152,7 @@ public static class ProbeJson
                 n.Downgraded,
                 n.Answer,
                 n.Matrix is null ? null : n.Matrix.ToDictionary(e => e.Protocol.ToReportName(), e => new ProbeJsonMatrixEntry(
-                    e.Status.ToString().ToLowerInvariant(), e.Selected?.ToReportName(), e.FailureCode?.ToReportName(), e.Ending.ToReportName(), e.Code, e.Detail, e.Ms)),
+                    e.Status.ToString().ToLowerInvariant(), e.Selected?.ToReportName(), e.FailureCode?.ToReportName(), e.Ending.ToReportName(), e.Code?.Word, e.Detail, e.Ms)),
                 n.EncryptionLevels is not { } levels ? null : new ProbeJsonEncryptionLevels(
                     levels.Entries.ToDictionary(e => e.MethodName, e => PhaseNames.SnakeCase(e.Support.ToString())),
                     levels.ServerLevel is { } level ? Gcc.LevelName(level) : null)),
@@ -162,19 +163,19 @@ public static class ProbeJson
                 x.ServerCertificate, x.Licensing, x.DemandActive, x.ErrorInfo),
             ToVerdict(report.Verdict),
             Iso(report.StartedAt),
-            report.Capture is not { } cap ? null : new ProbeJsonCapture(cap.File, cap.Interface, cap.Packets, cap.Dropped, cap.Analysis),
+            capture,
             report.Findings.Select(f => new ProbeJsonFinding(f.Code, f.Severity.ToString().ToLowerInvariant(), f.Title, f.Evidence, f.Remedy)).ToList());
     }
 
     public static ProbeJsonVerdict ToVerdict(Verdict v)
-        => new(v.Ok, v.Phase.ToReportName(), v.Ending.ToReportName(), v.Code, v.Summary, v.Causes, v.Remedies);
+        => new(v.Ok, v.Phase.ToReportName(), v.Ending.ToReportName(), v.Code?.Word, v.Summary, v.Causes, v.Remedies);
 
     private static ProbeJsonPhase ToPhase(PhaseRecord p) => new(
         p.Phase.ToReportName(),
         p.Status.ToString().ToLowerInvariant(),
         p.Ms,
         p.Ending.ToReportName(),
-        p.Code,
+        p.Code?.Word,
         p.Detail,
         p.WallMs,
         p.ClientMs,
@@ -213,6 +214,6 @@ public static class ProbeJson
 
     private static string Iso(DateTimeOffset t) => t.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
-    public static string Serialize(ProbeReport report)
-        => System.Text.Json.JsonSerializer.Serialize(ToDocument(report), JsonReportContext.Relaxed.ProbeJsonDocument);
+    public static string Serialize(ProbeReport report, ProbeJsonCapture? capture = null)
+        => System.Text.Json.JsonSerializer.Serialize(ToDocument(report, capture), JsonReportContext.Relaxed.ProbeJsonDocument);
 }

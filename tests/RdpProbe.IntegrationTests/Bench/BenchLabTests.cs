@@ -3,7 +3,7 @@ using RdpProbe.Cli;
 using RdpProbe.Diagnosis;
 using RdpProbe.IntegrationTests.Lab;
 using RdpProbe.Probe;
-using RdpProbe.Probe.Bench;
+using RdpProbe.Runs;
 using Spectre.Console.Testing;
 
 namespace RdpProbe.IntegrationTests.Bench;
@@ -44,10 +44,10 @@ public sealed class BenchLabTests(LabFixture lab)
         Assert.True(exit == ExitCodes.Ok, errors + output);
         using var doc = JsonDocument.Parse(output);
         var root = doc.RootElement;
-        Assert.Equal("rdpprobe.bench/1", root.GetProperty("schema").GetString());
-        Assert.Equal(3, root.GetProperty("runs_done").GetInt32());
-        Assert.Equal(3, root.GetProperty("runs_complete").GetInt32());
-        AssertDistribution(root.GetProperty("rtt_ms"));
+        Assert.Equal("rdpprobe.bench/2", root.GetProperty("schema").GetString());
+        Assert.Equal(3, root.GetProperty("runsDone").GetInt32());
+        Assert.Equal(3, root.GetProperty("runsComplete").GetInt32());
+        AssertDistribution(root.GetProperty("rttMs"));
         var phases = root.GetProperty("phases").EnumerateArray().ToDictionary(p => p.GetProperty("phase").GetString()!);
 
         // xrdp selects SSL for the default request: tcp, x224, tls; no CredSSP.
@@ -55,18 +55,18 @@ public sealed class BenchLabTests(LabFixture lab)
         foreach (var phase in phases.Values)
         {
             Assert.Equal(3, phase.GetProperty("succeeded").GetInt32());
-            foreach (string name in new[] { "wire_ms", "wall_ms", "client_ms", "round_trips", "network_ms", "server_ms" })
+            foreach (string name in new[] { "wireMs", "wallMs", "clientMs", "roundTrips", "networkMs", "serverMs" })
             {
                 AssertDistribution(phase.GetProperty(name));
             }
 
-            Assert.Equal(0, phase.GetProperty("extra_round_trips").GetDouble());
+            Assert.Equal(0, phase.GetProperty("extraRoundTrips").GetDouble());
         }
 
-        int tlsFloor = root.GetProperty("tls_version").GetString() == "tls1.3" ? 1 : 2;
-        Assert.Equal(tlsFloor, phases["tls"].GetProperty("rtt_floor").GetInt32());
-        Assert.Equal(2 + tlsFloor, root.GetProperty("total").GetProperty("rtt_floor").GetInt32());
-        Assert.True(root.GetProperty("total").GetProperty("at_floor").GetBoolean());
+        int tlsFloor = root.GetProperty("tlsVersion").GetString() == "tls1.3" ? 1 : 2;
+        Assert.Equal(tlsFloor, phases["tls"].GetProperty("rttFloor").GetInt32());
+        Assert.Equal(2 + tlsFloor, root.GetProperty("total").GetProperty("rttFloor").GetInt32());
+        Assert.True(root.GetProperty("total").GetProperty("atFloor").GetBoolean());
     }
 
     [Fact]
@@ -87,8 +87,8 @@ public sealed class BenchLabTests(LabFixture lab)
     public async Task With_credentials_credssp_has_two_legs_against_the_shadow_server()
     {
         var target = new ProbeTarget(Target(lab.Endpoints.ShadowNla), lab.Endpoints.ShadowNla.Address.ToString(), lab.Endpoints.ShadowNla.Port, lab.Endpoints.ShadowNla.Address);
-        var credentials = CredSspCredentialsHandle.From($"{LabFixture.Domain}\\{LabFixture.User}", LabFixture.Password);
-        var probe = BenchRunner.ForEngine(target, lab.Endpoints.ShadowNla.Address, new ProbeOptions(), credentials);
+        var engine = new ProbeEngine(new ProbeOptions()).WithCredentials($"{LabFixture.Domain}\\{LabFixture.User}", LabFixture.Password);
+        var probe = BenchRunner.ForEngine(engine, target, lab.Endpoints.ShadowNla.Address);
         var report = await BenchRunner.RunAsync("shadow-nla", probe, new BenchOptions { Runs = 2, Warmup = 0, WithCredentials = true, Pause = TimeSpan.FromMilliseconds(50) });
         var credssp = report.Phases.Single(p => p.Phase == Phase.Credssp);
         Assert.Equal(2, credssp.Succeeded);
@@ -107,8 +107,8 @@ public sealed class BenchLabTests(LabFixture lab)
         Assert.Equal("tcp", tcp.GetProperty("phase").GetString());
         Assert.Equal(0, tcp.GetProperty("succeeded").GetInt32());
         Assert.Equal(2, tcp.GetProperty("failures").GetProperty("refused").GetInt32());
-        Assert.Equal(JsonValueKind.Null, tcp.GetProperty("wire_ms").ValueKind);
-        Assert.Equal(0, doc.RootElement.GetProperty("runs_complete").GetInt32());
+        Assert.Equal(JsonValueKind.Null, tcp.GetProperty("wireMs").ValueKind);
+        Assert.Equal(0, doc.RootElement.GetProperty("runsComplete").GetInt32());
     }
 
     [Theory]

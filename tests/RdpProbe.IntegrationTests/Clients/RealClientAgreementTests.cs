@@ -10,10 +10,12 @@ using Xunit.Abstractions;
 namespace RdpProbe.IntegrationTests.Clients;
 
 /// <summary>
-/// Issue 10: the verdict must be one a real client agrees with. For each lab server built for it (scripts/lab.sh
-/// base+3..8), the probe's facts are judged with the freerdp2 profile and the REAL client is run against the same
-/// server: xfreerdp from Debian's freerdp2-x11 (FreeRDP 2.11, OpenSSL 3), with its default security settings. Both
-/// must agree on whether it gets in, on the failing phase, and on Standard RDP Security; the findings are checked too.
+/// Issue 10: the verdict must be one a real client agrees with. For each lab server (scripts/lab.sh base+0..8), the
+/// probe runs as the freerdp2 profile (ProbeOptions.Client: its request, its fallbacks, its verdict) and the REAL client
+/// is run against the same server: xfreerdp from Debian's freerdp2-x11 (FreeRDP 2.11, OpenSSL 3), with its default
+/// security settings. The engine's verdict (report.Verdict, report.ClientVerdict) and the freerdp2 row of a default
+/// probe's compatibility table must both agree with it on whether it gets in, on the failing phase, and on Standard RDP
+/// Security; the findings are checked too.
 /// </summary>
 [Collection(LabCollection.Name)]
 public sealed class RealClientAgreementTests(LabFixture lab, ITestOutputHelper output)
@@ -23,10 +25,16 @@ public sealed class RealClientAgreementTests(LabFixture lab, ITestOutputHelper o
     /// <summary>What xfreerdp did, read from its log (its exit codes are not documented enough to rely on).</summary>
     private sealed record ClientRun(bool Connected, bool StandardSecurity, Phase? FailPhase, string? Error, string Log);
 
-    public static TheoryData<string> Servers => ["shadow-rdp", "xrdp-expired", "xrdp-tls10", "xrdp-nocert", "xrdp-rdponly", "shadow-skew"];
+    public static TheoryData<string> Servers => ["xrdp", "shadow-nla", "shadow-tls", "shadow-rdp", "xrdp-expired", "xrdp-tls10", "xrdp-nocert", "xrdp-rdponly", "shadow-skew"];
+
+    /// <summary>The servers that require NLA: the probe and xfreerdp both log on with the lab's real account there.</summary>
+    private static bool NeedsAccount(string server) => server is "shadow-nla" or "shadow-skew";
 
     private IPEndPoint EndpointOf(string server) => server switch
     {
+        "xrdp" => lab.Endpoints.Xrdp,
+        "shadow-nla" => lab.Endpoints.ShadowNla,
+        "shadow-tls" => lab.Endpoints.ShadowTls,
         "shadow-rdp" => lab.Endpoints.ShadowRdp,
         "xrdp-expired" => lab.Endpoints.XrdpExpired,
         "xrdp-tls10" => lab.Endpoints.XrdpTls10,
@@ -38,28 +46,43 @@ public sealed class RealClientAgreementTests(LabFixture lab, ITestOutputHelper o
 
     [Theory]
     [MemberData(nameof(Servers))]
-    public async Task The_freerdp2_profile_agrees_with_xfreerdp(string server)
+    public async Task The_engine_probing_as_freerdp2_agrees_with_xfreerdp(string server)
     {
         var endpoint = EndpointOf(server);
-        var facts = await ProbeFactsAsync(endpoint);
-        var verdict = ClientCompatibility.Evaluate(ClientProfiles.FreeRdp2, facts);
-        output.WriteLine($"{server}: {verdict.Summary}");
+        var report = await ProbeAsync(endpoint, ClientProfiles.FreeRdp2, NeedsAccount(server));
+        var verdict = report.ClientVerdict!;
+        output.WriteLine($"{server}: {report.Verdict.Summary}");
+        output.WriteLine($"  {verdict.Summary}");
         output.WriteLine("  " + string.Join(Environment.NewLine + "  ", verdict.Steps));
+        output.WriteLine("  attempts: " + string.Join(" → ", report.Attempts.Select(a => $"{string.Join("|", a.RequestedProtocols.ToReportNames())} ({a.Outcome.Ending.ToReportName()})")));
+        Assert.Equal("freerdp2", verdict.Profile);
         Assert.NotEqual(Compatibility.Unknown, verdict.Result);
 
-        // The skewed shadow server requires NLA: give xfreerdp the lab's real account, so that it is the server's
-        // security setup, not a wrong password, that decides. The others never check the password in the handshake.
-        var run = await RunXfreerdpAsync(endpoint, server == "shadow-skew", "/cert:ignore");
+        // Only the NLA servers check the password in the handshake; the others get a made-up one from xfreerdp.
+        var run = await RunXfreerdpAsync(endpoint, NeedsAccount(server), "/cert:ignore");
         output.WriteLine($"xfreerdp: connected={run.Connected} standardSecurity={run.StandardSecurity} failPhase={run.FailPhase} error={run.Error}");
 
-        Assert.True(verdict.Connected == run.Connected, $"profile says {verdict.Summary}, xfreerdp says connected={run.Connected} ({run.Error}){Environment.NewLine}{Tail(run.Log)}");
+        string why = $"engine says {report.Verdict.Summary} / {verdict.Summary}, xfreerdp says connected={run.Connected} ({run.Error}){Environment.NewLine}{Tail(run.Log)}";
+        Assert.True(report.Verdict.Ok == run.Connected, why);
+        Assert.True(verdict.Connected == run.Connected, why);
         if (!run.Connected)
         {
+            Assert.Equal(run.FailPhase, report.Verdict.Phase);
             Assert.Equal(run.FailPhase, verdict.FailPhase);
         }
         else
         {
             Assert.Equal(run.StandardSecurity, verdict.Result == Compatibility.ConnectsInsecurely);
+            Assert.Equal(run.StandardSecurity, report.Negotiation.SelectedProtocol == SecurityProtocols.Rdp);
+        }
+
+        // A default probe (windows11) judges every profile too: its freerdp2 row must say the same.
+        var row = (await ProbeAsync(endpoint, ClientProfiles.Windows11, NeedsAccount(server))).Compatibility.Single(v => v.Profile == "freerdp2");
+        output.WriteLine($"  from the default probe: {row.Summary}");
+        Assert.True(row.Connected == run.Connected, $"compatibility row says {row.Summary}; {why}");
+        if (!run.Connected)
+        {
+            Assert.Equal(run.FailPhase, row.FailPhase);
         }
     }
 
@@ -77,7 +100,7 @@ public sealed class RealClientAgreementTests(LabFixture lab, ITestOutputHelper o
         }
 
         // /cert:deny turns xfreerdp's trust question into "no": it must then stop at TLS because of the certificate.
-        var run = await RunXfreerdpAsync(endpoint, server == "shadow-skew", "/cert:deny");
+        var run = await RunXfreerdpAsync(endpoint, NeedsAccount(server), "/cert:deny");
         Assert.False(run.Connected, Tail(run.Log));
         Assert.Equal(Phase.Tls, run.FailPhase);
         Assert.Contains("certificate not trusted", run.Log, StringComparison.Ordinal);
@@ -136,14 +159,58 @@ public sealed class RealClientAgreementTests(LabFixture lab, ITestOutputHelper o
     }
 
     [Fact]
-    public async Task Standard_rdp_only_server_the_probe_fails_at_x224_but_real_clients_fall_back()
+    public async Task Standard_rdp_only_server_the_permissive_probe_fails_at_x224_but_real_clients_fall_back()
     {
-        var facts = await ProbeFactsAsync(lab.Endpoints.ShadowRdp);
+        var facts = SecurityFactsFrom.Report(await ProbeAsync(lab.Endpoints.ShadowRdp, ClientProfiles.Permissive));
         Assert.Equal(NegotiationFailureCode.SslNotAllowedByServer, facts.FailureCode);
         Assert.Equal(new ConnectionFailure(Phase.X224, Ending.NegotiationFailure, "ssl_not_allowed_by_server"), facts.Failure);
         var verdicts = ClientCompatibility.EvaluateAll(facts).ToDictionary(v => v.Profile);
         Assert.Equal(Compatibility.Fails, verdicts["permissive"].Result);
         Assert.All(ClientProfiles.RealClients, p => Assert.Equal(Compatibility.ConnectsInsecurely, verdicts[p.Name].Result));
+    }
+
+    [Fact]
+    public async Task Standard_rdp_only_server_windows11_falls_back_like_mstsc_and_the_attempts_are_recorded()
+    {
+        var report = await ProbeAsync(lab.Endpoints.ShadowRdp, ClientProfiles.Windows11);
+        Assert.True(report.Verdict.Ok, report.Verdict.Summary);
+        Assert.Equal(Compatibility.ConnectsInsecurely, report.ClientVerdict!.Result);
+        Assert.Equal(2, report.Attempts.Count);
+        Assert.Equal(ProbeOptions.DefaultProtocols, report.Attempts[0].RequestedProtocols);
+        Assert.Equal("ssl_not_allowed_by_server", report.Attempts[0].FallbackReason);
+        Assert.Equal(SecurityProtocols.Rdp, report.Attempts[1].RequestedProtocols);
+        Assert.True(report.Attempts[1].Outcome.Ok);
+        Assert.Contains("Standard RDP Security", report.Verdict.Summary);
+
+        // The table from the same run: every real client gets in insecurely, the permissive one (no fallback) does not.
+        var table = report.Compatibility.ToDictionary(v => v.Profile);
+        Assert.Equal(Compatibility.Fails, table["permissive"].Result);
+        Assert.All(ClientProfiles.RealClients, p => Assert.Equal(Compatibility.ConnectsInsecurely, table[p.Name].Result));
+    }
+
+    [Fact]
+    public async Task Tls_1_0_only_server_windows11_verdict_is_a_failure_at_tls()
+    {
+        var report = await ProbeAsync(lab.Endpoints.XrdpTls10, ClientProfiles.Windows11);
+        Assert.False(report.Verdict.Ok, report.Verdict.Summary);
+        Assert.Equal(Phase.Tls, report.Verdict.Phase);
+        Assert.Equal(Ending.ClientRefused, report.Verdict.Ending);
+        Assert.Equal("tls_version_refused_by_client", report.Verdict.Code?.Word);
+        Assert.Equal(Compatibility.Fails, report.ClientVerdict!.Result);
+        Assert.Equal(Phase.Tls, report.ClientVerdict.FailPhase);
+        Assert.Single(report.Attempts);
+    }
+
+    private static async Task<ProbeReport> ProbeAsync(IPEndPoint endpoint, ClientProfile client, bool withAccount = false)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        var engine = new ProbeEngine(new ProbeOptions { Client = client });
+        if (withAccount)
+        {
+            engine = engine.WithCredentials($"{LabFixture.Domain}\\{LabFixture.User}", LabFixture.Password);
+        }
+
+        return Assert.Single(await engine.RunAsync(ProbeTarget.Parse(endpoint.ToString()), cts.Token));
     }
 
     private static async Task<SecurityFacts> ProbeFactsAsync(IPEndPoint endpoint)

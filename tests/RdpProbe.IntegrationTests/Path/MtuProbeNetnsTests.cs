@@ -37,7 +37,7 @@ public sealed class MtuProbeNetnsTests(NetPathFixture lab, ITestOutputHelper out
         Assert.Equal(MtuVerdictKind.BlackHole, result.Kind);
         Assert.Equal(Phase.Mtu, result.Record.Phase);
         Assert.Equal(PhaseStatus.Failed, result.Record.Status);
-        Assert.Equal("mtu_black_hole", result.Record.Code);
+        Assert.Equal("mtu_black_hole", result.Record.Code?.Word);
         Assert.InRange(result.EstimatedPathMtu!.Value, 1200 - (2 * Options.Resolution), 1200);
         Assert.True(result.LargestClientHelloPassed < result.SmallestClientHelloFailed);
         Assert.InRange(result.Attempts.Count, 3, Options.MaxAttempts);

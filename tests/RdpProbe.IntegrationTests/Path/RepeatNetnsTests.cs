@@ -1,6 +1,7 @@
 using System.Globalization;
 using RdpProbe.Diagnosis;
 using RdpProbe.Probe.NetPath;
+using RdpProbe.Runs;
 using Xunit.Abstractions;
 
 namespace RdpProbe.IntegrationTests.NetPath;
@@ -26,7 +27,7 @@ public sealed class RepeatNetnsTests(NetPathFixture lab, ITestOutputHelper outpu
             output.WriteLine(report.Verdict);
             foreach (var p in report.Phases)
             {
-                output.WriteLine($"{p.Phase}: {p.Succeeded}/{p.Attempted} p50 {p.P50Ms:0.0} p90 {p.P90Ms:0.0} p99 {p.P99Ms:0.0} min {p.MinMs:0.0} max {p.MaxMs:0.0}");
+                output.WriteLine($"{p.Phase}: {p.Succeeded}/{p.Attempted} p50 {p.WireMs?.Median:0.0} p90 {p.WireMs?.P90:0.0} p99 {p.WireMs?.P99:0.0} min {p.WireMs?.Min:0.0} max {p.WireMs?.Max:0.0}");
             }
 
             var tls = report.Phases.Single(p => p.Phase == Phase.Tls);

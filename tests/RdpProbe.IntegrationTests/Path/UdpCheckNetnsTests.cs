@@ -43,7 +43,7 @@ public sealed class UdpCheckNetnsTests(NetPathFixture lab, ITestOutputHelper out
 
         Assert.Equal(UdpOutcome.PortUnreachable, result.Outcome);
         Assert.Equal(Ending.Refused, result.Record.Ending);
-        Assert.Equal("icmp_port_unreachable", result.Record.Code);
+        Assert.Equal("icmp_port_unreachable", result.Record.Code?.Word);
     }
 
     [Fact]

@@ -8,7 +8,7 @@ internal static class PhaseLog
 {
     public static void Write(ITestOutputHelper output, PhaseRecord record)
     {
-        output.WriteLine($"{record.Phase.ToReportName()}: {record.Status} / {record.Ending.ToReportName()} code={record.Code ?? "-"} {record.Detail}");
+        output.WriteLine($"{record.Phase.ToReportName()}: {record.Status} / {record.Ending.ToReportName()} code={record.Code?.Word ?? "-"} {record.Detail}");
         foreach (var m in record.Messages)
         {
             output.WriteLine($"  {m.AtMs,8:F1} ms {(m.Direction == Direction.Sent ? "->" : "<-")} {m.Length,6} B  {m.Description}");

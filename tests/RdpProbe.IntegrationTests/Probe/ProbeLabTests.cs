@@ -67,7 +67,7 @@ public sealed class ProbeLabTests(LabFixture lab)
         Assert.Equal(SupportStatus.Downgraded, Entry(report, SecurityProtocols.HybridEx).Status);
         var rdsaad = Entry(report, SecurityProtocols.RdsAad);
         Assert.Equal(SupportStatus.Refused, rdsaad.Status);
-        Assert.Equal("mcs_disconnect_provider_ultimatum", rdsaad.Code);
+        Assert.Equal("mcs_disconnect_provider_ultimatum", rdsaad.Code?.Word);
         Assert.False(report.Negotiation.NlaRequired);
 
         // xrdp's ssl_protocols=TLSv1.2, TLSv1.3 (LAB.md).
@@ -88,7 +88,7 @@ public sealed class ProbeLabTests(LabFixture lab)
         var report = await ProbeAsync(lab.Endpoints.Xrdp, Defaults with { RequestedProtocols = SecurityProtocols.RdsAad, SecurityMatrix = false });
         Assert.Equal(Phase.X224, report.Verdict.Phase);
         Assert.Equal(Ending.Closed, report.Verdict.Ending);
-        Assert.Equal("mcs_disconnect_provider_ultimatum", report.Verdict.Code);
+        Assert.Equal("mcs_disconnect_provider_ultimatum", report.Verdict.Code?.Word);
     }
 
     [Fact]
@@ -156,7 +156,7 @@ public sealed class ProbeLabTests(LabFixture lab)
         var report = await ProbeAsync(lab.Endpoints.ShadowNla, Defaults with { RequestedProtocols = SecurityProtocols.Ssl, SecurityMatrix = false });
         Assert.Equal(Phase.X224, report.Verdict.Phase);
         Assert.Equal(Ending.NegotiationFailure, report.Verdict.Ending);
-        Assert.Equal("hybrid_required_by_server", report.Verdict.Code);
+        Assert.Equal("hybrid_required_by_server", report.Verdict.Code?.Word);
         Assert.Contains("Network Level Authentication", report.Verdict.Summary);
     }
 
@@ -175,17 +175,19 @@ public sealed class ProbeLabTests(LabFixture lab)
 
         var rdpOnly = await ProbeAsync(lab.Endpoints.ShadowTls, Defaults with { RequestedProtocols = SecurityProtocols.Rdp, SecurityMatrix = false });
         Assert.Equal(Ending.NegotiationFailure, rdpOnly.Verdict.Ending);
-        Assert.Equal("ssl_required_by_server", rdpOnly.Verdict.Code);
+        Assert.Equal("ssl_required_by_server", rdpOnly.Verdict.Code?.Word);
     }
 
     [Fact]
     public async Task Shadow_rdp_refuses_tls_requests_with_code_2()
     {
-        var report = await ProbeAsync(lab.Endpoints.ShadowRdp);
+        // RdpProbe's own permissive client never falls back: the refusal is its verdict, as before issue 10.
+        var report = await ProbeAsync(lab.Endpoints.ShadowRdp, Defaults with { Client = ClientProfiles.Permissive });
+        Assert.Single(report.Attempts);
         Assert.False(report.Verdict.Ok);
         Assert.Equal(Phase.X224, report.Verdict.Phase);
         Assert.Equal(Ending.NegotiationFailure, report.Verdict.Ending);
-        Assert.Equal("ssl_not_allowed_by_server", report.Verdict.Code);
+        Assert.Equal("ssl_not_allowed_by_server", report.Verdict.Code?.Word);
         Assert.Equal(SupportStatus.Supported, Entry(report, SecurityProtocols.Rdp).Status);
         Assert.Equal(NegotiationFailureCode.SslNotAllowedByServer, Entry(report, SecurityProtocols.Ssl).FailureCode);
 
@@ -201,6 +203,66 @@ public sealed class ProbeLabTests(LabFixture lab)
         Assert.Equal(Phase.Capabilities, rdp.Verdict.Phase);
         Assert.Equal(SecurityProtocols.Rdp, rdp.Negotiation.SelectedProtocol);
         Assert.DoesNotContain(rdp.Phases, p => p.Phase == Phase.Tls);
+    }
+
+    [Fact]
+    public async Task Shadow_rdp_with_the_default_windows11_profile_falls_back_and_connects_without_encryption()
+    {
+        // Issue 10: mstsc reconnects with PROTOCOL_RDP after SSL_NOT_ALLOWED_BY_SERVER (MS-RDPBCGR 5.4.2.1), so does the probe.
+        var report = await ProbeAsync(lab.Endpoints.ShadowRdp);
+
+        Assert.Equal([ProbeOptions.DefaultProtocols, SecurityProtocols.Rdp], report.Attempts.Select(a => a.RequestedProtocols));
+        Assert.Equal(NegotiationFailureCode.SslNotAllowedByServer, report.Attempts[0].FailureCode);
+        Assert.Equal(Phase.X224, report.Attempts[0].Outcome.Phase);
+        Assert.True(report.Verdict.Ok, report.Verdict.Summary);
+        Assert.Equal(Phase.Capabilities, report.Verdict.Phase);
+        Assert.Equal(report.Attempts[^1].Phases, report.Phases.Where(p => p.Phase < Phase.SecurityMatrix));
+        Assert.Equal(SecurityProtocols.Rdp, report.Negotiation.SelectedProtocol);
+        Assert.Contains("Windows 11 connects with Standard RDP Security after the server refused", report.Verdict.Summary);
+        Assert.Contains("no server authentication, no encryption at all", report.Verdict.Summary);
+        Assert.Equal(Compatibility.ConnectsInsecurely, report.ClientVerdict!.Result);
+
+        var codes = report.Findings.Select(f => f.Code).ToList();
+        Assert.Contains(FindingRules.Codes.EncryptionNone, codes);
+        Assert.Contains(FindingRules.Codes.StandardRdpSecurityAccepted, codes);
+        Assert.Contains(FindingRules.Codes.NlaNotRequired, codes);
+        Assert.DoesNotContain(FindingRules.Codes.SecurityDowngrade, codes);
+    }
+
+    [Fact]
+    public async Task The_tls_1_0_only_xrdp_fails_at_tls_for_windows11_and_is_ok_for_the_permissive_profile()
+    {
+        var report = await ProbeAsync(lab.Endpoints.XrdpTls10);
+        Assert.False(report.Verdict.Ok, report.Verdict.Summary);
+        Assert.Equal(Phase.Tls, report.Verdict.Phase);
+        Assert.Equal(Ending.ClientRefused, report.Verdict.Ending);
+        Assert.Equal("tls_version_refused_by_client", report.Verdict.Code?.Word);
+        Assert.Contains("Windows 11 refuses this server's TLS: the server accepts only TLS 1.0", report.Verdict.Summary);
+        Assert.Equal("tls1.0", report.Tls!.Version);
+
+        var permissive = await ProbeAsync(lab.Endpoints.XrdpTls10, Defaults with { Client = ClientProfiles.Permissive });
+        Assert.True(permissive.Verdict.Ok, permissive.Verdict.Summary);
+    }
+
+    [Fact]
+    public async Task The_expired_certificate_is_ok_for_the_connection_with_the_finding_and_the_warning()
+    {
+        var report = await ProbeAsync(lab.Endpoints.XrdpExpired);
+        Assert.True(report.Verdict.Ok, report.Verdict.Summary);
+        Assert.Equal(Compatibility.ConnectsAfterWarning, report.ClientVerdict!.Result);
+        Assert.Contains("the certificate expired on", report.Verdict.Summary);
+        Assert.Contains(report.Findings, f => f.Code == FindingRules.Codes.CertificateExpired);
+    }
+
+    [Fact]
+    public async Task A_wrong_password_against_a_server_without_nla_is_not_called_fine()
+    {
+        // The issue's measurement: --user with a wrong password against xrdp (no NLA) was "ok", exit 0. The connection
+        // is still ok (nothing checked the password during the handshake), but the verdict says so and the finding is there.
+        var engine = new ProbeEngine(Defaults with { SecurityMatrix = false }).WithCredentials($"{LabFixture.Domain}\\{LabFixture.User}", "certainly-wrong");
+        var report = Assert.Single(await engine.RunAsync(ProbeTarget.Parse(lab.Endpoints.Xrdp.ToString()), CancellationToken.None));
+        Assert.Contains("The credentials were not checked", report.Verdict.Summary);
+        Assert.Contains(report.Findings, f => f.Code == FindingRules.Codes.CredentialsNotVerified);
     }
 
     [Fact]
@@ -224,7 +286,7 @@ public sealed class ProbeLabTests(LabFixture lab)
         Assert.Equal(Phase.Tls, report.Verdict.Phase);
         Assert.Equal(Ending.Reset, report.Verdict.Ending);
         Assert.DoesNotContain(report.Phases, p => p.Phase == Phase.TlsVersions); // every version would be reset alike
-        Assert.Equal(Symptoms.BeforeServerHello, report.Verdict.Code);
+        Assert.Equal(Codes.BeforeServerHello, report.Verdict.Code);
         Assert.Contains("middlebox", report.Verdict.Summary);
         Assert.Equal(SecurityProtocols.Ssl, report.Negotiation.SelectedProtocol);
     }

@@ -20,7 +20,7 @@ public sealed class AnalysisVerdictsTests
         var f = Facts(Phase.Tcp, Ending.Reset) with { SynAnswered = false, RefusedAtSyn = true };
         var (observed, key) = AnalysisVerdicts.Observe(f);
         Assert.Equal(new SymptomKey(Phase.Tcp, Ending.Refused, null, Exact: true), key);
-        Assert.Equal("refused", observed.Code);
+        Assert.Equal("refused", observed.Code?.Word);
 
         var v = AnalysisVerdicts.Explain(f);
         Assert.False(v.Ok);
@@ -43,8 +43,8 @@ public sealed class AnalysisVerdictsTests
     {
         var v = AnalysisVerdicts.Explain(Facts(Phase.X224) with { FailureCode = NegotiationFailureCode.HybridRequiredByServer });
         Assert.Equal(Phase.X224, v.Phase);
-        Assert.Equal("hybrid_required_by_server", v.Code);
-        var table = Symptoms.Explain(Phase.X224, Ending.NegotiationFailure, "hybrid_required_by_server");
+        Assert.Equal("hybrid_required_by_server", v.Code?.Word);
+        var table = Symptoms.Explain(Phase.X224, Ending.NegotiationFailure, new Code("hybrid_required_by_server"));
         Assert.Equal(table.Summary, v.Summary);
         Assert.Equal(table.Remedies, v.Remedies);
     }
@@ -53,8 +53,8 @@ public sealed class AnalysisVerdictsTests
     public void The_ultimatum_keeps_the_analyzer_code_and_looks_up_the_probe_code()
     {
         var (observed, key) = AnalysisVerdicts.Observe(Facts(Phase.X224) with { ConfirmSeen = false, ServerUltimatum = true });
-        Assert.Equal("disconnect_provider_ultimatum", observed.Code);
-        Assert.Equal(new SymptomKey(Phase.X224, Ending.Closed, "mcs_disconnect_provider_ultimatum", Exact: true), key);
+        Assert.Equal("disconnect_provider_ultimatum", observed.Code?.Word);
+        Assert.Equal(new SymptomKey(Phase.X224, Ending.Closed, new Code("mcs_disconnect_provider_ultimatum"), Exact: true), key);
         Assert.Contains("Disconnect Provider Ultimatum", AnalysisVerdicts.Explain(Facts(Phase.X224) with { ConfirmSeen = false, ServerUltimatum = true }).Summary);
     }
 
@@ -63,8 +63,8 @@ public sealed class AnalysisVerdictsTests
     {
         var alert = new TlsAlert(TlsAlertLevel.Fatal, TlsAlertDescription.ProtocolVersion);
         var (observed, key) = AnalysisVerdicts.Observe(Facts(Phase.Tls) with { ServerHelloSeen = false, FirstAlert = (false, alert) });
-        Assert.Equal("protocol_version", observed.Code);
-        Assert.Equal(new SymptomKey(Phase.Tls, Ending.TlsAlert, "protocol_version", Exact: true), key);
+        Assert.Equal("protocol_version", observed.Code?.Word);
+        Assert.Equal(new SymptomKey(Phase.Tls, Ending.TlsAlert, new Code("protocol_version"), Exact: true), key);
     }
 
     [Fact]
@@ -79,7 +79,7 @@ public sealed class AnalysisVerdictsTests
         Assert.True(v.Inferred);
         Assert.Equal(Phase.Credssp, v.Phase);
         Assert.Equal(Ending.Closed, v.Ending);
-        Assert.Equal("credssp_error", v.Code);
+        Assert.Equal("credssp_error", v.Code?.Word);
 
         // Capture-only observation: the analyzer's words, the table's causes added and its remedies.
         Assert.StartsWith("Authentication failed: the server's answer", v.Summary, StringComparison.Ordinal);
@@ -92,9 +92,9 @@ public sealed class AnalysisVerdictsTests
     {
         var f = Facts(Phase.Tls, Ending.Open, null) with { ServerHelloSeen = false, Stalled = true, StallDetail = "stalled" };
         var (observed, key) = AnalysisVerdicts.Observe(f);
-        Assert.Equal("stall", observed.Code);
+        Assert.Equal("stall", observed.Code?.Word);
         Assert.Equal(Ending.Open, observed.Ending);
-        Assert.Equal(new SymptomKey(Phase.Tls, Ending.Timeout, Symptoms.BeforeServerHello, Exact: false), key);
+        Assert.Equal(new SymptomKey(Phase.Tls, Ending.Timeout, Codes.BeforeServerHello, Exact: false), key);
     }
 
     [Fact]
@@ -133,7 +133,7 @@ public sealed class AnalysisVerdictsTests
     [InlineData(Phase.SecurityExchange, Ending.Timeout, "security_exchange", "timeout")]
     public void The_report_carries_the_snake_case_words(Phase phase, Ending ending, string phaseWord, string endingWord)
     {
-        var r = CaptureAnalysis.Verdict(new Verdict(false, phase, ending, "c", "s", ["cause"], ["remedy"]) { Inferred = true });
+        var r = CaptureAnalysis.Verdict(new Verdict(false, phase, ending, new Code("c"), "s", ["cause"], ["remedy"]) { Inferred = true });
         Assert.Equal(phaseWord, r.Phase);
         Assert.Equal(endingWord, r.Ending);
         Assert.Equal("c", r.Code);

@@ -40,7 +40,7 @@ public sealed class CaptureFindingsTests
         Assert.Equal(Ending.Refused, c.Ending);
         Assert.Equal(Phase.Tcp, c.Verdict.Phase);
         Assert.Equal(Ending.Refused, c.Verdict.Ending);
-        Assert.Equal("refused", c.Verdict.Code);
+        Assert.Equal("refused", c.Verdict.Code?.Word);
 
         var report = Assert.Single(CaptureAnalysis.ToReport(run.Findings).Connections);
         Assert.Equal("tcp", report.LastPhase);

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using RdpProbe.Diagnosis;
-using RdpProbe.Probe.Bench;
+using RdpProbe.Runs;
 
 namespace RdpProbe.Tests.Bench;
 
@@ -35,7 +35,7 @@ public sealed class BenchReportTests
     {
         var report = Report(Run(2, 40), Run(2, 45), Run(2, 50));
         var x224 = report.Phases.Single(p => p.Phase == Phase.X224);
-        Assert.Equal(new Distribution(3, 42, 47, 52, 52, 52, 47), x224.Wire);
+        Assert.Equal(new LatencyStats(3, 42, 47, 52, 52, 52, 47), x224.Wire);
         Assert.Equal(45, x224.Server!.Median);
         Assert.Equal(2, x224.Network!.Median);
         Assert.Equal("server", x224.Attribution);
@@ -96,36 +96,36 @@ public sealed class BenchReportTests
         var report = Report(Run(1, 40), Run(1, 41), Run(1, 42));
         using var doc = JsonDocument.Parse(report.ToJson());
         var root = doc.RootElement;
-        Assert.Equal("rdpprobe.bench/1", root.GetProperty("schema").GetString());
-        Assert.Equal(3, root.GetProperty("runs_done").GetInt32());
+        Assert.Equal("rdpprobe.bench/2", root.GetProperty("schema").GetString());
+        Assert.Equal(3, root.GetProperty("runsDone").GetInt32());
         Assert.Equal(1, root.GetProperty("warmup").GetInt32());
-        Assert.Equal("tcp_connect", root.GetProperty("rtt_source").GetString());
-        AssertDistribution(root.GetProperty("rtt_ms"));
+        Assert.Equal("tcp_connect", root.GetProperty("rttSource").GetString());
+        AssertDistribution(root.GetProperty("rttMs"));
         var phases = root.GetProperty("phases").EnumerateArray().ToList();
         Assert.Equal(["tcp", "x224", "tls", "credssp"], phases.Select(p => p.GetProperty("phase").GetString()));
         foreach (var phase in phases)
         {
-            foreach (string name in new[] { "wire_ms", "wall_ms", "client_ms", "round_trips", "network_ms", "server_ms" })
+            foreach (string name in new[] { "wireMs", "wallMs", "clientMs", "roundTrips", "networkMs", "serverMs" })
             {
                 AssertDistribution(phase.GetProperty(name));
             }
 
-            Assert.True(phase.GetProperty("rtt_floor").GetInt32() >= 1);
-            Assert.Equal(JsonValueKind.Number, phase.GetProperty("extra_round_trips").ValueKind);
+            Assert.True(phase.GetProperty("rttFloor").GetInt32() >= 1);
+            Assert.Equal(JsonValueKind.Number, phase.GetProperty("extraRoundTrips").ValueKind);
             Assert.Contains(phase.GetProperty("attribution").GetString(), new[] { "network", "server", "client" });
         }
 
         var total = root.GetProperty("total");
-        AssertDistribution(total.GetProperty("wire_ms"));
-        Assert.Equal(5, total.GetProperty("rtt_floor").GetInt32());
-        Assert.True(total.GetProperty("at_floor").GetBoolean());
+        AssertDistribution(total.GetProperty("wireMs"));
+        Assert.Equal(5, total.GetProperty("rttFloor").GetInt32());
+        Assert.True(total.GetProperty("atFloor").GetBoolean());
     }
 
     internal static void AssertDistribution(JsonElement d)
     {
         Assert.Equal(JsonValueKind.Object, d.ValueKind);
         double[] values = [.. new[] { "min", "median", "p90", "p99", "max" }.Select(k => d.GetProperty(k).GetDouble())];
-        Assert.True(d.GetProperty("n").GetInt32() >= 1);
+        Assert.True(d.GetProperty("count").GetInt32() >= 1);
         for (int i = 1; i < values.Length; i++)
         {
             Assert.True(values[i - 1] <= values[i], $"percentiles out of order: {string.Join(", ", values)}");

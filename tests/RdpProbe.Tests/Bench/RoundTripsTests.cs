@@ -1,5 +1,5 @@
 using RdpProbe.Diagnosis;
-using RdpProbe.Probe.Bench;
+using RdpProbe.Runs;
 
 namespace RdpProbe.Tests.Bench;
 

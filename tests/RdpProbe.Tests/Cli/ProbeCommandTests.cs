@@ -90,14 +90,14 @@ public sealed class ProbeCommandTests
     [InlineData("1m", 60000)]
     public void Timeouts_parse(string text, double ms)
     {
-        Assert.True(ProbeCommand.TryParseTimeout(text, out var timeout, out _));
+        Assert.True(Durations.TryParse(text, "--timeout", TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(10), out var timeout, out _));
         Assert.Equal(ms, timeout.TotalMilliseconds);
     }
 
     [Fact]
     public void Protocols_parse_into_a_mask()
     {
-        Assert.True(ProbeCommand.TryParseProtocols("ssl, hybrid_ex,rdp", out var mask, out _));
+        Assert.True(OptionParsers.TryParseProtocols("ssl, hybrid_ex,rdp", out var mask, out _));
         Assert.Equal(SecurityProtocols.Ssl | SecurityProtocols.HybridEx, mask);
     }
 

@@ -383,4 +383,33 @@ public sealed class ClientCompatibilityTests
         Assert.StartsWith("freerdp2: fails at tls (no_common_tls_version):", Evaluate("freerdp2", Tls10Only).Summary);
         Assert.Equal("windows10: connects after a warning (the certificate is self-signed (not issued by a trusted authority)).", Evaluate("windows10", Tls10Only).Summary);
     }
+
+    [Fact]
+    public void The_probes_own_fallback_attempts_answer_the_clients_request_without_the_matrix()
+    {
+        // The engine retried with PROTOCOL_RDP after SSL_NOT_ALLOWED_BY_SERVER: the main connection is the retry, the
+        // refused first request is in Negotiations; no security-layer matrix ran.
+        var facts = new SecurityFacts
+        {
+            ObservedAt = Now,
+            RequestedProtocols = SecurityProtocols.Rdp,
+            SelectedProtocol = SecurityProtocols.Rdp,
+            EncryptionMethod = StandardEncryptionMethod.Bit128,
+            Negotiations =
+            [
+                new ObservedNegotiation(ProbeRequest, null, NegotiationFailureCode.SslNotAllowedByServer),
+                new ObservedNegotiation(SecurityProtocols.Rdp, SecurityProtocols.Rdp, null),
+            ],
+        };
+
+        var windows11 = Evaluate("windows11", facts);
+        Assert.Equal(Compatibility.ConnectsInsecurely, windows11.Result);
+        Assert.Contains(windows11.Steps, s => s.Contains("ssl_not_allowed_by_server", StringComparison.Ordinal));
+
+        // Without the attempts the same facts cannot tell what the server answers to SSL|HYBRID|HYBRID_EX.
+        Assert.Equal(Compatibility.Unknown, Evaluate("windows11", facts with { Negotiations = [] }).Result);
+
+        // FreeRDP 2 asks SSL|HYBRID first, which neither the attempts nor a matrix answered: it cannot be told.
+        Assert.Equal(Compatibility.Unknown, Evaluate("freerdp2", facts).Result);
+    }
 }

@@ -21,7 +21,7 @@ public sealed class SecurityFactsFromTests
         [
             new MatrixEntry(SecurityProtocols.Rdp, SupportStatus.Supported, SecurityProtocols.Rdp, null, Ending.Ok, null, "", 1),
             new MatrixEntry(SecurityProtocols.Hybrid, SupportStatus.Downgraded, SecurityProtocols.Rdp, null, Ending.Ok, null, "", 1),
-            new MatrixEntry(SecurityProtocols.RdsAad, SupportStatus.Refused, null, NegotiationFailureCode.SslNotAllowedByServer, Ending.NegotiationFailure, "ssl_not_allowed_by_server", "", 1),
+            new MatrixEntry(SecurityProtocols.RdsAad, SupportStatus.Refused, null, NegotiationFailureCode.SslNotAllowedByServer, Ending.NegotiationFailure, new Code("ssl_not_allowed_by_server"), "", 1),
             new MatrixEntry(SecurityProtocols.HybridEx, SupportStatus.Error, null, null, Ending.Timeout, null, "", 1),
         ];
         report.Tls = new TlsFacts
@@ -84,7 +84,7 @@ public sealed class SecurityFactsFromTests
         matrix.Fail(Ending.Timeout);
         report.Phases.Insert(0, matrix);
         var credssp = new PhaseRecord(Phase.Credssp);
-        credssp.Fail(Ending.AuthFailed, "STATUS_LOGON_FAILURE");
+        credssp.Fail(Ending.AuthFailed, new Code("STATUS_LOGON_FAILURE"));
         report.Phases.Add(credssp);
         report.CredSsp = new CredSspFacts { ServerVersion = 6, Ntlm = new NtlmFacts { ClockSkewSeconds = 419.3 } };
 
@@ -108,7 +108,7 @@ public sealed class SecurityFactsFromTests
         var udp = new PhaseRecord(Phase.Udp);
         if (ending is { } e)
         {
-            udp.Fail(e, code);
+            udp.Fail(e, code is null ? null : new Code(code));
         }
 
         report.Phases.Add(udp);

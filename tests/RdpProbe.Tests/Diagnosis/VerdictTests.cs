@@ -9,7 +9,7 @@ public sealed class VerdictTests
     private static PhaseRecord Failed(Phase phase, Ending ending, string? code = null)
     {
         var r = new PhaseRecord(phase);
-        r.Fail(ending, code, "exception text that must not matter");
+        r.Fail(ending, code is null ? null : new Code(code), "exception text that must not matter");
         return r;
     }
 
@@ -20,7 +20,7 @@ public sealed class VerdictTests
         Assert.False(v.Ok);
         Assert.Equal(Phase.X224, v.Phase);
         Assert.Equal(Ending.NegotiationFailure, v.Ending);
-        Assert.Equal("hybrid_required_by_server", v.Code);
+        Assert.Equal("hybrid_required_by_server", v.Code?.Word);
         Assert.Contains("Network Level Authentication", v.Summary);
         Assert.DoesNotContain("exception", v.Summary);
     }

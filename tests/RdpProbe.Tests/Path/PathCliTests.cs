@@ -32,7 +32,7 @@ public sealed class PathCliTests
     {
         var (exit, _, err) = await RunAsync("127.0.0.1:1", option, value);
         Assert.Equal(ExitCodes.Usage, exit);
-        Assert.Equal($"rdpprobe: {message}", err.Trim());
+        Assert.Equal($"rdpprobe: {message}", err.Split('\n')[0].Trim());
     }
 
     [Fact]
@@ -64,7 +64,7 @@ public sealed class PathCliTests
         {
             var (exit, _, err) = await RunAsync("--targets", file);
             Assert.Equal(ExitCodes.Usage, exit);
-            Assert.Equal($"rdpprobe: {file}:3: port must be 1..65535: 'host:99999'", err.Trim());
+            Assert.Equal($"rdpprobe: {file}:3: '99999' is not a port number (1-65535)", err.Trim());
         }
         finally
         {
@@ -105,7 +105,9 @@ public sealed class PathCliTests
         var (exit, output, _) = await RunAsync($"127.0.0.1:{ClosedPort()}", "--concurrency-test", "3", "--json");
         Assert.Equal(ExitCodes.PathCheck, exit);
         using var doc = JsonDocument.Parse(output);
-        Assert.Equal("rdpprobe.concurrency/1", doc.RootElement.GetProperty("schema").GetString());
+        Assert.Equal("rdpprobe.concurrency/2", doc.RootElement.GetProperty("schema").GetString());
+        Assert.Equal("rdpprobe", doc.RootElement.GetProperty("tool").GetProperty("name").GetString());
+        Assert.Equal("127.0.0.1", doc.RootElement.GetProperty("address").GetString());
         Assert.Equal(3, doc.RootElement.GetProperty("refused").GetInt32());
         Assert.Equal(1, doc.RootElement.GetProperty("firstFailure").GetInt32());
     }
@@ -116,10 +118,12 @@ public sealed class PathCliTests
         var (exit, output, _) = await RunAsync($"127.0.0.1:{ClosedPort()}", "--repeat", "3", "--json", "--timeout", "1s");
         Assert.Equal(ExitCodes.Tcp, exit);
         using var doc = JsonDocument.Parse(output);
+        Assert.Equal("rdpprobe.repeat/2", doc.RootElement.GetProperty("schema").GetString());
         Assert.Equal(3, doc.RootElement.GetProperty("runsDone").GetInt32());
         var tcp = doc.RootElement.GetProperty("phases").EnumerateArray().Single(p => p.GetProperty("phase").GetString() == "tcp");
         Assert.Equal(0, tcp.GetProperty("succeeded").GetInt32());
         Assert.Equal(3, tcp.GetProperty("failures").GetProperty("refused").GetInt32());
+        Assert.Equal(JsonValueKind.Null, tcp.GetProperty("wireMs").ValueKind);
         Assert.StartsWith("Consistent failure: tcp", doc.RootElement.GetProperty("verdict").GetString(), StringComparison.Ordinal);
     }
 }

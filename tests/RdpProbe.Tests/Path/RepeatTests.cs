@@ -1,5 +1,5 @@
 using RdpProbe.Diagnosis;
-using RdpProbe.Probe.NetPath;
+using RdpProbe.Runs;
 
 namespace RdpProbe.Tests.NetPath;
 
@@ -18,11 +18,11 @@ public sealed class RepeatTests
     public void Percentiles_are_nearest_rank_of_measured_values()
     {
         double[] sorted = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
-        Assert.Equal(5, Repeat.Percentile(sorted, 0.50));
-        Assert.Equal(9, Repeat.Percentile(sorted, 0.90));
-        Assert.Equal(10, Repeat.Percentile(sorted, 0.99));
-        Assert.Null(Repeat.Percentile([], 0.5));
-        Assert.Equal(7, Repeat.Percentile([7], 0.99));
+        Assert.Equal(5, LatencyStats.Percentile(sorted, 0.50));
+        Assert.Equal(9, LatencyStats.Percentile(sorted, 0.90));
+        Assert.Equal(10, LatencyStats.Percentile(sorted, 0.99));
+        Assert.Null(LatencyStats.Of([]));
+        Assert.Equal(7, LatencyStats.Percentile([7], 0.99));
     }
 
     [Fact]
@@ -47,11 +47,11 @@ public sealed class RepeatTests
         Assert.Equal(18, tls.Succeeded);
         Assert.Equal(0.9, tls.SuccessRate, 3);
         Assert.Equal(2, tls.FailureEndings[Ending.Reset]);
-        Assert.Equal(10, tls.MinMs);
-        Assert.Equal(29, tls.MaxMs);
+        Assert.Equal(10, tls.WireMs!.Min);
+        Assert.Equal(29, tls.WireMs!.Max);
         var tcp = Assert.Single(report.Phases, p => p.Phase == Phase.Tcp);
         Assert.Equal(1.0, tcp.SuccessRate);
-        Assert.Equal(10, tcp.P50Ms);
+        Assert.Equal(10, tcp.WireMs!.Median);
         Assert.StartsWith("Intermittent: tls failed in 2 of 20 runs (90 % succeeded; reset ×2)", report.Verdict, StringComparison.Ordinal);
     }
 
@@ -65,7 +65,7 @@ public sealed class RepeatTests
         var report = Repeat.Summarise(runs, 3);
 
         Assert.DoesNotContain(report.Phases, p => p.Phase == Phase.Credssp);
-        Assert.Null(report.Phases.Single(p => p.Phase == Phase.X224).P50Ms);
+        Assert.Null(report.Phases.Single(p => p.Phase == Phase.X224).WireMs);
         Assert.StartsWith("Consistent failure: x224 failed in all 3 runs (negotiation_failure ×3)", report.Verdict, StringComparison.Ordinal);
     }
 

@@ -83,7 +83,7 @@ public sealed class UdpCheckTests
         Assert.Equal(UdpOutcome.PortUnreachable, result.Outcome);
         Assert.Equal(Ending.Refused, result.Record.Ending);
         Assert.Equal(PhaseStatus.Failed, result.Record.Status);
-        Assert.Equal("icmp_port_unreachable", result.Record.Code);
+        Assert.Equal("icmp_port_unreachable", result.Record.Code?.Word);
         Assert.Contains("closed", result.Verdict, StringComparison.Ordinal);
     }
 

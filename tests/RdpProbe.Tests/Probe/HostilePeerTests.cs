@@ -123,7 +123,7 @@ public sealed class HostilePeerTests
         Assert.True(report.Phases.Single(p => p.Phase == Phase.X224).Status == PhaseStatus.Ok, Describe(report));
         Assert.Equal(Phase.Tls, report.Verdict.Phase);
         Assert.Equal(Ending.ProtocolViolation, report.Verdict.Ending);
-        Assert.Equal("garbage", report.Verdict.Code);
+        Assert.Equal("garbage", report.Verdict.Code?.Word);
 
         // What the peer sent, not an alert the client raised.
         Assert.Contains("de ad be ef", report.Phases.Single(p => p.Phase == Phase.Tls).Detail, StringComparison.Ordinal);
@@ -188,7 +188,7 @@ public sealed class HostilePeerTests
         var report = outcome.Report;
         Assert.Equal(Phase.X224, report.Verdict.Phase);
         Assert.Equal(Ending.NegotiationFailure, report.Verdict.Ending);
-        Assert.Equal("unknown_failure_code_16962", report.Verdict.Code);
+        Assert.Equal("unknown_failure_code_16962", report.Verdict.Code?.Word);
         Assert.Contains("RDP_NEG_FAILURE 16962", report.Phases.Single(p => p.Phase == Phase.X224).Detail, StringComparison.Ordinal);
         AssertBounded(outcome, TimeSpan.FromSeconds(2));
     }

@@ -132,7 +132,7 @@ public sealed class PasswordGuardTests
         Assert.False(report.Verdict.Ok);
         Assert.Equal(Phase.ClientInfo, report.Verdict.Phase);
         Assert.Equal(Ending.ClientRefused, report.Verdict.Ending);
-        Assert.Equal("downgraded_to_standard_security", report.Verdict.Code);
+        Assert.Equal("downgraded_to_standard_security", report.Verdict.Code?.Word);
         Assert.Contains("did not send the password", report.Verdict.Summary);
 
         var downgrade = Assert.Single(report.Findings, f => f.Code == "security_downgrade");
@@ -153,7 +153,7 @@ public sealed class PasswordGuardTests
         Assert.False(Contains(received, Password), "the server received the password");
         Assert.Null(session.ClientInfoSeen);
         Assert.Equal(Ending.ClientRefused, report.Verdict.Ending);
-        Assert.Equal("no_encryption", report.Verdict.Code);
+        Assert.Equal("no_encryption", report.Verdict.Code?.Word);
         Assert.Contains(report.Findings, f => f is { Code: "encryption_none", Severity: Severity.Critical });
         Assert.DoesNotContain(report.Findings, f => f.Code == "security_downgrade");
     }

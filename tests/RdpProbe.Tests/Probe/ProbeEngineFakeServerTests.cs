@@ -48,7 +48,7 @@ public sealed class ProbeEngineFakeServerTests
         var report = await ProbeAsync(server);
         Assert.Equal(Phase.X224, report.Verdict.Phase);
         Assert.Equal(Ending.ProtocolViolation, report.Verdict.Ending);
-        Assert.Equal("garbage", report.Verdict.Code);
+        Assert.Equal("garbage", report.Verdict.Code?.Word);
         Assert.Contains("de ad be ef", X224Of(report).Detail);
     }
 
@@ -58,7 +58,7 @@ public sealed class ProbeEngineFakeServerTests
         await using var server = AnswerCr([0x03, 0x00, 0xFF, 0xFF, 0x02, 0xF0, 0x80], thenClose: false);
         var report = await ProbeAsync(server);
         Assert.Equal(Ending.ProtocolViolation, report.Verdict.Ending);
-        Assert.Equal("tpkt_bad_length", report.Verdict.Code);
+        Assert.Equal("tpkt_bad_length", report.Verdict.Code?.Word);
         Assert.Contains("65535", X224Of(report).Detail);
     }
 
@@ -121,7 +121,7 @@ public sealed class ProbeEngineFakeServerTests
         });
         var report = await ProbeAsync(server);
         Assert.Equal(Ending.Closed, report.Verdict.Ending);
-        Assert.Equal("truncated", report.Verdict.Code);
+        Assert.Equal("truncated", report.Verdict.Code?.Word);
     }
 
     [Fact]
@@ -130,7 +130,7 @@ public sealed class ProbeEngineFakeServerTests
         await using var server = AnswerCr(Encoding.ASCII.GetBytes("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"));
         var report = await ProbeAsync(server);
         Assert.Equal(Ending.NotRdp, report.Verdict.Ending);
-        Assert.Equal("http_response", report.Verdict.Code);
+        Assert.Equal("http_response", report.Verdict.Code?.Word);
         Assert.Contains("HTTP/1.1 400 Bad Request", X224Of(report).Detail);
     }
 
@@ -144,7 +144,7 @@ public sealed class ProbeEngineFakeServerTests
         });
         var report = await ProbeAsync(server);
         Assert.Equal(Ending.NotRdp, report.Verdict.Ending);
-        Assert.Equal("ssh_banner", report.Verdict.Code);
+        Assert.Equal("ssh_banner", report.Verdict.Code?.Word);
         Assert.Contains("SSH", report.Verdict.Summary);
     }
 
@@ -155,7 +155,7 @@ public sealed class ProbeEngineFakeServerTests
         await using var server = AnswerCr([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x32]);
         var report = await ProbeAsync(server);
         Assert.Equal(Ending.NotRdp, report.Verdict.Ending);
-        Assert.Equal("tls_alert", report.Verdict.Code);
+        Assert.Equal("tls_alert", report.Verdict.Code?.Word);
         Assert.Contains("decode_error", X224Of(report).Detail);
     }
 
@@ -166,7 +166,7 @@ public sealed class ProbeEngineFakeServerTests
         var report = await ProbeAsync(server);
         Assert.Equal(Phase.X224, report.Verdict.Phase);
         Assert.Equal(Ending.Closed, report.Verdict.Ending);
-        Assert.Equal("mcs_disconnect_provider_ultimatum", report.Verdict.Code);
+        Assert.Equal("mcs_disconnect_provider_ultimatum", report.Verdict.Code?.Word);
         Assert.Contains("Disconnect Provider Ultimatum", report.Negotiation.Answer);
     }
 
@@ -189,7 +189,7 @@ public sealed class ProbeEngineFakeServerTests
         await using var server = AnswerCr(FakeRdpServer.Failure(NegotiationFailureCode.SslCertNotOnServer));
         var report = await ProbeAsync(server);
         Assert.Equal(Ending.NegotiationFailure, report.Verdict.Ending);
-        Assert.Equal("ssl_cert_not_on_server", report.Verdict.Code);
+        Assert.Equal("ssl_cert_not_on_server", report.Verdict.Code?.Word);
         Assert.Equal(NegotiationFailureCode.SslCertNotOnServer, report.Negotiation.FailureCode);
         Assert.Contains(report.Verdict.Remedies, r => r.Contains("MachineKeys", StringComparison.Ordinal));
     }
@@ -200,7 +200,7 @@ public sealed class ProbeEngineFakeServerTests
         await using var server = AnswerCr(FakeRdpServer.Confirm(SecurityProtocols.RdsAad));
         var report = await ProbeAsync(server);
         Assert.Equal(Ending.ProtocolViolation, report.Verdict.Ending);
-        Assert.Equal(Symptoms.SelectedNotRequested, report.Verdict.Code);
+        Assert.Equal(Codes.SelectedNotRequested, report.Verdict.Code);
     }
 
     [Fact]
@@ -245,7 +245,7 @@ public sealed class ProbeEngineFakeServerTests
         var report = await ProbeAsync(server);
         Assert.Equal(Phase.Tls, report.Verdict.Phase);
         Assert.Equal(Ending.Closed, report.Verdict.Ending);
-        Assert.Equal(Symptoms.BeforeServerHello, report.Verdict.Code);
+        Assert.Equal(Codes.BeforeServerHello, report.Verdict.Code);
         Assert.Contains("no common TLS version", report.Verdict.Summary);
         var tls = report.Phases.Single(p => p.Phase == Phase.Tls);
         Assert.Contains(tls.Messages, m => m.Direction == Direction.Sent && m.Description == "ClientHello");
@@ -264,7 +264,7 @@ public sealed class ProbeEngineFakeServerTests
         var report = await ProbeAsync(server);
         Assert.Equal(Phase.Tls, report.Verdict.Phase);
         Assert.Equal(Ending.Reset, report.Verdict.Ending);
-        Assert.Equal(Symptoms.BeforeServerHello, report.Verdict.Code);
+        Assert.Equal(Codes.BeforeServerHello, report.Verdict.Code);
     }
 
     [Fact]
@@ -280,7 +280,7 @@ public sealed class ProbeEngineFakeServerTests
         });
         var report = await ProbeAsync(server);
         Assert.Equal(Ending.TlsAlert, report.Verdict.Ending);
-        Assert.Equal("protocol_version", report.Verdict.Code);
+        Assert.Equal("protocol_version", report.Verdict.Code?.Word);
         Assert.Contains(report.Tls!.Alerts, a => a is { From: "server", Description: "protocol_version", Level: "fatal" });
     }
 
@@ -298,7 +298,7 @@ public sealed class ProbeEngineFakeServerTests
         var report = await ProbeAsync(server);
         Assert.Equal(Phase.Tls, report.Verdict.Phase);
         Assert.Equal(Ending.ProtocolViolation, report.Verdict.Ending);
-        Assert.Equal("http_response", report.Verdict.Code);
+        Assert.Equal("http_response", report.Verdict.Code?.Word);
     }
 
     [Fact]
@@ -313,7 +313,7 @@ public sealed class ProbeEngineFakeServerTests
         var report = await ProbeAsync(server, Quick with { PhaseTimeout = TimeSpan.FromSeconds(3) });
         Assert.Equal(Phase.Tls, report.Verdict.Phase);
         Assert.Equal(Ending.Timeout, report.Verdict.Ending);
-        Assert.Equal(Symptoms.BeforeServerHello, report.Verdict.Code);
+        Assert.Equal(Codes.BeforeServerHello, report.Verdict.Code);
         Assert.Contains("MTU", report.Verdict.Summary);
     }
 

@@ -157,7 +157,7 @@ public sealed class ProbeEngineSessionTests
         Assert.False(report.Verdict.Ok);
         Assert.Equal(Phase.Licensing, report.Verdict.Phase);
         Assert.Equal(Ending.ServerErrorInfo, report.Verdict.Ending);
-        Assert.Equal("errinfo_server_denied_connection", report.Verdict.Code);
+        Assert.Equal("errinfo_server_denied_connection", report.Verdict.Code?.Word);
         Assert.Contains("Client Info PDU", report.Phases[^1].Detail, StringComparison.Ordinal);
         Assert.Equal("0x00000007", report.Session!.ErrorInfo);
         Assert.DoesNotContain(report.Phases, p => p.Phase == Phase.Capabilities);
@@ -171,7 +171,7 @@ public sealed class ProbeEngineSessionTests
 
         Assert.Equal(Phase.Licensing, report.Verdict.Phase);
         Assert.Equal(Ending.ServerErrorInfo, report.Verdict.Ending);
-        Assert.Equal("err_no_license_server", report.Verdict.Code);
+        Assert.Equal("err_no_license_server", report.Verdict.Code?.Word);
         Assert.Equal("error (err_no_license_server)", report.Session!.Licensing);
         Assert.DoesNotContain(report.Phases, p => p.Phase == Phase.Capabilities);
     }

@@ -22,15 +22,15 @@ public sealed class ProbeJsonTests
         x224.Messages.Add(new WireMessage(Direction.Sent, 0.1, 19, "X.224 Connection Request"));
         report.Phases.Add(x224);
         var tls = new PhaseRecord(Phase.Tls) { Ms = 3.0 };
-        tls.Fail(Ending.Reset, Symptoms.BeforeServerHello, "reset");
+        tls.Fail(Ending.Reset, Codes.BeforeServerHello, "reset");
         report.Phases.Add(tls);
         report.Negotiation.RequestedProtocols = ProbeOptions.DefaultProtocols;
         report.Negotiation.SelectedProtocol = SecurityProtocols.Hybrid;
         report.Negotiation.ResponseFlags = NegotiationResponseFlags.ExtendedClientDataSupported | NegotiationResponseFlags.DynvcGfxProtocolSupported;
         report.Negotiation.Matrix =
         [
-            new MatrixEntry(SecurityProtocols.Rdp, SupportStatus.Refused, null, NegotiationFailureCode.HybridRequiredByServer, Ending.NegotiationFailure, "hybrid_required_by_server", "d", 1),
-            new MatrixEntry(SecurityProtocols.Ssl, SupportStatus.Refused, null, NegotiationFailureCode.HybridRequiredByServer, Ending.NegotiationFailure, "hybrid_required_by_server", "d", 1),
+            new MatrixEntry(SecurityProtocols.Rdp, SupportStatus.Refused, null, NegotiationFailureCode.HybridRequiredByServer, Ending.NegotiationFailure, new Code("hybrid_required_by_server"), "d", 1),
+            new MatrixEntry(SecurityProtocols.Ssl, SupportStatus.Refused, null, NegotiationFailureCode.HybridRequiredByServer, Ending.NegotiationFailure, new Code("hybrid_required_by_server"), "d", 1),
             new MatrixEntry(SecurityProtocols.Hybrid, SupportStatus.Supported, SecurityProtocols.Hybrid, null, Ending.Ok, null, "d", 1),
             new MatrixEntry(SecurityProtocols.RdsTls, SupportStatus.Downgraded, SecurityProtocols.Rdp, null, Ending.Ok, null, "d", 1),
             new MatrixEntry(SecurityProtocols.HybridEx, SupportStatus.Supported, SecurityProtocols.HybridEx, null, Ending.Ok, null, "d", 1),

@@ -23,7 +23,7 @@ public sealed class TransportErrorsTests
 
         // The probe's own alert: the same ending as in the tls phase (TlsSession), named by the alert it sent.
         { new TlsFatalAlert(AlertDescription.bad_record_mac), Ending.TlsAlert, "bad_record_mac" },
-        { new PhaseFailedException(Ending.NegotiationFailure, "ssl_required_by_server", "refused"), Ending.NegotiationFailure, "ssl_required_by_server" },
+        { new PhaseFailedException(Ending.NegotiationFailure, new Code("ssl_required_by_server"), "refused"), Ending.NegotiationFailure, "ssl_required_by_server" },
     };
 
     [Theory]
@@ -33,7 +33,7 @@ public sealed class TransportErrorsTests
         var failure = TransportErrors.Classify(ex, "waiting for the answer");
         Assert.NotNull(failure);
         Assert.Equal(ending, failure.Value.Ending);
-        Assert.Equal(code, failure.Value.Code);
+        Assert.Equal(code, failure.Value.Code?.Word);
         if (ex is not PhaseFailedException)
         {
             Assert.EndsWith("waiting for the answer", failure.Value.Detail, StringComparison.Ordinal);
@@ -60,7 +60,7 @@ public sealed class TransportErrorsTests
     public void A_failed_connect_says_how_the_syn_was_answered(SocketError error, Ending ending, string? code)
     {
         var failure = TransportErrors.ClassifyConnect(error, "192.0.2.1:3389");
-        Assert.Equal((ending, code), (failure.Ending, failure.Code));
+        Assert.Equal((ending, code), (failure.Ending, failure.Code?.Word));
         Assert.EndsWith("(192.0.2.1:3389)", failure.Detail, StringComparison.Ordinal);
     }
 
@@ -78,10 +78,10 @@ public sealed class TransportErrorsTests
         var runner = new PhaseRunner(TimeSpan.FromMilliseconds(50), CancellationToken.None);
         await runner.RunAsync(record, null, async context =>
         {
-            context.OnTimeout = () => ("before_server_hello", "no ServerHello");
+            context.OnTimeout = () => (Codes.BeforeServerHello, "no ServerHello");
             await Task.Delay(Timeout.Infinite, context.Token);
         });
-        Assert.Equal((PhaseStatus.Failed, Ending.Timeout, "before_server_hello", "no ServerHello"), (record.Status, record.Ending, record.Code, record.Detail));
+        Assert.Equal((PhaseStatus.Failed, Ending.Timeout, "before_server_hello", "no ServerHello"), (record.Status, record.Ending, record.Code?.Word, record.Detail));
         Assert.True(record.WallMs >= 40);
     }
 
@@ -90,8 +90,8 @@ public sealed class TransportErrorsTests
     {
         var runner = new PhaseRunner(TimeSpan.FromSeconds(5), CancellationToken.None);
         var refused = new PhaseRecord(Phase.X224);
-        await runner.RunAsync(refused, null, _ => throw new PhaseFailedException(Ending.NegotiationFailure, "hybrid_required_by_server", "refused"));
-        Assert.Equal((Ending.NegotiationFailure, "hybrid_required_by_server", "refused"), (refused.Ending, refused.Code, refused.Detail));
+        await runner.RunAsync(refused, null, _ => throw new PhaseFailedException(Ending.NegotiationFailure, new Code("hybrid_required_by_server"), "refused"));
+        Assert.Equal((Ending.NegotiationFailure, "hybrid_required_by_server", "refused"), (refused.Ending, refused.Code?.Word, refused.Detail));
 
         var alert = new PhaseRecord(Phase.Credssp);
         await runner.RunAsync(alert, null, context =>
@@ -99,7 +99,7 @@ public sealed class TransportErrorsTests
             context.Doing = "reading the TSRequest";
             throw new TlsFatalAlert(AlertDescription.decode_error);
         });
-        Assert.Equal((Ending.TlsAlert, "decode_error"), (alert.Ending, alert.Code));
+        Assert.Equal((Ending.TlsAlert, "decode_error"), (alert.Ending, alert.Code?.Word));
         Assert.EndsWith("reading the TSRequest", alert.Detail, StringComparison.Ordinal);
     }
 
@@ -109,10 +109,10 @@ public sealed class TransportErrorsTests
         var record = new PhaseRecord(Phase.Credssp);
         await new PhaseRunner(TimeSpan.FromSeconds(5), CancellationToken.None).RunAsync(record, null, _ =>
         {
-            record.Fail(Ending.AuthFailed, "status_logon_failure", "the server refused the credentials");
+            record.Fail(Ending.AuthFailed, new Code("status_logon_failure"), "the server refused the credentials");
             throw new IOException("the connection broke afterwards");
         });
-        Assert.Equal((Ending.AuthFailed, "status_logon_failure"), (record.Ending, record.Code));
+        Assert.Equal((Ending.AuthFailed, "status_logon_failure"), (record.Ending, record.Code?.Word));
     }
 
     [Fact]

@@ -8,7 +8,27 @@ using SharpPcap.LibPcap;
 namespace RdpProbe.Probe.NetPath;
 
 /// <summary>Why a live capture could not start; the CLI turns it into a one-line error and its own exit code.</summary>
-public sealed class LiveCaptureException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class LiveCaptureException(string message, LiveCaptureFailure failure, Exception? inner = null) : Exception(message, inner)
+{
+    /// <summary>Why the capture could not start, so a caller can say what to change.</summary>
+    public LiveCaptureFailure Failure { get; } = failure;
+}
+
+/// <summary>Why a live capture could not start.</summary>
+public enum LiveCaptureFailure
+{
+    /// <summary>libpcap is not installed.</summary>
+    NoLibpcap,
+
+    /// <summary>No interface has the given name.</summary>
+    NoSuchInterface,
+
+    /// <summary>The interface or the output file could not be opened (permissions, disk).</summary>
+    CannotOpen,
+
+    /// <summary>No interface holds the local address that routes to the target: the interface must be named.</summary>
+    NoInterfaceTowardsTarget,
+}
 
 /// <summary>
 /// Records the probe's own packets with libpcap while it runs (issue 5 "live capture"): the TCP and UDP flows to the
@@ -30,11 +50,11 @@ public sealed class LiveCapture : IAsyncDisposable
     private int _dropped;
     private bool _stopped;
 
-    private LiveCapture(string path, string interfaceName, string filter, LibPcapLiveDevice device, CaptureFileWriterDevice writer)
+    private LiveCapture(string path, string interfaceName, IReadOnlyList<IPEndPoint> targets, LibPcapLiveDevice device, CaptureFileWriterDevice writer)
     {
+        _targets = [.. targets.Distinct()];
         FilePath = path;
         InterfaceName = interfaceName;
-        Filter = filter;
         _device = device;
         _writer = writer;
     }
@@ -43,8 +63,42 @@ public sealed class LiveCapture : IAsyncDisposable
 
     public string InterfaceName { get; }
 
+    private readonly List<IPEndPoint> _targets;
+
     /// <summary>The BPF filter in use.</summary>
-    public string Filter { get; }
+    public string Filter => BuildFilter(Targets);
+
+    /// <summary>The endpoints the filter covers.</summary>
+    public IReadOnlyList<IPEndPoint> Targets
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _targets];
+            }
+        }
+    }
+
+    /// <summary>
+    /// Widens the filter to <paramref name="targets"/> as well (a second lookup of a round-robin name can answer other
+    /// addresses than the one the capture started with). Setting a BPF program is one quick call into the kernel.
+    /// </summary>
+    public void Cover(IEnumerable<IPEndPoint> targets)
+    {
+        ArgumentNullException.ThrowIfNull(targets);
+        lock (_gate)
+        {
+            var added = targets.Where(t => !_targets.Contains(t)).Distinct().ToList();
+            if (added.Count == 0 || _stopped)
+            {
+                return;
+            }
+
+            _targets.AddRange(added);
+            _device.Filter = BuildFilter(_targets);
+        }
+    }
 
     /// <summary>Packets written so far.</summary>
     public int PacketCount => Volatile.Read(ref _packets);
@@ -57,15 +111,28 @@ public sealed class LiveCapture : IAsyncDisposable
     /// sets the filter for <paramref name="target"/> and starts writing <paramref name="path"/>.
     /// </summary>
     public static ValueTask<LiveCapture> StartAsync(string path, string? interfaceName, IPEndPoint target, CancellationToken cancellationToken = default)
+        => StartAsync(path, interfaceName, [target], cancellationToken);
+
+    /// <summary>The same for several addresses of one target (--all-addresses): the filter covers each of them.</summary>
+    public static ValueTask<LiveCapture> StartAsync(string path, string? interfaceName, IReadOnlyList<IPEndPoint> targets, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return ValueTask.FromResult(Start(path, interfaceName, target));
+        return ValueTask.FromResult(Start(path, interfaceName, targets));
     }
 
     /// <summary>Synchronous start: opening a pcap handle is a quick local call (tests run it inside a network namespace).</summary>
-    public static LiveCapture Start(string path, string? interfaceName, IPEndPoint target)
+    public static LiveCapture Start(string path, string? interfaceName, IPEndPoint target) => Start(path, interfaceName, [target]);
+
+    /// <summary>Synchronous start for several addresses; the default interface is the one routing to the first.</summary>
+    public static LiveCapture Start(string path, string? interfaceName, IReadOnlyList<IPEndPoint> targets)
     {
-        string name = interfaceName ?? InterfaceTowards(target.Address);
+        ArgumentNullException.ThrowIfNull(targets);
+        if (targets.Count == 0)
+        {
+            throw new ArgumentException("nothing to capture: no target address", nameof(targets));
+        }
+
+        string name = interfaceName ?? InterfaceTowards(targets[0].Address);
         LibPcapLiveDevice? device;
         try
         {
@@ -74,15 +141,15 @@ public sealed class LiveCapture : IAsyncDisposable
         }
         catch (Exception ex) when (ex is DllNotFoundException or PcapException or TypeInitializationException)
         {
-            throw new LiveCaptureException("live capture needs libpcap (Debian: apt-get install libpcap0.8)", ex);
+            throw new LiveCaptureException("live capture needs libpcap (Debian: apt-get install libpcap0.8)", LiveCaptureFailure.NoLibpcap, ex);
         }
 
         if (device is null)
         {
-            throw new LiveCaptureException($"no capture interface named '{name}' (see `ip link`)");
+            throw new LiveCaptureException($"no capture interface named '{name}' (see `ip link`)", LiveCaptureFailure.NoSuchInterface);
         }
 
-        string filter = BuildFilter(target);
+        string filter = BuildFilter(targets);
         CaptureFileWriterDevice? writer = null;
         try
         {
@@ -95,10 +162,10 @@ public sealed class LiveCapture : IAsyncDisposable
         {
             writer?.Close();
             device.Close();
-            throw new LiveCaptureException($"cannot capture on '{name}' into {path}: {ex.Message} (capturing needs root or CAP_NET_RAW)", ex);
+            throw new LiveCaptureException($"cannot capture on '{name}' into {path}: {ex.Message} (capturing needs root or CAP_NET_RAW)", LiveCaptureFailure.CannotOpen, ex);
         }
 
-        var capture = new LiveCapture(path, name, filter, device, writer);
+        var capture = new LiveCapture(path, name, targets, device, writer);
         device.OnPacketArrival += capture.OnPacketArrival;
         device.StartCapture();
         return capture;
@@ -123,6 +190,13 @@ public sealed class LiveCapture : IAsyncDisposable
         return $"(host {host6} and (tcp port {port} or udp port {port} or icmp6)) or icmp6";
     }
 
+    /// <summary>The filter for several addresses: any of the single-address filters.</summary>
+    public static string BuildFilter(IReadOnlyList<IPEndPoint> targets)
+    {
+        ArgumentNullException.ThrowIfNull(targets);
+        return targets.Count == 1 ? BuildFilter(targets[0]) : string.Join(" or ", targets.Distinct().Select(t => $"({BuildFilter(t)})"));
+    }
+
     /// <summary>The interface whose address the kernel picks to reach <paramref name="address"/> (a connected UDP socket sends nothing).</summary>
     public static string InterfaceTowards(IPAddress address)
     {
@@ -142,7 +216,7 @@ public sealed class LiveCapture : IAsyncDisposable
             }
         }
 
-        throw new LiveCaptureException($"no interface holds {local}, the address used to reach {address}; name one with --capture-interface");
+        throw new LiveCaptureException($"no interface holds {local}, the address used to reach {address}", LiveCaptureFailure.NoInterfaceTowardsTarget);
     }
 
     private void OnPacketArrival(object sender, PacketCapture e)

@@ -146,21 +146,21 @@ public static class UdpCheck
             record.Messages.Add(new WireMessage(Direction.Received, record.Ms, 0, "ICMP port unreachable"));
             string refused = $"UDP {target.Port} is closed: the server answered ICMP port unreachable, so nothing listens for RDP-UDP there "
                 + "(UDP transport disabled on the server); the client stays on TCP." + TooBigNote(tooBig);
-            record.Fail(Ending.Refused, "icmp_port_unreachable", refused);
+            record.Fail(Ending.Refused, Codes.IcmpPortUnreachable, refused);
             return new UdpCheckResult(UdpOutcome.PortUnreachable, record, sent, null, refused);
         }
         catch (SocketException ex) when (ex.SocketErrorCode is SocketError.HostUnreachable or SocketError.NetworkUnreachable)
         {
             record.Ms = clock.Elapsed.TotalMilliseconds;
             string unreachable = $"{target.Address} is unreachable over UDP ({ex.SocketErrorCode}): a router reported no way to the host.";
-            record.Fail(Ending.Unreachable, ex.SocketErrorCode == SocketError.HostUnreachable ? "icmp_host_unreachable" : "icmp_net_unreachable", unreachable);
+            record.Fail(Ending.Unreachable, ex.SocketErrorCode == SocketError.HostUnreachable ? Codes.IcmpHostUnreachable : Codes.IcmpNetUnreachable, unreachable);
             return new UdpCheckResult(UdpOutcome.HostUnreachable, record, sent, null, unreachable);
         }
         catch (SocketException ex)
         {
             record.Ms = clock.Elapsed.TotalMilliseconds;
             string failed = $"UDP to {target} failed locally ({ex.SocketErrorCode}): the check could not run.";
-            record.Fail(Ending.Unreachable, ex.SocketErrorCode.ToString(), failed);
+            record.Fail(Ending.Unreachable, Codes.Socket(ex.SocketErrorCode), failed);
             return new UdpCheckResult(UdpOutcome.HostUnreachable, record, sent, null, failed);
         }
         finally

@@ -42,7 +42,7 @@ internal static class ChannelsPhase
 
             if (attach.Result != 0)
             {
-                io.Record.Fail(Ending.NegotiationFailure, Mcs.ResultName(attach.Result), $"the server refused Attach User: {Mcs.ResultName(attach.Result)}");
+                io.Record.Fail(Ending.NegotiationFailure, Codes.McsResult(attach.Result), $"the server refused Attach User: {Mcs.ResultName(attach.Result)}");
                 return new ChannelsResult(null, joins);
             }
 
@@ -77,7 +77,7 @@ internal static class ChannelsPhase
                 // Without the user and I/O channels nothing else can happen; a refused static channel is only noted.
                 if (confirm.Result != 0 && (name is "user" or "I/O"))
                 {
-                    io.Record.Fail(Ending.NegotiationFailure, Mcs.ResultName(confirm.Result), $"the server refused to join the {name} channel {id}: {Mcs.ResultName(confirm.Result)}");
+                    io.Record.Fail(Ending.NegotiationFailure, Codes.McsResult(confirm.Result), $"the server refused to join the {name} channel {id}: {Mcs.ResultName(confirm.Result)}");
                     return new ChannelsResult(user, joins);
                 }
             }
@@ -127,16 +127,16 @@ internal static class SessionEnd
         switch (ev)
         {
             case SetErrorInfoEvent { Code: not ErrorInfo.None } error:
-                io.Record.Fail(Ending.ServerErrorInfo, ErrorInfo.Name(error.Code),
+                io.Record.Fail(Ending.ServerErrorInfo, Codes.ErrorInfo(error.Code),
                     $"the server sent Set Error Info 0x{error.Code:X} {ErrorInfo.Name(error.Code)} {when}{after}: {ErrorInfo.Meaning(error.Code)}");
                 return true;
             case DisconnectEvent disconnect:
                 string code = Mcs.ReasonName(disconnect.Reason);
                 string errorInfo = session.LastErrorInfo != ErrorInfo.None ? $" after Set Error Info {ErrorInfo.Name(session.LastErrorInfo)}" : " without a Set Error Info";
-                io.Record.Fail(Ending.Closed, code, $"the server disconnected (MCS Disconnect Provider Ultimatum {code}){errorInfo} {when}{after}");
+                io.Record.Fail(Ending.Closed, Codes.McsDisconnect(disconnect.Reason), $"the server disconnected (MCS Disconnect Provider Ultimatum {code}){errorInfo} {when}{after}");
                 return true;
             case RedirectionEvent:
-                io.Record.Fail(Ending.ServerErrorInfo, "server_redirection",
+                io.Record.Fail(Ending.ServerErrorInfo, Codes.ServerRedirection,
                     $"the server sent a Server Redirection PDU {when}: it is a connection broker or farm member sending the client to another server");
                 return true;
             default:

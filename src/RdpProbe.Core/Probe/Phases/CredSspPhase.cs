@@ -67,7 +67,7 @@ internal static partial class CredSspPhase
         {
             result.ErrorCode = code;
             io.Received(answer.Length, $"TSRequest v{answer.Request.Version} with errorCode {NtStatus.Name(code)} (0x{code:X8})");
-            io.Record.Fail(Ending.AuthFailed, NtStatus.Name(code), $"the server refused the NTLM NEGOTIATE: {NtStatus.Meaning(code)}");
+            io.Record.Fail(Ending.AuthFailed, Codes.NtStatus(code), $"the server refused the NTLM NEGOTIATE: {NtStatus.Meaning(code)}");
             return null;
         }
 
@@ -139,7 +139,7 @@ internal static partial class CredSspPhase
         {
             result.ErrorCode = code;
             io.Received(answer.Length, $"TSRequest v{answer.Version} with errorCode {NtStatus.Name(code)} (0x{code:X8})");
-            io.Record.Fail(Ending.AuthFailed, NtStatus.Name(code), $"the server refused the credentials of {credentials.DisplayName}: {NtStatus.Meaning(code)}");
+            io.Record.Fail(Ending.AuthFailed, Codes.NtStatus(code), $"the server refused the credentials of {credentials.DisplayName}: {NtStatus.Meaning(code)}");
             return;
         }
 

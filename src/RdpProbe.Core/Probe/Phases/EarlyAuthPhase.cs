@@ -32,7 +32,7 @@ internal static class EarlyAuthPhase
             if (value == EarlyUserAuthorizationResult.AccessDenied)
             {
                 io.Received(bytes.Length, "Early User Authorization Result: AUTHZ_ACCESS_DENIED (5)");
-                record.Fail(Ending.AccessDenied, "authz_access_denied",
+                record.Fail(Ending.AccessDenied, Codes.AuthzAccessDenied,
                     "the password is right but this account may not log on over Remote Desktop (not in Remote Desktop Users, or the \"Allow log on through Remote Desktop Services\" right is missing or denied)");
                 return new EarlyAuthResult(value);
             }

@@ -4,7 +4,7 @@ using RdpProbe.Protocol;
 namespace RdpProbe.Probe.Phases;
 
 /// <summary>How a standard-security server answered a Connect Initial offering exactly one encryption method.</summary>
-internal enum EncryptionSupport
+public enum EncryptionSupport
 {
     /// <summary>The server chose the offered method.</summary>
     Accepted,
@@ -19,7 +19,7 @@ internal enum EncryptionSupport
     Error,
 }
 
-internal sealed record EncryptionLevelEntry(
+public sealed record EncryptionLevelEntry(
     EncryptionMethods Method,
     EncryptionSupport Support,
     EncryptionMethods? ServerMethod,
@@ -29,7 +29,7 @@ internal sealed record EncryptionLevelEntry(
     public string MethodName => Gcc.MethodName(Method);
 }
 
-internal sealed record EncryptionMatrixResult(IReadOnlyList<EncryptionLevelEntry> Entries)
+public sealed record EncryptionMatrixResult(IReadOnlyList<EncryptionLevelEntry> Entries)
 {
     public IEnumerable<EncryptionMethods> Accepted => Entries.Where(e => e.Support == EncryptionSupport.Accepted).Select(e => e.Method);
 

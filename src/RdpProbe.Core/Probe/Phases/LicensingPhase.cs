@@ -142,7 +142,7 @@ internal static class LicensingPhase
                     return new LicensingResult(LicensingOutcome.ValidClient, alert, requested);
                 }
 
-                record.Fail(Ending.ServerErrorInfo, alert.Name, $"licensing ended with {alert.Name} ({alert.StateTransitionName}){after}: {alert.Meaning}");
+                record.Fail(Ending.ServerErrorInfo, Codes.License(alert), $"licensing ended with {alert.Name} ({alert.StateTransitionName}){after}: {alert.Meaning}");
                 return new LicensingResult(LicensingOutcome.Error, alert, requested);
 
             case LicenseMessageType.NewLicense or LicenseMessageType.UpgradeLicense:

@@ -93,7 +93,7 @@ internal static class McsPhase
         {
             string reason = Mcs.ReasonName(dpum!.Reason);
             io.Received(frame.Length, $"MCS Disconnect Provider Ultimatum ({reason})");
-            throw new PhaseFailedException(Ending.Closed, reason, $"the server answered the MCS Connect Initial with a Disconnect Provider Ultimatum ({reason}): it rejected the client settings");
+            throw new PhaseFailedException(Ending.Closed, Codes.McsDisconnect(dpum.Reason), $"the server answered the MCS Connect Initial with a Disconnect Provider Ultimatum ({reason}): it rejected the client settings");
         }
 
         if (Mcs.TryReadConnectResponse(mcs, out var response, out var error) != OperationStatus.Done)
@@ -105,7 +105,7 @@ internal static class McsPhase
         if (response!.Result != 0)
         {
             io.Received(frame.Length, $"MCS Connect Response {response.ResultName}");
-            io.Record.Fail(Ending.NegotiationFailure, response.ResultName, $"the server refused the MCS connection: {response.ResultName}");
+            io.Record.Fail(Ending.NegotiationFailure, Codes.McsResult(response.Result), $"the server refused the MCS connection: {response.ResultName}");
             return new McsResult(response.Result, null, null);
         }
 

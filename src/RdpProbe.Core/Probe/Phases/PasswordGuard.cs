@@ -1,3 +1,4 @@
+using RdpProbe.Diagnosis;
 using RdpProbe.Protocol;
 
 namespace RdpProbe.Probe.Phases;
@@ -10,14 +11,8 @@ namespace RdpProbe.Probe.Phases;
 /// </summary>
 internal static class PasswordGuard
 {
-    /// <summary>Code: the server selected Standard RDP Security although the client requested TLS or CredSSP.</summary>
-    public const string Downgraded = "downgraded_to_standard_security";
-
-    /// <summary>Code: Standard RDP Security with encryption method/level none: the PDU would cross in clear.</summary>
-    public const string NoEncryption = "no_encryption";
-
     /// <returns>Null when the password may go; otherwise the code and the detail of the refusal.</returns>
-    public static (string Code, string Detail)? Check(RdpSession session)
+    public static (Code Code, string Detail)? Check(RdpSession session)
     {
         if (session.EnhancedSecurity)
         {
@@ -28,14 +23,14 @@ internal static class PasswordGuard
 
         if (session.RequestedProtocols != SecurityProtocols.Rdp)
         {
-            return (Downgraded,
+            return (Codes.DowngradedToStandardSecurity,
                 $"the client requested {X224Exchange.FormatProtocols(session.RequestedProtocols)} but the server selected Standard RDP Security "
                 + "(PROTOCOL_RDP); a client that asked for TLS stops here, so the probe did not send the password (nor the Client Info PDU)");
         }
 
         if (session.Cipher is null || session.Method == EncryptionMethods.None)
         {
-            return (NoEncryption,
+            return (Codes.NoEncryption,
                 "the server announced Standard RDP Security without encryption (encryption method none): the Client Info PDU would "
                 + "carry the password in clear, so the probe did not send it");
         }

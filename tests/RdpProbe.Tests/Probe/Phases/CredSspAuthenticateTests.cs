@@ -52,7 +52,7 @@ public sealed class CredSspAuthenticateTests
         var key = FakeCredSspServer.SomeKey();
         var (result, record, _) = await Run(new FakeCredSspServer(6, "LAB", "probe", "Passw0rd!", key) { Mode = FakeCredSspServer.AfterAuthenticate.ErrorCode, ErrorCode = 0xC000006D }, key, Right);
         Assert.Equal(Ending.AuthFailed, record.Ending);
-        Assert.Equal("status_logon_failure", record.Code);
+        Assert.Equal("status_logon_failure", record.Code?.Word);
         Assert.Equal("status_logon_failure", result.ErrorName);
         Assert.False(result.Authenticated);
         Assert.Contains("LAB\\probe", record.Detail, StringComparison.Ordinal);
@@ -68,7 +68,7 @@ public sealed class CredSspAuthenticateTests
         var key = FakeCredSspServer.SomeKey();
         var (_, record, _) = await Run(new FakeCredSspServer(6, "LAB", "probe", "Passw0rd!", key) { Mode = FakeCredSspServer.AfterAuthenticate.ErrorCode, ErrorCode = code }, key, Right);
         Assert.Equal(Ending.AuthFailed, record.Ending);
-        Assert.Equal(name, record.Code);
+        Assert.Equal(name, record.Code?.Word);
     }
 
     [Fact]

@@ -75,7 +75,7 @@ public sealed class CredSspPhaseTests
 
         Assert.Equal(Ending.AuthFailed, record.Ending);
         Assert.Equal(PhaseStatus.Failed, record.Status);
-        Assert.Equal("status_logon_failure", record.Code);
+        Assert.Equal("status_logon_failure", record.Code?.Word);
         Assert.Equal(0xC000006Du, result.ErrorCode);
         Assert.Equal("status_logon_failure", result.ErrorName);
     }

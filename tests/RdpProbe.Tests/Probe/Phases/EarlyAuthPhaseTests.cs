@@ -35,7 +35,7 @@ public sealed class EarlyAuthPhaseTests
     {
         var (result, record) = await Run([0x05, 0x00, 0x00, 0x00]);
         Assert.Equal(Ending.AccessDenied, record.Ending);
-        Assert.Equal("authz_access_denied", record.Code);
+        Assert.Equal("authz_access_denied", record.Code?.Word);
         Assert.Contains("password is right", record.Detail, StringComparison.Ordinal);
         Assert.False(result.Authorized);
     }

@@ -69,7 +69,7 @@ public sealed class SessionPhaseTests
         var licensing = outcome.Last;
         Assert.Equal(Phase.Licensing, licensing.Phase);
         Assert.Equal(Ending.ServerErrorInfo, licensing.Ending);
-        Assert.Equal("errinfo_server_denied_connection", licensing.Code);
+        Assert.Equal("errinfo_server_denied_connection", licensing.Code?.Word);
         Assert.Contains("Client Info PDU", licensing.Detail, StringComparison.Ordinal);
         Assert.Contains("refused the connection", licensing.Detail, StringComparison.Ordinal);
         Assert.Contains(licensing.Messages, m => m.Description.Contains("Set Error Info errinfo_server_denied_connection (0x00000007)", StringComparison.Ordinal));
@@ -80,7 +80,7 @@ public sealed class SessionPhaseTests
     {
         var outcome = await Drive(new FakeRdpServer { AfterChannels = FakeRdpServer.Ending.LicenseErrorThenDisconnect });
         Assert.Equal(Ending.ServerErrorInfo, outcome.Last.Ending);
-        Assert.Equal("err_no_license_server", outcome.Last.Code);
+        Assert.Equal("err_no_license_server", outcome.Last.Code?.Word);
         Assert.Contains("st_total_abort", outcome.Last.Detail, StringComparison.Ordinal);
     }
 
@@ -119,7 +119,7 @@ public sealed class SessionPhaseTests
     {
         var outcome = await Drive(new FakeRdpServer { AfterChannels = FakeRdpServer.Ending.Redirection });
         Assert.Equal(Ending.ServerErrorInfo, outcome.Last.Ending);
-        Assert.Equal("server_redirection", outcome.Last.Code);
+        Assert.Equal("server_redirection", outcome.Last.Code?.Word);
     }
 
     [Fact]
@@ -157,7 +157,7 @@ public sealed class SessionPhaseTests
     {
         var record = await McsAgainst(Convert.FromHexString("0300000902F0802180"));
         Assert.Equal(Ending.Closed, record.Ending);
-        Assert.Equal("rn-user-requested", record.Code);
+        Assert.Equal("rn-user-requested", record.Code?.Word);
     }
 
     [Fact]
@@ -165,7 +165,7 @@ public sealed class SessionPhaseTests
     {
         var record = await McsAgainst(Mcs.WrapInDataTpdu(Mcs.EncodeConnectResponse(8, [])));
         Assert.Equal(Ending.NegotiationFailure, record.Ending);
-        Assert.Equal("rt-parameters-unacceptable", record.Code);
+        Assert.Equal("rt-parameters-unacceptable", record.Code?.Word);
     }
 
     [Theory]

@@ -1,12 +1,11 @@
-using System.Globalization;
-using System.Net;
+using RdpProbe.Probe;
 
-namespace RdpProbe.Probe.NetPath;
+namespace RdpProbe.Runs;
 
-/// <summary>One line of a targets file.</summary>
-public sealed record TargetSpec(string Host, int Port, int Line)
+/// <summary>One line of a targets file: the target, parsed like the command line's, and its line number.</summary>
+public sealed record TargetSpec(ProbeTarget Target, int Line)
 {
-    public override string ToString() => Host.Contains(':', StringComparison.Ordinal) ? $"[{Host}]:{Port}" : $"{Host}:{Port}";
+    public override string ToString() => Target.ToString();
 }
 
 /// <summary>A line that could not be read, with its number, for a one-line error.</summary>
@@ -27,7 +26,7 @@ public static class Targets
     public const int MaxConcurrency = 256;
     private const int MaxLineLength = 1024;
 
-    public static TargetList Parse(TextReader reader, int defaultPort = 3389)
+    public static TargetList Parse(TextReader reader)
     {
         var targets = new List<TargetSpec>();
         var errors = new List<TargetError>();
@@ -60,9 +59,10 @@ public static class Targets
                 break;
             }
 
-            if (TryParseTarget(line, defaultPort, out string host, out int port, out string? reason))
+            // The same parser as the command line's target: one grammar, one set of error messages.
+            if (ProbeTarget.TryParse(line, out var target, out string? reason))
             {
-                targets.Add(new TargetSpec(host, port, number));
+                targets.Add(new TargetSpec(target!, number));
             }
             else
             {
@@ -73,84 +73,10 @@ public static class Targets
         return new TargetList(targets, errors);
     }
 
-    public static TargetList ParseFile(string path, int defaultPort = 3389)
+    public static TargetList ParseFile(string path)
     {
         using var reader = new StreamReader(path);
-        return Parse(reader, defaultPort);
-    }
-
-    /// <summary>host, host:port, IPv4, [IPv6], [IPv6]:port or a bare IPv6 address (more than one ':' and no brackets).</summary>
-    public static bool TryParseTarget(string text, int defaultPort, out string host, out int port, out string? reason)
-    {
-        host = string.Empty;
-        port = defaultPort;
-        reason = null;
-        if (text.Any(char.IsWhiteSpace))
-        {
-            reason = "one host[:port] per line";
-            return false;
-        }
-
-        string? portText = null;
-        if (text.StartsWith('['))
-        {
-            int close = text.IndexOf(']', StringComparison.Ordinal);
-            if (close < 0)
-            {
-                reason = "missing ']'";
-                return false;
-            }
-
-            host = text[1..close];
-            string rest = text[(close + 1)..];
-            if (rest.Length > 0)
-            {
-                if (rest[0] != ':')
-                {
-                    reason = "expected ':' after ']'";
-                    return false;
-                }
-
-                portText = rest[1..];
-            }
-
-            if (!IPAddress.TryParse(host, out _))
-            {
-                reason = "not an IPv6 address inside [ ]";
-                return false;
-            }
-        }
-        else if (text.Count(c => c == ':') > 1)
-        {
-            host = text;
-            if (!IPAddress.TryParse(host, out _))
-            {
-                reason = "not an address (write IPv6 with a port as [addr]:port)";
-                return false;
-            }
-        }
-        else
-        {
-            int colon = text.IndexOf(':', StringComparison.Ordinal);
-            host = colon < 0 ? text : text[..colon];
-            portText = colon < 0 ? null : text[(colon + 1)..];
-            if (host.Length == 0 || Uri.CheckHostName(host) == UriHostNameType.Unknown)
-            {
-                reason = "not a host name or address";
-                return false;
-            }
-        }
-
-        if (portText is not null)
-        {
-            if (!int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out port) || port is < 1 or > 65535)
-            {
-                reason = "port must be 1..65535";
-                return false;
-            }
-        }
-
-        return true;
+        return Parse(reader);
     }
 
     /// <summary>

@@ -1,6 +1,6 @@
 using RdpProbe.Diagnosis;
 
-namespace RdpProbe.Probe.Bench;
+namespace RdpProbe.Runs;
 
 /// <summary>One send → answer turn on the wire, in ms since the phase began.</summary>
 public readonly record struct Turn(double SentAtMs, double AnsweredAtMs)

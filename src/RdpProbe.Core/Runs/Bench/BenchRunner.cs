@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using RdpProbe.Diagnosis;
+using RdpProbe.Probe;
 
-namespace RdpProbe.Probe.Bench;
+namespace RdpProbe.Runs;
 
 /// <summary>How many runs, how long at most, and the pause between runs.</summary>
 public sealed record BenchOptions
@@ -41,16 +42,18 @@ public static class BenchRunner
     private static readonly Phase[] Sequence =
         [Phase.Tcp, Phase.X224, Phase.Tls, Phase.Credssp, Phase.EarlyAuth, Phase.Mcs, Phase.Channels, Phase.SecurityExchange, Phase.ClientInfo, Phase.Licensing, Phase.Capabilities];
 
-    /// <summary>A probe run with the live engine: the connection sequence only (no matrix, no TLS-version connections),
-    /// up to the security handshake (the session phases are off, as they were when the bench was written).</summary>
-    public static BenchProbe ForEngine(ProbeTarget target, System.Net.IPAddress address, ProbeOptions options, CredSspCredentialsHandle? credentials = null)
+    /// <summary>A probe run with the live engine (its options and credentials): the connection sequence only (no
+    /// matrix, no TLS-version connections), up to the security handshake (the session phases are off, as they were
+    /// when the bench was written), always to <paramref name="address"/> — resolved once, the bench times the
+    /// handshake, not the resolver.</summary>
+    public static BenchProbe ForEngine(ProbeEngine engine, ProbeTarget target, System.Net.IPAddress address)
     {
+        ArgumentNullException.ThrowIfNull(engine);
         ArgumentNullException.ThrowIfNull(target);
-        var sequenceOnly = options with { SecurityMatrix = false, TlsVersions = false, EncryptionLevels = false, AllAddresses = false, TlsKeyLogPath = null, SessionPhases = false };
-        var engine = new ProbeEngine(sequenceOnly) { Credentials = credentials?.Value };
+        var sequenceOnly = engine.Derive(o => o with { SecurityMatrix = false, TlsVersions = false, EncryptionLevels = false, AllAddresses = false, TlsKeyLogPath = null, SessionPhases = false });
         return async (_, ct) =>
         {
-            var report = await engine.ProbeAddressAsync(target, address, [address], null, ct).ConfigureAwait(false);
+            var report = await sequenceOnly.ProbeAddressAsync(target, address, [address], null, ct).ConfigureAwait(false);
             return new BenchRun(report.Phases, report.Tls?.Version);
         };
     }
@@ -115,7 +118,7 @@ public static class BenchRunner
         // The path's round-trip time, once per run: the TCP connect (SYN → SYN/ACK) costs exactly one and the server's
         // kernel answers it, so no server application time is in it.
         var rttByRun = runs.Select(r => r.Phases.FirstOrDefault(p => p.Phase == Phase.Tcp && p.Status == PhaseStatus.Ok)?.Ms).ToArray();
-        report.Rtt = BenchStats.Summarize(rttByRun.Where(v => v is not null).Select(v => v!.Value));
+        report.Rtt = LatencyStats.Of(rttByRun.Where(v => v is not null).Select(v => v!.Value));
         report.RunsComplete = runs.Count(r => r.Phases.Count > 0 && r.Phases.All(p => p.Status != PhaseStatus.Failed));
         report.TlsVersion = runs.Select(r => r.TlsVersion).FirstOrDefault(v => v is not null);
 
@@ -140,9 +143,9 @@ public static class BenchRunner
 
         // The whole sequence per run (only runs where every phase of it succeeded: a failed run is shorter, not faster).
         var complete = runs.Where(r => r.Phases.Count > 0 && r.Phases.All(p => p.Status == PhaseStatus.Ok)).ToList();
-        report.TotalWire = BenchStats.Summarize(complete.Select(r => r.Phases.Sum(p => RoundTrips.WireMs(p, r.TlsVersion))));
-        report.TotalWall = BenchStats.Summarize(complete.Select(r => r.Phases.Sum(p => p.WallMs ?? p.Ms)));
-        report.TotalRoundTrips = BenchStats.Summarize(complete.Select(r => (double)r.Phases.Sum(p => RoundTrips.Measured(p, r.TlsVersion))));
+        report.TotalWire = LatencyStats.Of(complete.Select(r => r.Phases.Sum(p => RoundTrips.WireMs(p, r.TlsVersion))));
+        report.TotalWall = LatencyStats.Of(complete.Select(r => r.Phases.Sum(p => p.WallMs ?? p.Ms)));
+        report.TotalRoundTrips = LatencyStats.Of(complete.Select(r => (double)r.Phases.Sum(p => RoundTrips.Measured(p, r.TlsVersion))));
         report.TotalFloor = report.Phases.All(p => p.Floor is not null) ? report.Phases.Sum(p => p.Floor!.Value) : null;
         if (warmup.Count > 0)
         {
@@ -161,10 +164,10 @@ public static class BenchRunner
             Succeeded = ok.Count,
             FailureEndings = samples.Where(s => s.Record.Status == PhaseStatus.Failed)
                 .GroupBy(s => s.Record.Ending).ToDictionary(g => g.Key, g => g.Count()),
-            Wire = BenchStats.Summarize(ok.Select(s => RoundTrips.WireMs(s.Record, s.Tls))),
-            Wall = BenchStats.Summarize(ok.Select(s => s.Record.WallMs ?? s.Record.Ms)),
-            Client = BenchStats.Summarize(ok.Select(s => Math.Round(Math.Max(0, (s.Record.WallMs ?? s.Record.Ms) - RoundTrips.WireMs(s.Record, s.Tls)), 3))),
-            RoundTrips = BenchStats.Summarize(ok.Select(s => (double)RoundTrips.Measured(s.Record, s.Tls))),
+            Wire = LatencyStats.Of(ok.Select(s => RoundTrips.WireMs(s.Record, s.Tls))),
+            Wall = LatencyStats.Of(ok.Select(s => s.Record.WallMs ?? s.Record.Ms)),
+            Client = LatencyStats.Of(ok.Select(s => Math.Round(Math.Max(0, (s.Record.WallMs ?? s.Record.Ms) - RoundTrips.WireMs(s.Record, s.Tls)), 3))),
+            RoundTrips = LatencyStats.Of(ok.Select(s => (double)RoundTrips.Measured(s.Record, s.Tls))),
             Floor = ok.Count > 0 ? RoundTrips.Floor(phase, ok[0].Tls, withCredentials) : null,
         };
 
@@ -172,7 +175,7 @@ public static class BenchRunner
         {
             // The connect is the RTT measurement itself: all network by definition.
             bench.Network = bench.Wire;
-            bench.Server = BenchStats.Summarize(ok.Select(_ => 0.0));
+            bench.Server = LatencyStats.Of(ok.Select(_ => 0.0));
         }
         else
         {
@@ -183,8 +186,8 @@ public static class BenchRunner
             // Server time = wire time minus the round trips at this run's RTT. With jitter a run's RTT sample can be
             // larger than the turn it is subtracted from; the negative remainder is kept as measured (it is noise of
             // the path, and clipping it would bias the median upwards).
-            bench.Network = BenchStats.Summarize(split.Select(s => Math.Round(s.Network, 3)));
-            bench.Server = BenchStats.Summarize(split.Select(s => Math.Round(s.Ms - s.Network, 3)));
+            bench.Network = LatencyStats.Of(split.Select(s => Math.Round(s.Network, 3)));
+            bench.Server = LatencyStats.Of(split.Select(s => Math.Round(s.Ms - s.Network, 3)));
         }
 
         bench.Attribution = Attribute(bench);
@@ -207,17 +210,4 @@ public static class BenchRunner
         };
         return parts.MaxBy(p => p.Ms).Name;
     }
-}
-
-/// <summary>Credentials kept opaque outside the library (the type itself is internal to the probe).</summary>
-public sealed class CredSspCredentialsHandle
-{
-    internal CredSspCredentialsHandle(Phases.CredSspCredentials value) => Value = value;
-
-    internal Phases.CredSspCredentials Value { get; }
-
-    /// <summary>"DOMAIN\user", "user@domain" or "user"; the password comes from the caller (env or prompt), never a flag.</summary>
-    public static CredSspCredentialsHandle From(string userSpec, string password) => new(Phases.CredSspCredentials.FromUserSpec(userSpec, password));
-
-    public override string ToString() => $"{Value.Domain}\\{Value.User}";
 }

@@ -2,10 +2,10 @@ using System.Diagnostics;
 using System.Globalization;
 using RdpProbe.Diagnosis;
 
-namespace RdpProbe.Probe.NetPath;
+namespace RdpProbe.Runs;
 
 /// <summary>One run of the whole probe: the phase records it produced, in order.</summary>
-public delegate Task<IReadOnlyList<PhaseRecord>> ProbeRun(int iteration, CancellationToken cancellationToken);
+public delegate Task<IReadOnlyList<PhaseRecord>> RepeatProbe(int iteration, CancellationToken cancellationToken);
 
 public sealed record RepeatOptions
 {
@@ -19,18 +19,15 @@ public sealed record RepeatOptions
     public IProgress<(int Done, int Total)>? Progress { get; init; }
 }
 
-/// <summary>Success rate and latency of one phase over all runs. Percentiles are over the runs where it succeeded.</summary>
+/// <summary>Success rate and wire time of one phase over all runs; the statistics are over the runs where it succeeded
+/// (null when it never did).</summary>
 public sealed record PhaseStats(
     Phase Phase,
     int Attempted,
     int Succeeded,
     int Failed,
     double SuccessRate,
-    double? MinMs,
-    double? P50Ms,
-    double? P90Ms,
-    double? P99Ms,
-    double? MaxMs,
+    LatencyStats? WireMs,
     IReadOnlyDictionary<Ending, int> FailureEndings);
 
 public sealed record RepeatReport(
@@ -49,7 +46,7 @@ public static class Repeat
     /// <summary>Upper bound on runs.</summary>
     public const int MaxRuns = 10_000;
 
-    public static async Task<RepeatReport> RunAsync(ProbeRun probe, int count, RepeatOptions? options = null, CancellationToken cancellationToken = default)
+    public static async Task<RepeatReport> RunAsync(RepeatProbe probe, int count, RepeatOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(probe);
         if (count is < 1 or > MaxRuns)
@@ -92,7 +89,7 @@ public static class Repeat
                 continue;
             }
 
-            var ok = records.Where(r => r.Status == PhaseStatus.Ok).Select(r => r.Ms).Order().ToArray();
+            var ok = records.Where(r => r.Status == PhaseStatus.Ok).Select(r => r.Ms).ToArray();
             var failures = records.Where(r => r.Status == PhaseStatus.Failed)
                 .GroupBy(r => r.Ending).ToDictionary(g => g.Key, g => g.Count());
             stats.Add(new PhaseStats(
@@ -101,28 +98,12 @@ public static class Repeat
                 ok.Length,
                 records.Count - ok.Length,
                 (double)ok.Length / records.Count,
-                ok.Length > 0 ? ok[0] : null,
-                Percentile(ok, 0.50),
-                Percentile(ok, 0.90),
-                Percentile(ok, 0.99),
-                ok.Length > 0 ? ok[^1] : null,
+                LatencyStats.Of(ok),
                 failures));
         }
 
         int full = runs.Count(r => r.Count > 0 && r.All(p => p.Status != PhaseStatus.Failed));
         return new RepeatReport(asked, runs.Count, full, stats, Verdict(runs.Count, full, stats));
-    }
-
-    /// <summary>Nearest-rank percentile of sorted values (no interpolation: every reported number was measured).</summary>
-    public static double? Percentile(IReadOnlyList<double> sorted, double p)
-    {
-        if (sorted.Count == 0)
-        {
-            return null;
-        }
-
-        int rank = (int)Math.Ceiling(p * sorted.Count);
-        return sorted[Math.Clamp(rank - 1, 0, sorted.Count - 1)];
     }
 
     private static string Verdict(int runs, int full, IReadOnlyList<PhaseStats> stats)

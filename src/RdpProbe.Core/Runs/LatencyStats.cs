@@ -1,17 +1,16 @@
-namespace RdpProbe.Probe.Bench;
-
-/// <summary>Order statistics of one measured quantity over the runs of a benchmark.</summary>
-public sealed record Distribution(int Count, double Min, double Median, double P90, double P99, double Max, double Mean);
+namespace RdpProbe.Runs;
 
 /// <summary>
-/// Percentiles for benchmark reports. Nearest rank, no interpolation (the same rule as <c>Repeat</c>): every reported
-/// number is one that was measured, so a p99 over 20 runs is honestly the slowest run and not an invented value.
+/// Order statistics of one measured quantity over the runs of a repeat or bench run: the one statistics shape of the
+/// JSON documents (<c>{"count", "min", "median", "p90", "p99", "max", "mean"}</c>). Times are in milliseconds; the
+/// bench's round-trip counts use the same shape.
 /// </summary>
-public static class BenchStats
+public sealed record LatencyStats(int Count, double Min, double Median, double P90, double P99, double Max, double Mean)
 {
     /// <summary>
     /// Nearest-rank percentile of <paramref name="sorted"/> (ascending): the value at rank ceil(p × n), 1-based,
-    /// clamped to [1, n]. p = 0 gives the minimum, p = 1 the maximum, p = 0.5 over an even count the lower middle.
+    /// clamped to [1, n], no interpolation — every reported number was measured, so a p99 over 20 runs is honestly
+    /// the slowest run. p = 0 gives the minimum, p = 1 the maximum, p = 0.5 over an even count the lower middle.
     /// </summary>
     public static double Percentile(IReadOnlyList<double> sorted, double p)
     {
@@ -30,8 +29,8 @@ public static class BenchStats
         return sorted[Math.Clamp(rank, 1, sorted.Count) - 1];
     }
 
-    /// <summary>min / median / p90 / p99 / max / mean of the values; null when there are none.</summary>
-    public static Distribution? Summarize(IEnumerable<double> values)
+    /// <summary>min / median / p90 / p99 / max / mean of the values (NaN left out); null when there are none.</summary>
+    public static LatencyStats? Of(IEnumerable<double> values)
     {
         ArgumentNullException.ThrowIfNull(values);
         double[] sorted = [.. values.Where(v => !double.IsNaN(v))];
@@ -41,7 +40,7 @@ public static class BenchStats
         }
 
         Array.Sort(sorted);
-        return new Distribution(
+        return new LatencyStats(
             sorted.Length,
             sorted[0],
             Percentile(sorted, 0.50),

@@ -1,0 +1,44 @@
+using RdpProbe.Probe;
+using RdpProbe.Probe.NetPath;
+using RdpProbe.Runs;
+
+namespace RdpProbe.Cli;
+
+/// <summary>A single probe run (with --udp, --mtu, --capture): runs it in Core and prints each report.</summary>
+internal static class ProbeRunView
+{
+    public static async Task<int> RunAsync(ProbeEngine engine, ProbeTarget target, ProbeRunOptions options, bool json, CliIo io, CancellationToken ct)
+    {
+        ProbeRun run;
+        try
+        {
+            run = await ProbeRunner.RunAsync(engine, target, options, ct).ConfigureAwait(false);
+        }
+        catch (LiveCaptureException ex)
+        {
+            string hint = ex.Failure == LiveCaptureFailure.NoInterfaceTowardsTarget ? "; name one with --capture-interface" : string.Empty;
+            return ProbeCommand.Usage(io, ex.Message + hint);
+        }
+
+        await PrintAsync(run, json, io, ct).ConfigureAwait(false);
+        return run.FirstFailure is { } failure ? ExitCodes.ForVerdict(failure) : ExitCodes.Ok;
+    }
+
+    /// <summary>The human view per report, or JSON: one document, or one line per report with --all-addresses (JSON Lines).</summary>
+    public static async Task PrintAsync(ProbeRun run, bool json, CliIo io, CancellationToken ct)
+    {
+        foreach (var report in run.Reports)
+        {
+            if (json)
+            {
+                await io.Out.WriteLineAsync(run.Reports.Count > 1 ? run.ToJsonLine(report) : run.ToJson(report)).ConfigureAwait(false);
+            }
+            else
+            {
+                ProbeView.Render(io.Console, report, run.Capture);
+            }
+        }
+
+        await io.Out.FlushAsync(ct).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,78 @@
+using RdpProbe.Diagnosis;
+using RdpProbe.Probe;
+using RdpProbe.Runs;
+using Spectre.Console;
+
+namespace RdpProbe.Cli;
+
+/// <summary>--targets FILE: reads the list, runs it in Core (JSON Lines as each target finishes) and prints the summary table.</summary>
+internal static class TargetsView
+{
+    public static async Task<int> RunAsync(ProbeEngine engine, string file, int concurrency, bool json, CliIo io, CancellationToken ct)
+    {
+        TargetList list;
+        try
+        {
+            list = Targets.ParseFile(file);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            io.Error.WriteLine($"rdpprobe: cannot read {file}: {ex.Message}");
+            return ExitCodes.InputUnreadable;
+        }
+
+        if (list.Errors.Count > 0)
+        {
+            var e = list.Errors[0];
+            return ProbeCommand.Usage(io, $"{file}:{e.Line}: {e.Reason}" + (list.Errors.Count > 1 ? $" (and {list.Errors.Count - 1} more bad lines)" : string.Empty));
+        }
+
+        if (list.Targets.Count == 0)
+        {
+            return ProbeCommand.Usage(io, $"{file}: no targets");
+        }
+
+        var run = await TargetsRunner.RunAsync(
+            engine,
+            list.Targets,
+            concurrency,
+            json ? io.Out : null,
+            json ? null : new Progress<(int Done, int Total)>(p => io.Error.Write($"\r{p.Done}/{p.Total} targets")),
+            ct).ConfigureAwait(false);
+
+        if (!json)
+        {
+            io.Error.WriteLine();
+            Render(io.Console, run);
+        }
+
+        await io.Out.FlushAsync(ct).ConfigureAwait(false);
+        return run.FirstFailure switch
+        {
+            null => ExitCodes.Ok,
+            { Report: { } report } => ExitCodes.ForVerdict(report.Verdict),
+            _ => ExitCodes.InternalError,
+        };
+    }
+
+    public static void Render(IAnsiConsole console, TargetsRun run)
+    {
+        var table = new Table().Border(TableBorder.Rounded).Title($"{run.Outcomes.Count} targets");
+        table.AddColumn("target");
+        table.AddColumn("result");
+        table.AddColumn("phase");
+        table.AddColumn("summary");
+        foreach (var o in run.Outcomes)
+        {
+            var v = o.Report?.Verdict;
+            table.AddRow(
+                Markup.Escape(o.Target.ToString()),
+                v is null ? "[red]error[/]" : v.Ok ? "[green]ok[/]" : $"[red]{Markup.Escape(v.Ending.ToReportName())}[/]",
+                v is null ? string.Empty : v.Phase.ToReportName(),
+                Markup.Escape(v?.Summary ?? o.Error ?? string.Empty));
+        }
+
+        console.Write(table);
+        console.WriteLine($"{run.OkCount} of {run.Outcomes.Count} targets ok");
+    }
+}
