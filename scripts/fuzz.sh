@@ -10,6 +10,7 @@
 #
 # Targets: x224 tls credssp mcs security share udp capture probe.
 # Findings go to fuzz/findings/TARGET (not checked in); crash inputs are listed at the end of the campaign.
+# FUZZ_REUSE_BUILD=1 skips the build and instrumentation when an instrumented build is already in $FUZZ_WORK.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,6 +30,10 @@ die() {
 # Builds the fuzz driver and instruments RdpProbe.Core.dll (only it: BouncyCastle and the runtime are not ours).
 build() {
   command -v afl-fuzz >/dev/null 2>&1 || die "afl-fuzz is not installed (Debian package afl++; scripts/install-deps.sh installs it)"
+  if [[ ${FUZZ_REUSE_BUILD:-} == 1 && -f $BIN/RdpProbe.Fuzz.dll ]]; then
+    log "reusing the instrumented build in $BIN (FUZZ_REUSE_BUILD=1)"
+    return
+  fi
   dotnet tool restore >/dev/null
   log "building fuzz/RdpProbe.Fuzz into $BIN"
   rm -rf "$BIN"
@@ -105,17 +110,19 @@ case "${1:-}" in
     target=$2
     build
     afl_env
-    all="$WORK/cmin-in-$target"
-    rm -rf "$all" "$WORK/cmin-out-$target"
+    # afl-cmin refuses to work under /tmp: its scratch directories live with the findings.
+    all="fuzz/findings/cmin-in-$target"
+    out="fuzz/findings/cmin-out-$target"
+    rm -rf "$all" "$out"
     mkdir -p "$all"
     cp fuzz/corpus/"$target"/* "$all"/
     [[ -d fuzz/findings/$target/default/queue ]] && find "fuzz/findings/$target/default/queue" -maxdepth 1 -type f -name 'id:*' -exec cp {} "$all"/ \;
     timeout=2000
     [[ $target == probe ]] && timeout=10000
-    afl-cmin -i "$all" -o "$WORK/cmin-out-$target" -t "$timeout" -m none -- dotnet "$BIN/RdpProbe.Fuzz.dll" "$target" </dev/null
+    afl-cmin -i "$all" -o "$out" -t "$timeout" -m none -- "$(command -v dotnet)" "$BIN/RdpProbe.Fuzz.dll" "$target" </dev/null
     # Generated seeds stay under their names; the kept findings replace the previous ones.
     find "fuzz/corpus/$target" -maxdepth 1 -type f ! -name 'seed-*' ! -name '*.pcap' -delete
-    for f in "$WORK/cmin-out-$target"/*; do
+    for f in "$out"/*; do
       name=$(basename "$f")
       [[ -e fuzz/corpus/$target/$name ]] && continue
       cp "$f" "fuzz/corpus/$target/min-$(sha1sum "$f" | cut -c1-12)"

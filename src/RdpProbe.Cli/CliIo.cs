@@ -11,6 +11,12 @@ internal sealed record CliIo(TextWriter Out, TextWriter Error, IAnsiConsole Cons
     /// <summary>The process's own streams; Spectre detects a redirected stdout and then writes plain text without ANSI codes.</summary>
     public static CliIo Standard()
     {
+        // Every writer of standard output (the views, Spectre, the analyze command) goes through the guard.
+        if (System.Console.Out is not GuardedWriter)
+        {
+            System.Console.SetOut(new GuardedWriter(System.Console.Out));
+        }
+
         var console = AnsiConsole.Create(new AnsiConsoleSettings
         {
             Ansi = AnsiSupport.Detect,
