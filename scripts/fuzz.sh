@@ -121,7 +121,7 @@ case "${1:-}" in
     [[ $target == probe ]] && timeout=10000
     afl-cmin -i "$all" -o "$out" -t "$timeout" -m none -- "$(command -v dotnet)" "$BIN/RdpProbe.Fuzz.dll" "$target" </dev/null
     # Generated seeds stay under their names; the kept findings replace the previous ones.
-    find "fuzz/corpus/$target" -maxdepth 1 -type f ! -name 'seed-*' ! -name '*.pcap' -delete
+    find "fuzz/corpus/$target" -maxdepth 1 -type f ! -name 'seed-*' ! -name '*.pcap' ! -name '*.pcapng' -delete
     for f in "$out"/*; do
       name=$(basename "$f")
       [[ -e fuzz/corpus/$target/$name ]] && continue
