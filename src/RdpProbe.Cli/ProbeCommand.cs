@@ -47,6 +47,12 @@ internal static class ProbeCommand
                 return Usage(io, "--cookie and --routing-token are exclusive (the Connection Request carries one of them)");
             }
 
+            string? keyLogPath = parse.GetValue(keyLog);
+            if (keyLogPath is not null && KeyLogProblem(keyLogPath) is { } keyLogProblem)
+            {
+                return Usage(io, $"--tls-keylog {CliText.Printable(keyLogPath)}: {keyLogProblem}");
+            }
+
             var options = new ProbeOptions
             {
                 RequestedProtocols = parse.ValueOr(protocols, ProbeOptions.DefaultProtocols),
@@ -56,7 +62,7 @@ internal static class ProbeCommand
                 SecurityMatrix = !parse.GetValue(noMatrix),
                 TlsVersions = !parse.GetValue(noTlsVersions),
                 EncryptionLevels = !parse.GetValue(noEncryptionLevels),
-                TlsKeyLogPath = parse.GetValue(keyLog),
+                TlsKeyLogPath = keyLogPath,
                 AllAddresses = parse.GetValue(allAddresses),
                 SessionPhases = !parse.GetValue(handshakeOnly),
             };
@@ -88,6 +94,30 @@ internal static class ProbeCommand
 
             return await ProbeRunView.RunAsync(engine, probeTarget!, modes.RunOptions, asJson, io, ct, htmlPath is null ? null : (htmlPath, HtmlOutput.CommandLine(parse))).ConfigureAwait(false);
         });
+    }
+
+    /// <summary>
+    /// Why the key log cannot be appended to, checked before connecting (the probe would otherwise find out after the
+    /// TLS handshake): a directory, a missing directory, no permission. Opening for append creates the file if needed.
+    /// </summary>
+    internal static string? KeyLogProblem(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            return "is a directory; give a file to append the TLS secrets to";
+        }
+
+        try
+        {
+            using var _ = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
+            return null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            return ex is DirectoryNotFoundException ? "its directory does not exist"
+                : ex is UnauthorizedAccessException ? "not writable (permission denied)"
+                : $"cannot be written: {CliText.Printable(ex.Message)}";
+        }
     }
 
     internal static int Usage(CliIo io, string message)

@@ -22,12 +22,17 @@ public static class CaptureAnalysis
         // Each connection is written as soon as it ends, so only its report stays in memory (as many connections as
         // the capture holds); sorted by first frame as the findings are (a stable sort of the same order).
         var connections = new List<ConnectionReport>();
-        var run = CaptureFiles.Analyze(files, options, progress, cancellationToken, c => connections.Add(Connection(c)));
+        var pool = new ReportPool();
+        var run = CaptureFiles.Analyze(files, options, progress, cancellationToken, c => connections.Add(Connection(c, pool)));
         return new Result(ToReport(run.Findings, connections.OrderBy(c => c.FirstFrame).ToList()), run.Status, run.Errors);
     }
 
     /// <summary>The analysis document for <paramref name="f"/>.</summary>
-    public static AnalysisReport ToReport(CaptureFindings f) => ToReport(f, Map(f.Connections, Connection));
+    public static AnalysisReport ToReport(CaptureFindings f)
+    {
+        var pool = new ReportPool();
+        return ToReport(f, Map(f.Connections, c => Connection(c, pool)));
+    }
 
     private static AnalysisReport ToReport(CaptureFindings f, IReadOnlyList<ConnectionReport> connections) =>
         new(AnalysisReport.SchemaName, f.Files, f.Packets, f.Bytes, f.Seconds,
@@ -38,14 +43,16 @@ public static class CaptureAnalysis
             f.Damage,
             f.Warnings);
 
-    private static ConnectionReport Connection(AnalyzedConnection c) => new(
+    // Texts and lists that repeat from connection to connection (server, cookie, verdict words) are shared through
+    // the pool: a capture of many similar connections then keeps one copy of each instead of one per connection.
+    private static ConnectionReport Connection(AnalyzedConnection c, ReportPool pool) => new(
         c.Client,
-        c.Server,
+        pool.Share(c.Server),
         c.FirstFrame,
         c.LastFrame,
-        c.Cookie,
+        pool.Share(c.Cookie),
         c.RoutingToken,
-        c.RequestedProtocols?.ToReportNames(),
+        pool.Share(c.RequestedProtocols?.ToReportNames()),
         c.SelectedProtocol?.ToReportName(),
         c.FailureCode?.ToReportName(),
         c.Tls is { } tls ? Tls(tls) : null,
@@ -56,7 +63,7 @@ public static class CaptureAnalysis
         Word(c.Ending),
         c.EndedBy,
         Map(c.Anomalies, Anomaly),
-        Verdict(c.Verdict),
+        Verdict(c.Verdict, pool),
         c.Filter,
         c.StartedBeforeCapture,
         c.ClientBytes,
@@ -114,6 +121,9 @@ public static class CaptureAnalysis
     /// <summary>The shared verdict in report words: snake_case phase and ending names.</summary>
     internal static VerdictReport Verdict(Verdict v) =>
         new(v.Ok, Word(v.Phase), Word(v.Ending), v.Code?.Word, v.Summary, v.Causes, v.Remedies, v.Inferred);
+
+    private static VerdictReport Verdict(Verdict v, ReportPool pool) =>
+        new(v.Ok, Word(v.Phase), Word(v.Ending), v.Code?.Word, pool.Share(v.Summary), pool.Share(v.Causes), pool.Share(v.Remedies), v.Inferred);
 
     private static string Word(Phase phase) => (uint)phase < (uint)PhaseWords.Length ? PhaseWords[(int)phase] ?? phase.ToReportName() : phase.ToReportName();
 
