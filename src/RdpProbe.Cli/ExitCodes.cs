@@ -12,6 +12,7 @@ public static class ExitCodes
     // analyze: input problems
     public const int InputUnreadable = 3;
     public const int CaptureDamaged = 4;
+    public const int NoCaptureLibrary = 5;    // libpcap (Npcap on Windows) missing or too old
 
     // probe: the first phase that did not end ok, by class
     public const int Dns = 10;
