@@ -28,8 +28,8 @@ publish() {
   rm -rf "$scratch" "${OUT:?}/$rid"
   mkdir -p "$OUT/$rid"
   log "$rid: dotnet publish $*"
-  dotnet publish "$PROJECT" -c Release -r "$rid" -o "$scratch" --nologo -v q "$@" </dev/null
-  cp "$scratch/$exe" "$OUT/$rid/$exe"
+  dotnet publish "$PROJECT" -c Release -r "$rid" -o "$scratch" --nologo -v q "$@" </dev/null || return 1
+  cp "$scratch/$exe" "$OUT/$rid/$exe" || return 1
   log "$rid: $OUT/$rid/$exe ($(du -h "$OUT/$rid/$exe" | cut -f1))"
 }
 

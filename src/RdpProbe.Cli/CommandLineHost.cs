@@ -10,6 +10,12 @@ internal static class CommandLineHost
 
     public static async Task<int> RunAsync(RootCommand root, string[] args, TextWriter error)
     {
+        if (CommandSuggestion.For(root, args) is { } suggestion)
+        {
+            error.WriteLine($"rdpprobe: {suggestion}");
+            return ExitCodes.Usage;
+        }
+
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {

@@ -11,6 +11,10 @@ internal static class RdpProbeApp
         ProbeCommand.Configure(root, io);
         root.Subcommands.Add(AnalyzeCommand.Create());
         root.Subcommands.Add(BenchCommand.Create(io));
+
+        // -V as well as --version (curl, ssh, rsync spell it so); -v stays free for a verbose view.
+        root.Options.OfType<VersionOption>().First().Aliases.Add("-V");
+        SubcommandHelp.Install(root);
         return root;
     }
 
