@@ -18,5 +18,5 @@ internal static class RdpProbeApp
         return root;
     }
 
-    public static Task<int> RunAsync(string[] args, CliIo io) => CommandLineHost.RunAsync(BuildRoot(io), args, io.Error);
+    public static Task<int> RunAsync(string[] args, CliIo io) => CommandLineHost.RunAsync(BuildRoot(io), args, io.Error, io.Out);
 }
