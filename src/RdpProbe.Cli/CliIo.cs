@@ -9,6 +9,9 @@ namespace RdpProbe.Cli;
 /// </summary>
 internal sealed record CliIo(TextWriter Out, TextWriter Error, IAnsiConsole Console, TextReader? Input = null)
 {
+    /// <summary>-v/--verbose: the human view with every detail (set by the probe command; the brief view otherwise).</summary>
+    public bool Verbose { get; init; }
+
     /// <summary>The process's own streams; Spectre detects a redirected stdout and then writes plain text without ANSI codes.</summary>
     public static CliIo Standard()
     {

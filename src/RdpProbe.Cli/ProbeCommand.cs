@@ -11,6 +11,7 @@ internal static class ProbeCommand
     {
         var target = new Argument<ProbeTarget[]>("target") { Description = "HOST[:PORT] (default port 3389; IPv6 as [::1]:3389); several are probed one after the other, reported in the order given", Arity = ArgumentArity.ZeroOrMore, CustomParser = OptionParsers.Targets };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Print one verdict line per target (for scripts); the exit code is unchanged" };
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Human view with every detail: each message on the wire, the security-layer matrix, the full certificate, CredSSP and session facts" };
         var output = new Option<string?>("--output", "-o") { Description = "Write the report (human view, --json or --quiet lines) to FILE instead of standard output", HelpName = "FILE" };
         var json = new Option<bool>("--json") { Description = "Print one JSON document (schema rdpprobe.probe/1) instead of the human view" };
         var timeout = new Option<TimeSpan>("--timeout") { Description = "Time limit per phase, e.g. 5s, 1500ms, 10 (seconds) [default: 5s]", HelpName = "duration", CustomParser = OptionParsers.PhaseTimeout };
@@ -27,7 +28,7 @@ internal static class ProbeCommand
         var path = new PathOptions();
 
         root.Arguments.Add(target);
-        foreach (var option in new Option[] { json, quiet, output, timeout, protocols, cookie, routingToken, noMatrix, noTlsVersions, noEncryptionLevels, keyLog, allAddresses, handshakeOnly, user }.Concat(path.All))
+        foreach (var option in new Option[] { json, quiet, verbose, output, timeout, protocols, cookie, routingToken, noMatrix, noTlsVersions, noEncryptionLevels, keyLog, allAddresses, handshakeOnly, user }.Concat(path.All))
         {
             root.Options.Add(option);
         }
@@ -85,7 +86,7 @@ internal static class ProbeCommand
                 return ExitCodes.InputUnreadable;
             }
 
-            io = sink.Io;
+            io = sink.Io with { Verbose = parse.GetValue(verbose) };
             if (modes.TargetsFile is { } file)
             {
                 return await TargetsView.RunAsync(engine, file, modes.Concurrency, asJson, io, ct).ConfigureAwait(false);

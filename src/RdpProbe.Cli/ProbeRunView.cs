@@ -35,7 +35,7 @@ internal static class ProbeRunView
             }
             else
             {
-                ProbeView.Render(io.Console, report, run.Capture);
+                ProbeView.Render(io.Console, report, run.Capture, io.Verbose);
             }
         }
 

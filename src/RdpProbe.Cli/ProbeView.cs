@@ -11,8 +11,16 @@ namespace RdpProbe.Cli;
 /// <summary>The human view of a probe: phase table with wire timings, what went each way, decoded facts, the verdict.</summary>
 internal static class ProbeView
 {
-    public static void Render(IAnsiConsole console, ProbeReport report, CaptureResult? capture = null)
+    /// <param name="verbose">-v: every message, the matrix tables, the full certificate, CredSSP and session details;
+    /// without it the brief view (<see cref="BriefProbeView"/>) that fits one screen for a healthy server.</param>
+    public static void Render(IAnsiConsole console, ProbeReport report, CaptureResult? capture = null, bool verbose = true)
     {
+        if (!verbose)
+        {
+            BriefProbeView.Render(console, report, capture);
+            return;
+        }
+
         string address = report.Address is null ? string.Empty : $" → {report.Address}";
         console.MarkupLine($"[bold]rdpprobe {Esc(report.Target.Input)}[/]{Esc(address)}");
         if (report.ResolvedAddresses.Count > 1)
@@ -32,7 +40,7 @@ internal static class ProbeView
         RenderVerdict(console, report.Verdict);
     }
 
-    private static void RenderFindings(IAnsiConsole console, ProbeReport report)
+    internal static void RenderFindings(IAnsiConsole console, ProbeReport report)
     {
         if (report.Findings.Count == 0)
         {
@@ -57,7 +65,7 @@ internal static class ProbeView
         console.WriteLine();
     }
 
-    private static void RenderPhases(IAnsiConsole console, ProbeReport report)
+    internal static void RenderPhases(IAnsiConsole console, ProbeReport report)
     {
         var table = new Table().Border(TableBorder.Rounded).Title("phases (ms = time on the wire; client = the probe's own time)");
         table.AddColumn("phase");
@@ -236,7 +244,7 @@ internal static class ProbeView
         console.WriteLine();
     }
 
-    private static void RenderVerdict(IAnsiConsole console, Verdict v)
+    internal static void RenderVerdict(IAnsiConsole console, Verdict v)
     {
         string color = v.Ok ? "green" : "red";
         var lines = new List<string>
@@ -260,7 +268,7 @@ internal static class ProbeView
         console.Write(new Panel(new Markup(string.Join("\n", lines))).Header("verdict").BorderColor(v.Ok ? Color.Green : Color.Red));
     }
 
-    private static string Ms(double ms) => ms.ToString(ms < 10 ? "0.00" : "0.0", CultureInfo.InvariantCulture);
+    internal static string Ms(double ms) => ms.ToString(ms < 10 ? "0.00" : "0.0", CultureInfo.InvariantCulture);
 
     private static string Esc(string text) => Markup.Escape(text);
 }

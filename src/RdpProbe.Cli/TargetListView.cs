@@ -51,7 +51,7 @@ internal static class TargetListView
                         await io.Out.WriteLineAsync(QuietLine(target.ToString(), report.Verdict)).ConfigureAwait(false);
                         break;
                     default:
-                        ProbeView.Render(io.Console, report, run.Capture);
+                        ProbeView.Render(io.Console, report, run.Capture, io.Verbose);
                         break;
                 }
             }

@@ -122,6 +122,24 @@ public sealed class CliConventionsTests
     }
 
     [Fact]
+    public async Task The_default_view_is_brief_and_verbose_shows_every_detail()
+    {
+        string target = ClosedPort();
+        var (exit, brief, _) = await RunAsync(null, target, "--no-matrix");
+        var (_, full, _) = await RunAsync(null, target, "--no-matrix", "-v");
+        Assert.Equal(ExitCodes.Tcp, exit);
+        foreach (var text in new[] { brief, full })
+        {
+            Assert.Contains("FAILED at tcp", text, StringComparison.Ordinal);
+            Assert.Contains("nothing is listening", text, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("full certificate: -v", brief, StringComparison.Ordinal);
+        Assert.DoesNotContain("full certificate: -v", full, StringComparison.Ordinal);
+        Assert.True(brief.Split('\n').Length < full.Split('\n').Length + 2, "the brief view is never longer than the full one");
+    }
+
+    [Fact]
     public async Task Json_and_quiet_are_exclusive()
     {
         var (exit, _, error) = await RunAsync(null, "-q", "--json", ClosedPort());
