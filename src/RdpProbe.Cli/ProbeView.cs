@@ -5,6 +5,7 @@ using RdpProbe.Probe.Phases;
 using RdpProbe.Protocol;
 using RdpProbe.Runs;
 using Spectre.Console;
+using Spectre.Console.Rendering;
 
 namespace RdpProbe.Cli;
 
@@ -247,25 +248,39 @@ internal static class ProbeView
     internal static void RenderVerdict(IAnsiConsole console, Verdict v)
     {
         string color = v.Ok ? "green" : "red";
-        var lines = new List<string>
+        var rows = new List<IRenderable>
         {
-            $"[bold {color}]{(v.Ok ? "OK" : "FAILED")}[/] at [bold]{Esc(v.Phase.ToReportName())}[/]: {Esc(v.Ending.ToReportName())}{(v.Code is null ? string.Empty : $" ({Esc(v.Code)})")}",
-            Esc(v.Summary),
+            new Markup($"[bold {color}]{(v.Ok ? "OK" : "FAILED")}[/] at [bold]{Esc(v.Phase.ToReportName())}[/]: {Esc(v.Ending.ToReportName())}{(v.Code is null ? string.Empty : $" ({Esc(v.Code)})")}"),
+            new Markup(Esc(v.Summary)),
         };
         if (v.Causes.Count > 0)
         {
-            lines.Add(string.Empty);
-            lines.Add("[bold]likely causes[/]");
-            lines.AddRange(v.Causes.Select(c => "  • " + Esc(c)));
+            rows.Add(Text.Empty);
+            rows.Add(new Markup("[bold]likely causes[/]"));
+            rows.Add(Bullets(v.Causes));
         }
 
         if (v.Remedies.Count > 0)
         {
-            lines.Add("[bold]what to do[/]");
-            lines.AddRange(v.Remedies.Select(r => "  • " + Esc(r)));
+            rows.Add(new Markup("[bold]what to do[/]"));
+            rows.Add(Bullets(v.Remedies));
         }
 
-        console.Write(new Panel(new Markup(string.Join("\n", lines))).Header("verdict").BorderColor(v.Ok ? Color.Green : Color.Red));
+        console.Write(new Panel(new Rows(rows)).Header("verdict").BorderColor(v.Ok ? Color.Green : Color.Red));
+    }
+
+    /// <summary>A bulleted list whose wrapped lines hang under the text, not under the bullet (readable at 80 columns).</summary>
+    private static Grid Bullets(IEnumerable<string> items)
+    {
+        var grid = new Grid();
+        grid.AddColumn(new GridColumn().NoWrap().Padding(2, 0, 1, 0));
+        grid.AddColumn(new GridColumn().Padding(0, 0, 0, 0));
+        foreach (var item in items)
+        {
+            grid.AddRow(new Text("•"), new Markup(Esc(item)));
+        }
+
+        return grid;
     }
 
     internal static string Ms(double ms) => ms.ToString(ms < 10 ? "0.00" : "0.0", CultureInfo.InvariantCulture);
