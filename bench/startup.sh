@@ -3,7 +3,7 @@
 #   bench/startup.sh [HOST:PORT]     (default 127.0.0.1:13389, the lab's xrdp: scripts/lab.sh start)
 # AOT binary: out/publish/linux-x64/rdpprobe (scripts/publish.sh linux-x64), or RDPPROBE_AOT_BIN.
 # JIT build: the Release framework-dependent build (dotnet build -c Release), run through its apphost.
-# Writes bench/results/startup-<time>/{version,probe}.md (hyperfine markdown) and prints them.
+# Writes out/bench/startup-<time>/{version,probe}.md (hyperfine markdown) and prints them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,7 +15,7 @@ runs=${RUNS:-20}
 [[ -x $aot ]] || scripts/publish.sh linux-x64
 dotnet build src/RdpProbe.Cli -c Release -v q --nologo </dev/null >/dev/null
 
-out=bench/results/startup-$(date -u +%Y%m%dT%H%M%SZ)
+out=out/bench/startup-$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$out"
 # The probe without the extra connections (matrix, TLS versions, encryption levels): one connection sequence.
 probe="$target --json --no-matrix --no-tls-versions --no-encryption-levels"
