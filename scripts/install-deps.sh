@@ -9,6 +9,7 @@ log() {
 
 readonly PACKAGES=(xrdp freerdp2-shadow-x11 freerdp2-x11 xvfb tshark tcpdump libpcap0.8 iptables iproute2 nmap
   wireguard-go wireguard-tools hyperfine jq ethtool openssl faketime prometheus afl++
+  wine64 clang zlib1g-dev lld gcc-aarch64-linux-gnu libc6-dev-arm64-cross
   # The HTML report tests (tests/RdpProbe.IntegrationTests/Html) load the pages in a real headless browser.
   chromium)
 

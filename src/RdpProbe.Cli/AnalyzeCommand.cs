@@ -129,6 +129,11 @@ internal static class AnalyzeCommand
             return ExitCodes.InputUnreadable;
         }
 
+        if (result.Status == CaptureReadStatus.NoCaptureLibrary)
+        {
+            return ExitCodes.NoCaptureLibrary;
+        }
+
         var report = result.Report;
         if (invocation.Json)
         {

@@ -4,10 +4,14 @@ namespace RdpProbe.Cli;
 
 /// <summary>
 /// Where a command writes: JSON and plain results to <see cref="Out"/>, diagnostics to <see cref="Error"/>, the human
-/// view to <see cref="Console"/> (injected, never the static AnsiConsole, so tests can capture it).
+/// view to <see cref="Console"/> (injected, never the static AnsiConsole, so tests can capture it); <see cref="Input"/>
+/// is standard input for `--targets -` (null: none).
 /// </summary>
-internal sealed record CliIo(TextWriter Out, TextWriter Error, IAnsiConsole Console)
+internal sealed record CliIo(TextWriter Out, TextWriter Error, IAnsiConsole Console, TextReader? Input = null)
 {
+    /// <summary>-v/--verbose: the human view with every detail (set by the probe command; the brief view otherwise).</summary>
+    public bool Verbose { get; init; }
+
     /// <summary>The process's own streams; Spectre detects a redirected stdout and then writes plain text without ANSI codes.</summary>
     private static bool guarded;
 
@@ -35,6 +39,6 @@ internal sealed record CliIo(TextWriter Out, TextWriter Error, IAnsiConsole Cons
             console.Profile.Width = 140;
         }
 
-        return new(System.Console.Out, System.Console.Error, console);
+        return new(System.Console.Out, System.Console.Error, console, System.Console.In);
     }
 }

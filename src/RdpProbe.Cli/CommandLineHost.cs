@@ -8,8 +8,14 @@ internal static class CommandLineHost
 {
     public static Task<int> RunAsync(RootCommand root, string[] args) => RunAsync(root, args, Console.Error);
 
-    public static async Task<int> RunAsync(RootCommand root, string[] args, TextWriter error)
+    public static async Task<int> RunAsync(RootCommand root, string[] args, TextWriter error, TextWriter? output = null)
     {
+        if (CommandSuggestion.For(root, args) is { } suggestion)
+        {
+            error.WriteLine($"rdpprobe: {suggestion}");
+            return ExitCodes.Usage;
+        }
+
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
@@ -28,7 +34,8 @@ internal static class CommandLineHost
             return ExitCodes.Usage;
         }
 
-        var config = new InvocationConfiguration { EnableDefaultExceptionHandler = false };
+        // Help and --version go to the command's own output (a test's writer, or -o never: they end the run first).
+        var config = new InvocationConfiguration { EnableDefaultExceptionHandler = false, Output = output ?? Console.Out };
         try
         {
             return await parse.InvokeAsync(config);

@@ -12,6 +12,7 @@ public static class ExitCodes
     // analyze: input problems
     public const int InputUnreadable = 3;
     public const int CaptureDamaged = 4;
+    public const int NoCaptureLibrary = 6;    // libpcap (Npcap on Windows) missing or too old
 
     /// <summary>Standard output could not be written (a full disk, a closed pipe): the results are lost, so say so.</summary>
     public const int OutputFailed = 5;

@@ -36,6 +36,25 @@ internal static class OptionParsers
         return target;
     }
 
+    /// <summary>Every HOST[:PORT] given on the command line, in order; each bad one is an error that names it.</summary>
+    public static ProbeTarget[] Targets(ArgumentResult result)
+    {
+        var targets = new List<ProbeTarget>(result.Tokens.Count);
+        foreach (var token in result.Tokens)
+        {
+            if (ProbeTarget.TryParse(token.Value, out var target, out string? error))
+            {
+                targets.Add(target!);
+            }
+            else
+            {
+                result.AddError(error!);
+            }
+        }
+
+        return [.. targets];
+    }
+
     /// <summary>"5s", "1500ms", "2.5" (seconds), "1m" between <paramref name="min"/> and <paramref name="max"/>.</summary>
     public static Func<ArgumentResult, TimeSpan> Duration(string option, TimeSpan fallback, TimeSpan min, TimeSpan max) => result =>
     {

@@ -9,7 +9,10 @@ internal static class ProbeCommand
 {
     public static void Configure(RootCommand root, CliIo io)
     {
-        var target = new Argument<ProbeTarget?>("target") { Description = "HOST[:PORT] (default port 3389; IPv6 as [::1]:3389)", Arity = ArgumentArity.ZeroOrOne, CustomParser = OptionParsers.Target };
+        var target = new Argument<ProbeTarget[]>("target") { Description = "HOST[:PORT] (default port 3389; IPv6 as [::1]:3389); several are probed one after the other, reported in the order given", Arity = ArgumentArity.ZeroOrMore, CustomParser = OptionParsers.Targets };
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "Print one verdict line per target (for scripts); the exit code is unchanged" };
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Human view with every detail: each message on the wire, the security-layer matrix, the full certificate, CredSSP and session facts" };
+        var output = new Option<string?>("--output", "-o") { Description = "Write the report (human view, --json or --quiet lines) to FILE instead of standard output", HelpName = "FILE" };
         var json = new Option<bool>("--json") { Description = "Print one JSON document (schema rdpprobe.probe/1) instead of the human view" };
         var timeout = new Option<TimeSpan>("--timeout") { Description = "Time limit per phase, e.g. 5s, 1500ms, 10 (seconds) [default: 5s]", HelpName = "duration", CustomParser = OptionParsers.PhaseTimeout };
         var protocols = new Option<SecurityProtocols>("--protocols") { Description = "Security protocols to request: rdp,ssl,hybrid,hybrid_ex,rdstls,rdsaad (default ssl,hybrid,hybrid_ex)", HelpName = "list", CustomParser = OptionParsers.Protocols };
@@ -26,18 +29,24 @@ internal static class ProbeCommand
         var html = HtmlOutput.CreateOption("the report (ladder diagram, timings, findings)");
 
         root.Arguments.Add(target);
-        foreach (var option in new Option[] { json, timeout, protocols, cookie, routingToken, noMatrix, noTlsVersions, noEncryptionLevels, keyLog, allAddresses, handshakeOnly, user, html }.Concat(path.All))
+        foreach (var option in new Option[] { json, quiet, verbose, output, timeout, protocols, cookie, routingToken, noMatrix, noTlsVersions, noEncryptionLevels, keyLog, allAddresses, handshakeOnly, user, html }.Concat(path.All))
         {
             root.Options.Add(option);
         }
 
         root.SetAction(async (parse, ct) =>
         {
-            var probeTarget = parse.GetValue(target);
+            var targets = parse.GetValue(target) ?? [];
+            var probeTarget = targets.FirstOrDefault();
             var modes = path.Read(parse);
             if (modes.Conflict(probeTarget is not null) is { } conflict)
             {
                 return Usage(io, conflict);
+            }
+
+            if (targets.Length > 1 && (modes.Repeat is not null || modes.ConcurrencyTest is not null || modes.RunOptions.CapturePath is not null))
+            {
+                return Usage(io, "--repeat, --concurrency-test and --capture take one target; give several with --targets FILE or without those options");
             }
 
             string? cookieValue = parse.GetValue(cookie);
@@ -77,9 +86,27 @@ internal static class ProbeCommand
             {
                 return Usage(io, "--html writes the report of a single probe: not with --targets, --concurrency-test or --repeat");
             }
+            bool asQuiet = parse.GetValue(quiet);
+            if (asJson && asQuiet)
+            {
+                return Usage(io, "--json and --quiet are exclusive");
+            }
+
+            using var sink = OutputFile.Open(parse.GetValue(output), io);
+            if (sink is null)
+            {
+                return ExitCodes.InputUnreadable;
+            }
+
+            io = sink.Io with { Verbose = parse.GetValue(verbose) };
             if (modes.TargetsFile is { } file)
             {
                 return await TargetsView.RunAsync(engine, file, modes.Concurrency, asJson, io, ct).ConfigureAwait(false);
+            }
+
+            if (targets.Length > 1 || asQuiet)
+            {
+                return await TargetListView.RunAsync(engine, targets, modes.RunOptions, asQuiet ? TargetListStyle.Quiet : asJson ? TargetListStyle.JsonLines : TargetListStyle.Human, io, ct).ConfigureAwait(false);
             }
 
             if (modes.ConcurrencyTest is { } connections)

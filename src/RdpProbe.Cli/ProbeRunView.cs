@@ -40,7 +40,7 @@ internal static class ProbeRunView
             }
             else
             {
-                ProbeView.Render(io.Console, report, run.Capture);
+                ProbeView.Render(io.Console, report, run.Capture, io.Verbose);
             }
         }
 

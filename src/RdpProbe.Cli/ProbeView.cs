@@ -5,14 +5,23 @@ using RdpProbe.Probe.Phases;
 using RdpProbe.Protocol;
 using RdpProbe.Runs;
 using Spectre.Console;
+using Spectre.Console.Rendering;
 
 namespace RdpProbe.Cli;
 
 /// <summary>The human view of a probe: phase table with wire timings, what went each way, decoded facts, the verdict.</summary>
 internal static class ProbeView
 {
-    public static void Render(IAnsiConsole console, ProbeReport report, CaptureResult? capture = null)
+    /// <param name="verbose">-v: every message, the matrix tables, the full certificate, CredSSP and session details;
+    /// without it the brief view (<see cref="BriefProbeView"/>) that fits one screen for a healthy server.</param>
+    public static void Render(IAnsiConsole console, ProbeReport report, CaptureResult? capture = null, bool verbose = true)
     {
+        if (!verbose)
+        {
+            BriefProbeView.Render(console, report, capture);
+            return;
+        }
+
         string address = report.Address is null ? string.Empty : $" → {report.Address}";
         console.MarkupLine($"[bold]rdpprobe {Esc(report.Target.Input)}[/]{Esc(address)}");
         if (report.ResolvedAddresses.Count > 1)
@@ -32,7 +41,7 @@ internal static class ProbeView
         RenderVerdict(console, report.Verdict);
     }
 
-    private static void RenderFindings(IAnsiConsole console, ProbeReport report)
+    internal static void RenderFindings(IAnsiConsole console, ProbeReport report)
     {
         if (report.Findings.Count == 0)
         {
@@ -57,7 +66,7 @@ internal static class ProbeView
         console.WriteLine();
     }
 
-    private static void RenderPhases(IAnsiConsole console, ProbeReport report)
+    internal static void RenderPhases(IAnsiConsole console, ProbeReport report)
     {
         var table = new Table().Border(TableBorder.Rounded).Title("phases (ms = time on the wire; client = the probe's own time)");
         table.AddColumn("phase");
@@ -236,31 +245,45 @@ internal static class ProbeView
         console.WriteLine();
     }
 
-    private static void RenderVerdict(IAnsiConsole console, Verdict v)
+    internal static void RenderVerdict(IAnsiConsole console, Verdict v)
     {
         string color = v.Ok ? "green" : "red";
-        var lines = new List<string>
+        var rows = new List<IRenderable>
         {
-            $"[bold {color}]{(v.Ok ? "OK" : "FAILED")}[/] at [bold]{Esc(v.Phase.ToReportName())}[/]: {Esc(v.Ending.ToReportName())}{(v.Code is null ? string.Empty : $" ({Esc(v.Code.Value.Word)})")}",
-            Esc(v.Summary),
+            new Markup($"[bold {color}]{(v.Ok ? "OK" : "FAILED")}[/] at [bold]{Esc(v.Phase.ToReportName())}[/]: {Esc(v.Ending.ToReportName())}{(v.Code is null ? string.Empty : $" ({Esc(v.Code.Value.Word)})")}"),
+            new Markup(Esc(v.Summary)),
         };
         if (v.Causes.Count > 0)
         {
-            lines.Add(string.Empty);
-            lines.Add("[bold]likely causes[/]");
-            lines.AddRange(v.Causes.Select(c => "  • " + Esc(c)));
+            rows.Add(Text.Empty);
+            rows.Add(new Markup("[bold]likely causes[/]"));
+            rows.Add(Bullets(v.Causes));
         }
 
         if (v.Remedies.Count > 0)
         {
-            lines.Add("[bold]what to do[/]");
-            lines.AddRange(v.Remedies.Select(r => "  • " + Esc(r)));
+            rows.Add(new Markup("[bold]what to do[/]"));
+            rows.Add(Bullets(v.Remedies));
         }
 
-        console.Write(new Panel(new Markup(string.Join("\n", lines))).Header("verdict").BorderColor(v.Ok ? Color.Green : Color.Red));
+        console.Write(new Panel(new Rows(rows)).Header("verdict").BorderColor(v.Ok ? Color.Green : Color.Red));
     }
 
-    private static string Ms(double ms) => ms.ToString(ms < 10 ? "0.00" : "0.0", CultureInfo.InvariantCulture);
+    /// <summary>A bulleted list whose wrapped lines hang under the text, not under the bullet (readable at 80 columns).</summary>
+    private static Grid Bullets(IEnumerable<string> items)
+    {
+        var grid = new Grid();
+        grid.AddColumn(new GridColumn().NoWrap().Padding(2, 0, 1, 0));
+        grid.AddColumn(new GridColumn().Padding(0, 0, 0, 0));
+        foreach (var item in items)
+        {
+            grid.AddRow(new Text("•"), new Markup(Esc(item)));
+        }
+
+        return grid;
+    }
+
+    internal static string Ms(double ms) => ms.ToString(ms < 10 ? "0.00" : "0.0", CultureInfo.InvariantCulture);
 
     private static string Esc(string text) => Markup.Escape(text);
 }

@@ -12,8 +12,12 @@ internal static class RdpProbeApp
         root.Subcommands.Add(AnalyzeCommand.Create());
         root.Subcommands.Add(BenchCommand.Create(io));
         root.Subcommands.Add(ServeCommand.Create(io));
+
+        // -V as well as --version (curl, ssh, rsync spell it so); -v stays free for a verbose view.
+        root.Options.OfType<VersionOption>().First().Aliases.Add("-V");
+        SubcommandHelp.Install(root);
         return root;
     }
 
-    public static Task<int> RunAsync(string[] args, CliIo io) => CommandLineHost.RunAsync(BuildRoot(io), args, io.Error);
+    public static Task<int> RunAsync(string[] args, CliIo io) => CommandLineHost.RunAsync(BuildRoot(io), args, io.Error, io.Out);
 }

@@ -13,7 +13,8 @@ internal static class TargetsView
         TargetList list;
         try
         {
-            list = Targets.ParseFile(file);
+            // "-" is standard input, as for most Unix tools (`dig ... | rdpprobe --targets -`).
+            list = file == "-" ? Targets.Parse(io.Input ?? TextReader.Null) : Targets.ParseFile(file);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

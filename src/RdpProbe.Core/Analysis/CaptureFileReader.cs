@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using RdpProbe.Net;
 using SharpPcap;
 using SharpPcap.LibPcap;
 
@@ -13,6 +14,9 @@ public enum CaptureReadStatus
 
     /// <summary>Read up to a corrupt or truncated record; the packets before it were analyzed.</summary>
     Damaged,
+
+    /// <summary>The capture library (libpcap, Npcap on Windows) is not installed or too old: no file can be read.</summary>
+    NoCaptureLibrary,
 }
 
 public readonly record struct CaptureReadResult(CaptureReadStatus Status, string? Message, long Frames);
@@ -40,7 +44,13 @@ internal static class CaptureFileReader
             device = new CaptureFileReaderDevice(path);
             device.Open();
         }
-        catch (Exception e) when (e is PcapException or DllNotFoundException or IOException or ArgumentException or InvalidOperationException)
+        catch (Exception e) when (Platform.Current.PcapLibraryProblem(e) is { } missing)
+        {
+            // The file may be fine: the library that reads it is absent (no libpcap / Npcap) or too old (a wpcap.dll
+            // without pcap_open_offline_with_tstamp_precision throws EntryPointNotFoundException).
+            return new CaptureReadResult(CaptureReadStatus.NoCaptureLibrary, $"{path}: cannot read captures: {missing}", 0);
+        }
+        catch (Exception e) when (e is PcapException or IOException or ArgumentException or InvalidOperationException)
         {
             return new CaptureReadResult(CaptureReadStatus.Unreadable, $"{path}: not a readable pcap/pcapng capture ({OneLine(e.Message)})", 0);
         }
@@ -178,6 +188,14 @@ public static class CaptureFiles
             long before = done;
             var result = CaptureFileReader.Read(file, analyzer, progress is null ? null : read => progress(before + read, total), cancellationToken);
             done += File.Exists(file) ? new FileInfo(file).Length : 0;
+            if (result.Status == CaptureReadStatus.NoCaptureLibrary)
+            {
+                // Every other file would fail the same way; one message says what to install.
+                errors.Add(result.Message!);
+                worst = CaptureReadStatus.NoCaptureLibrary;
+                break;
+            }
+
             switch (result.Status)
             {
                 case CaptureReadStatus.Unreadable:
@@ -192,7 +210,11 @@ public static class CaptureFiles
             }
         }
 
-        if (unreadable > 0 && unreadable == files.Count)
+        if (worst == CaptureReadStatus.NoCaptureLibrary)
+        {
+            // Nothing was read; the analysis below stays empty.
+        }
+        else if (unreadable > 0 && unreadable == files.Count)
         {
             worst = CaptureReadStatus.Unreadable;
         }

@@ -20,7 +20,7 @@ public sealed class ModuleDirectionTests
         ["Protocol"] = [],
         ["Diagnosis"] = ["Protocol"],
         ["Net"] = ["Protocol", "Diagnosis"],
-        ["Analysis"] = ["Protocol", "Diagnosis"],
+        ["Analysis"] = ["Protocol", "Diagnosis", "Net"],   // Net: the platform adapter (which capture library, how to install it)
         ["Probe"] = ["Protocol", "Diagnosis", "Net"],
         ["Reports"] = ["Protocol", "Diagnosis", "Net", "Probe", "Analysis"],
         ["Runs"] = ["Protocol", "Diagnosis", "Net", "Probe", "Analysis", "Reports"],

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
+using RdpProbe.Net;
 using SharpPcap;
 using SharpPcap.LibPcap;
 
@@ -139,14 +140,16 @@ public sealed class LiveCapture : IAsyncDisposable
             // A fresh list, not the cached Instance: interfaces (tunnels, namespaces) come and go.
             device = LibPcapLiveDeviceList.New().FirstOrDefault(d => string.Equals(d.Name, name, StringComparison.Ordinal));
         }
-        catch (Exception ex) when (ex is DllNotFoundException or PcapException or TypeInitializationException)
+        catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException or PcapException or TypeInitializationException)
         {
-            throw new LiveCaptureException("live capture needs libpcap (Debian: apt-get install libpcap0.8)", LiveCaptureFailure.NoLibpcap, ex);
+            var platform = Platform.Current;
+            string why = platform.PcapLibraryProblem(ex) ?? $"{platform.PcapLibrary} could not list the interfaces: {platform.PcapInstallHint}";
+            throw new LiveCaptureException($"live capture needs {platform.PcapLibrary}; {why}", LiveCaptureFailure.NoLibpcap, ex);
         }
 
         if (device is null)
         {
-            throw new LiveCaptureException($"no capture interface named '{name}' (see `ip link`)", LiveCaptureFailure.NoSuchInterface);
+            throw new LiveCaptureException($"no capture interface named '{name}' ({Platform.Current.InterfaceHint})", LiveCaptureFailure.NoSuchInterface);
         }
 
         string filter = BuildFilter(targets);

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Net.Sockets;
+using RdpProbe.Net;
 
 namespace RdpProbe.Probe.NetPath;
 
@@ -20,20 +21,16 @@ public readonly record struct TcpInfo(
     uint AdvertisedMss,
     uint TotalRetransmits)
 {
-    private const int IpProtoTcp = 6;
-    private const int TcpMaxSeg = 2;
-    private const int TcpInfoOption = 11;
-
     /// <summary>TCPI_OPT_TIMESTAMPS: the connection carries 12 bytes of timestamp option in every segment.</summary>
     public bool Timestamps => (Options & 0x01) != 0;
 
     /// <summary>IP + TCP header bytes per segment: 20 + 20, plus 12 with timestamps.</summary>
     public int HeaderOverhead => 40 + (Timestamps ? 12 : 0);
 
-    /// <summary>Reads TCP_INFO; null where the OS has no such option (only Linux is supported).</summary>
+    /// <summary>Reads TCP_INFO; null where the OS has no such option (<see cref="Platform.TcpInfoOption"/>).</summary>
     public static TcpInfo? TryGet(Socket socket)
     {
-        if (!OperatingSystem.IsLinux())
+        if (Platform.Current.TcpInfoOption is not { } tcpInfoOption)
         {
             return null;
         }
@@ -41,7 +38,7 @@ public readonly record struct TcpInfo(
         Span<byte> raw = stackalloc byte[104];
         try
         {
-            int n = socket.GetRawSocketOption(IpProtoTcp, TcpInfoOption, raw);
+            int n = socket.GetRawSocketOption(Platform.IpProtoTcp, tcpInfoOption, raw);
             if (n < 104)
             {
                 return null;
@@ -71,7 +68,7 @@ public readonly record struct TcpInfo(
         {
             Span<byte> value = stackalloc byte[4];
             BinaryPrimitives.WriteInt32LittleEndian(value, mss);
-            socket.SetRawSocketOption(IpProtoTcp, TcpMaxSeg, value);
+            socket.SetRawSocketOption(Platform.IpProtoTcp, Platform.Current.TcpMaxSegOption, value);
             return true;
         }
         catch (SocketException)
@@ -90,7 +87,7 @@ public readonly record struct TcpInfo(
         try
         {
             Span<byte> value = stackalloc byte[4];
-            int n = socket.GetRawSocketOption(IpProtoTcp, TcpMaxSeg, value);
+            int n = socket.GetRawSocketOption(Platform.IpProtoTcp, Platform.Current.TcpMaxSegOption, value);
             return n >= 4 ? BinaryPrimitives.ReadInt32LittleEndian(value) : null;
         }
         catch (SocketException)

@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using RdpProbe.Diagnosis;
+using RdpProbe.Net;
 using RdpProbe.Protocol;
 
 namespace RdpProbe.Probe.NetPath;
@@ -51,7 +52,8 @@ public sealed record UdpCheckResult(
 
 /// <summary>
 /// RDP-UDP reachability (MS-RDPEUDP 3.1.5.1): a padded SYN to the UDP port, retried a bounded number of times, on a
-/// connected UDP socket so that an ICMP port unreachable surfaces as ConnectionRefused on the next receive.
+/// connected UDP socket so that an ICMP port unreachable surfaces on the next receive (ConnectionRefused; ConnectionReset on
+/// Windows, see <see cref="Platform.IsUdpPortUnreachable"/>).
 /// </summary>
 public static class UdpCheck
 {
@@ -140,7 +142,7 @@ public static class UdpCheck
             record.Fail(Ending.Timeout, detail: silence);
             return new UdpCheckResult(UdpOutcome.Silence, record, sent, null, silence);
         }
-        catch (SocketException ex) when (ex.SocketErrorCode == SocketError.ConnectionRefused)
+        catch (SocketException ex) when (Platform.Current.IsUdpPortUnreachable(ex.SocketErrorCode))
         {
             record.Ms = clock.Elapsed.TotalMilliseconds;
             record.Messages.Add(new WireMessage(Direction.Received, record.Ms, 0, "ICMP port unreachable"));
@@ -171,7 +173,7 @@ public static class UdpCheck
 
     private static int? KnownPathMtu(Socket socket)
     {
-        if (!OperatingSystem.IsLinux() || socket.AddressFamily != AddressFamily.InterNetwork)
+        if (Platform.Current.IpMtuOption is not { } ipMtu || socket.AddressFamily != AddressFamily.InterNetwork)
         {
             return null;
         }
@@ -179,8 +181,7 @@ public static class UdpCheck
         try
         {
             Span<byte> value = stackalloc byte[4];
-            // IPPROTO_IP (0), IP_MTU (14).
-            return socket.GetRawSocketOption(0, 14, value) >= 4 ? System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(value) : null;
+            return socket.GetRawSocketOption(Platform.IpProtoIp, ipMtu, value) >= 4 ? System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(value) : null;
         }
         catch (SocketException)
         {

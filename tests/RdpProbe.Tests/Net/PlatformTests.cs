@@ -1,0 +1,79 @@
+using System.Net.Sockets;
+using RdpProbe.Net;
+
+namespace RdpProbe.Tests.Net;
+
+/// <summary>The adapter's per-OS tables, checked for every OS without running there.</summary>
+public sealed class PlatformTests
+{
+    [Theory]
+    [InlineData(HostOs.Linux, 2)]
+    [InlineData(HostOs.MacOs, 2)]
+    [InlineData(HostOs.Windows, 4)]
+    public void Tcp_maxseg_has_the_number_of_each_system(HostOs os, int option)
+        => Assert.Equal(option, Platform.For(os).TcpMaxSegOption);
+
+    [Theory]
+    [InlineData(HostOs.Linux, 11, 14)]
+    [InlineData(HostOs.Windows, null, null)]
+    [InlineData(HostOs.MacOs, null, null)]
+    [InlineData(HostOs.Other, null, null)]
+    public void Tcp_info_and_ip_mtu_are_read_only_on_linux(HostOs os, int? tcpInfo, int? ipMtu)
+    {
+        var platform = Platform.For(os);
+        Assert.Equal(tcpInfo, platform.TcpInfoOption);
+        Assert.Equal(ipMtu, platform.IpMtuOption);
+    }
+
+    [Theory]
+    [InlineData(HostOs.Linux, SocketError.ConnectionRefused, true)]
+    [InlineData(HostOs.Linux, SocketError.ConnectionReset, false)]
+    [InlineData(HostOs.MacOs, SocketError.ConnectionRefused, true)]
+    [InlineData(HostOs.MacOs, SocketError.ConnectionReset, false)]
+    [InlineData(HostOs.Windows, SocketError.ConnectionReset, true)]
+    [InlineData(HostOs.Windows, SocketError.ConnectionRefused, true)]
+    [InlineData(HostOs.Windows, SocketError.HostUnreachable, false)]
+    [InlineData(HostOs.Linux, SocketError.TimedOut, false)]
+    public void Icmp_port_unreachable_is_refused_or_on_windows_reset(HostOs os, SocketError error, bool unreachable)
+        => Assert.Equal(unreachable, Platform.For(os).IsUdpPortUnreachable(error));
+
+    [Theory]
+    [InlineData(HostOs.Windows, "Npcap", "npcap.com")]
+    [InlineData(HostOs.Linux, "libpcap", "apt-get install libpcap0.8")]
+    [InlineData(HostOs.MacOs, "libpcap", "brew install libpcap")]
+    public void The_capture_library_and_how_to_install_it(HostOs os, string library, string hint)
+    {
+        var platform = Platform.For(os);
+        Assert.Equal(library, platform.PcapLibrary);
+        Assert.Contains(hint, platform.PcapInstallHint, StringComparison.Ordinal);
+        string? missing = platform.PcapLibraryProblem(new DllNotFoundException("Unable to load shared library 'wpcap'"));
+        Assert.NotNull(missing);
+        Assert.StartsWith($"{library} is not installed", missing, StringComparison.Ordinal);
+        Assert.Contains(hint, missing, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_wpcap_without_the_precision_entry_point_is_named_too_old()
+    {
+        var platform = Platform.For(HostOs.Windows);
+        var old = new EntryPointNotFoundException("Unable to find an entry point named 'pcap_open_offline_with_tstamp_precision' in DLL 'wpcap'.");
+        string? message = platform.PcapLibraryProblem(new TypeInitializationException("SharpPcap.LibPcap.LibPcapSafeNativeMethods", old));
+        Assert.NotNull(message);
+        Assert.Contains("Npcap is too old", message, StringComparison.Ordinal);
+        Assert.Contains("pcap_open_offline_with_tstamp_precision", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Other_errors_are_not_blamed_on_the_library()
+    {
+        Assert.Null(Platform.For(HostOs.Linux).PcapLibraryProblem(new IOException("bad magic")));
+        Assert.Null(Platform.For(HostOs.Linux).PcapLibraryProblem(new InvalidOperationException("x", new ArgumentException("y"))));
+    }
+
+    [Fact]
+    public void Current_is_the_running_system()
+    {
+        var expected = OperatingSystem.IsLinux() ? HostOs.Linux : OperatingSystem.IsWindows() ? HostOs.Windows : OperatingSystem.IsMacOS() ? HostOs.MacOs : HostOs.Other;
+        Assert.Equal(expected, Platform.Current.Os);
+    }
+}
