@@ -21,7 +21,7 @@ internal static class ProbeRunView
         }
 
         await PrintAsync(run, json, io, ct).ConfigureAwait(false);
-        return run.FirstFailure is { } failure ? ExitCodes.ForVerdict(failure) : ExitCodes.Ok;
+        return ExitCodes.ForReports(run.Reports.Select(r => (r.Verdict, (IReadOnlyList<Diagnosis.Finding>)r.Findings)), options.FailOn);
     }
 
     /// <summary>The human view per report, or JSON: one document, or one line per report with --all-addresses (JSON Lines).</summary>
@@ -36,6 +36,7 @@ internal static class ProbeRunView
             else
             {
                 ProbeView.Render(io.Console, report, run.Capture);
+                ClientView.Render(io.Console, report);
             }
         }
 

@@ -21,6 +21,9 @@ public sealed record ProbeRunOptions
 
     /// <summary>Interface to capture on; null picks the one routing to the probed address.</summary>
     public string? CaptureInterface { get; init; }
+
+    /// <summary>--fail-on: the least severe finding that makes an ok run exit non-zero; null = findings never do.</summary>
+    public Severity? FailOn { get; init; }
 }
 
 /// <summary>The result of one probe run: a report per probed address, and the capture when one was taken.</summary>
