@@ -90,7 +90,14 @@ public static class ProbeRunner
             await capture.DisposeAsync().ConfigureAwait(false);
         }
 
-        return new ProbeRun(reports, CaptureResult.Analyse(capture, target.Port));
+        var analysed = CaptureResult.Analyse(capture, target.Port);
+        if (reports.Count > 0)
+        {
+            // The capture's main connection is the first report's final attempt (after a fallback, the last connection).
+            analysed = analysed with { EarlierAttempts = Math.Max(0, reports[0].Attempts.Count - 1), MainAddress = reports[0].Address?.ToString() };
+        }
+
+        return new ProbeRun(reports, analysed);
     }
 
     /// <summary>--udp and --mtu against each address that was probed (the one the walk ended on, or each with --all-addresses).</summary>
