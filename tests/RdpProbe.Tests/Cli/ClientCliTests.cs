@@ -51,11 +51,12 @@ public sealed class ClientCliTests
     }
 
     [Fact]
-    public async Task Help_names_both_options()
+    public void The_descriptions_name_every_profile_and_severity()
     {
-        var (_, output, _) = await RunAsync("--help");
-        Assert.Contains("--client", output);
-        Assert.Contains("--fail-on", output);
+        string client = ClientOptions.CreateClient().Description!;
+        Assert.All(ClientProfiles.Names, name => Assert.Contains(name, client));
+        Assert.Contains("critical|high|medium|low|info", ClientOptions.CreateFailOn().Description);
+        Assert.Contains("19", ClientOptions.CreateFailOn().Description);
     }
 
     [Theory]
