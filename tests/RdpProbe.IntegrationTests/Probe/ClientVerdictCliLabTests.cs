@@ -73,4 +73,26 @@ public sealed class ClientVerdictCliLabTests(LabFixture lab)
         var (failOnExit, _, _, _) = await RunAsync([lab.Endpoints.XrdpExpired.ToString(), "--fail-on", "high", .. Quick]);
         Assert.Equal(ExitCodes.Findings, failOnExit);
     }
+
+    [Fact]
+    public async Task Capture_after_a_fallback_takes_the_final_attempt_as_the_main_connection()
+    {
+        string pcap = Path.Combine(Path.GetTempPath(), $"rdpprobe-fallback-{Guid.NewGuid():N}.pcap");
+        try
+        {
+            var engine = new RdpProbe.Probe.ProbeEngine(new RdpProbe.Probe.ProbeOptions { SecurityMatrix = false, TlsVersions = false, EncryptionLevels = false });
+            var run = await RdpProbe.Runs.ProbeRunner.RunAsync(engine, RdpProbe.Probe.ProbeTarget.Parse(lab.Endpoints.ShadowRdp.ToString()), new RdpProbe.Runs.ProbeRunOptions { CapturePath = pcap });
+            var report = Assert.Single(run.Reports);
+            Assert.True(report.Attempts.Count >= 2);
+            var capture = Assert.IsType<RdpProbe.Runs.CaptureResult>(run.Capture);
+            var main = Assert.IsType<RdpProbe.Reports.ConnectionReport>(capture.Main);
+            var ordered = capture.Analysis.Connections.OrderBy(c => c.FirstFrame).ToList();
+            Assert.Same(ordered[report.Attempts.Count - 1], main);
+            Assert.Equal(["rdp"], main.RequestedProtocols);
+        }
+        finally
+        {
+            File.Delete(pcap);
+        }
+    }
 }
