@@ -254,7 +254,7 @@ internal static class ProbeView
         if (v.Remedies.Count > 0)
         {
             lines.Add("[bold]what to do[/]");
-            lines.AddRange(v.Remedies.Select(r => "  • " + Esc(r)));
+            lines.AddRange(v.Remedies.Select(r => "  • " + Esc(RemedyFlags.With(r))));
         }
 
         console.Write(new Panel(new Markup(string.Join("\n", lines))).Header("verdict").BorderColor(v.Ok ? Color.Green : Color.Red));

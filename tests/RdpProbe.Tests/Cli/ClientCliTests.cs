@@ -176,3 +176,20 @@ public sealed class ClientCliTests
         Assert.DoesNotContain("RDPPROBE_PASSWORD", console.Output);
     }
 }
+
+public sealed class RemedyFlagsTests
+{
+    [Theory]
+    [InlineData("send the user name as the load-balancer cookie (mstshash) or the load balancer's routing token in the Connection Request", "(--cookie USER / --routing-token TOKEN)")]
+    [InlineData("or let the client offer PROTOCOL_RDP (less secure)", "(--protocols rdp)")]
+    public void Protocol_terms_get_their_option(string remedy, string suffix)
+    {
+        Assert.Equal($"{remedy} {suffix}", RemedyFlags.With(remedy));
+    }
+
+    [Fact]
+    public void Other_remedies_stay_as_they_are()
+    {
+        Assert.Equal("restart TermService", RemedyFlags.With("restart TermService"));
+    }
+}
