@@ -118,24 +118,28 @@ internal static class ClientView
         console.Write(table);
     }
 
-    /// <summary>"server refused: ssl_not_allowed_by_server → retried (ssl_not_allowed_by_server); password withheld".</summary>
+    /// <summary>"refused: ssl_not_allowed_by_server; the client retried" or "server selected rdp; ok; password withheld ...".</summary>
     internal static string AttemptEnding(ProbeAttempt a)
     {
         var parts = new List<string>();
+        var o = a.Outcome;
         if (a.FailureCode is { } code)
         {
-            parts.Add($"server refused: {code.ToReportName()}");
+            parts.Add($"refused: {code.ToReportName()}");
         }
-        else if (a.SelectedProtocol is { } selected)
+        else
         {
-            parts.Add($"server selected {selected.ToReportName()}");
+            if (a.SelectedProtocol is { } selected)
+            {
+                parts.Add($"server selected {selected.ToReportName()}");
+            }
+
+            parts.Add(o.Ok ? "ok" : $"{o.Phase.ToReportName()} {o.Ending.ToReportName()}{(o.Code is { } c ? $" ({c.Word})" : string.Empty)}");
         }
 
-        var o = a.Outcome;
-        parts.Add(o.Ok ? "ok" : $"{o.Phase.ToReportName()} {o.Ending.ToReportName()}{(o.Code is { } c ? $" ({c.Word})" : string.Empty)}");
         if (a.FallbackReason is { } reason)
         {
-            parts.Add($"fell back: {reason}");
+            parts.Add(a.FailureCode is { } refused && refused.ToReportName() == reason ? "fell back" : $"fell back: {reason}");
         }
 
         if (a.PasswordWithheld)

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using RdpProbe.Cli;
 using RdpProbe.IntegrationTests.Lab;
+using RdpProbe.Tests.JsonReports;
 using Spectre.Console.Testing;
 
 namespace RdpProbe.IntegrationTests.Probe;
@@ -26,6 +27,7 @@ public sealed class ClientVerdictCliLabTests(LabFixture lab)
     {
         var (exit, output, error, _) = await RunAsync([lab.Endpoints.ShadowRdp.ToString(), "--json", .. Quick]);
         Assert.True(exit == ExitCodes.Ok, error + output);
+        ReportSchemas.AssertValid(ReportSchemas.Probe, output);
         var root = JsonDocument.Parse(output).RootElement;
         var attempts = root.GetProperty("attempts");
         Assert.True(attempts.GetArrayLength() >= 2, output);
