@@ -27,6 +27,7 @@ public static class ExitCodes
     public const int RdpConnect = 16;     // mcs, channels, security_exchange
     public const int RdpSession = 17;     // client_info, licensing, capabilities
     public const int PathCheck = 18;      // udp, mtu and other extra checks
+    public const int Findings = 19;       // the verdict is ok, but a finding is at or above --fail-on
 
     // analyze: what the capture shows
     public const int ConnectionFailed = 20;
@@ -36,6 +37,22 @@ public static class ExitCodes
 
     /// <summary>The probe's exit code: 0 when the verdict is ok, else the class of the phase that failed.</summary>
     public static int ForVerdict(Verdict verdict) => verdict.Ok ? Ok : ForPhase(verdict.Phase);
+
+    /// <summary>
+    /// The probe's exit code with --fail-on: a failed verdict keeps its phase class; an ok one becomes
+    /// <see cref="Findings"/> when any finding is at least as severe as <paramref name="failOn"/>. Without --fail-on
+    /// findings never change the exit code.
+    /// </summary>
+    public static int ForReports(IEnumerable<(Verdict Verdict, IReadOnlyList<Finding> Findings)> reports, Severity? failOn)
+    {
+        var list = reports.ToList();
+        if (list.Select(r => r.Verdict).FirstOrDefault(v => !v.Ok) is { } failure)
+        {
+            return ForVerdict(failure);
+        }
+
+        return failOn is { } threshold && list.Any(r => r.Findings.Any(f => f.Severity <= threshold)) ? Findings : Ok;
+    }
 
     public static int ForPhase(Phase phase) => phase switch
     {

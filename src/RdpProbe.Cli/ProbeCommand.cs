@@ -1,4 +1,5 @@
 using System.CommandLine;
+using RdpProbe.Diagnosis;
 using RdpProbe.Probe;
 using RdpProbe.Protocol;
 
@@ -15,7 +16,7 @@ internal static class ProbeCommand
         var output = new Option<string?>("--output", "-o") { Description = "Write the report (human view, --json or --quiet lines) to FILE instead of standard output", HelpName = "FILE" };
         var json = new Option<bool>("--json") { Description = "Print one JSON document (schema rdpprobe.probe/1) instead of the human view" };
         var timeout = new Option<TimeSpan>("--timeout") { Description = "Time limit per phase, e.g. 5s, 1500ms, 10 (seconds) [default: 5s]", HelpName = "duration", CustomParser = OptionParsers.PhaseTimeout };
-        var protocols = new Option<SecurityProtocols>("--protocols") { Description = "Security protocols to request: rdp,ssl,hybrid,hybrid_ex,rdstls,rdsaad (default ssl,hybrid,hybrid_ex)", HelpName = "list", CustomParser = OptionParsers.Protocols };
+        var protocols = new Option<SecurityProtocols>("--protocols") { Description = "Security protocols to request: rdp,ssl,hybrid,hybrid_ex,rdstls,rdsaad (default: the --client profile's request, with its fallbacks; given, the request is fixed)", HelpName = "list", CustomParser = OptionParsers.Protocols };
         var cookie = new Option<string?>("--cookie") { Description = "Send 'Cookie: mstshash=VALUE' in the Connection Request (load-balancer hint)", CustomParser = r => OptionParsers.Token(r, "Cookie: mstshash=".Length) };
         var routingToken = new Option<string?>("--routing-token") { Description = "Send this load-balancer routing token instead of a cookie", CustomParser = r => OptionParsers.Token(r, 0) };
         var noMatrix = new Option<bool>("--no-matrix") { Description = "Skip the security-layer matrix (one connection per protocol)" };
@@ -24,12 +25,14 @@ internal static class ProbeCommand
         var keyLog = new Option<string?>("--tls-keylog") { Description = "Append the TLS secrets in NSS key log format to FILE (for Wireshark)" };
         var allAddresses = new Option<bool>("--all-addresses") { Description = "Probe every address the host name resolves to, in the resolver's order (default: the first)" };
         var handshakeOnly = new Option<bool>("--handshake-only") { Description = "Stop after the security handshake (tcp, x224, tls, credssp): no MCS, licensing or Demand Active" };
+        var client = ClientOptions.CreateClient();
+        var failOn = ClientOptions.CreateFailOn();
         var user = Credentials.CreateOption("Authenticate as DOMAIN\\user (password from RDPPROBE_PASSWORD or a prompt, never an argument)");
         var path = new PathOptions();
         var html = HtmlOutput.CreateOption("the report (ladder diagram, timings, findings)");
 
         root.Arguments.Add(target);
-        foreach (var option in new Option[] { json, quiet, verbose, output, timeout, protocols, cookie, routingToken, noMatrix, noTlsVersions, noEncryptionLevels, keyLog, allAddresses, handshakeOnly, user, html }.Concat(path.All))
+        foreach (var option in new Option[] { json, quiet, verbose, output, timeout, protocols, cookie, routingToken, noMatrix, noTlsVersions, noEncryptionLevels, keyLog, allAddresses, handshakeOnly, client, failOn, user, html }.Concat(path.All))
         {
             root.Options.Add(option);
         }
@@ -64,7 +67,7 @@ internal static class ProbeCommand
 
             var options = new ProbeOptions
             {
-                RequestedProtocols = parse.ValueOr(protocols, ProbeOptions.DefaultProtocols),
+                Client = parse.ValueOr(client, ClientProfiles.Windows11),
                 Cookie = cookieValue,
                 RoutingToken = tokenValue,
                 PhaseTimeout = parse.ValueOr(timeout, ProbeOptions.DefaultTimeout),
@@ -75,6 +78,13 @@ internal static class ProbeCommand
                 AllAddresses = parse.GetValue(allAddresses),
                 SessionPhases = !parse.GetValue(handshakeOnly),
             };
+            if (parse.GetResult(protocols) is not null)
+            {
+                // Only an explicit --protocols fixes the request (ProtocolsForced); otherwise the client profile's
+                // request and its fallbacks after RDP_NEG_FAILURE apply (MS-RDPBCGR 2.2.1.2.2).
+                options = options with { RequestedProtocols = parse.GetValue(protocols) };
+            }
+
             if (Credentials.Apply(new ProbeEngine(options), parse.GetValue(user), io) is not { } engine)
             {
                 return ExitCodes.Usage;
@@ -119,7 +129,7 @@ internal static class ProbeCommand
                 return await RepeatView.RunAsync(engine, probeTarget!, count, asJson, io, ct).ConfigureAwait(false);
             }
 
-            return await ProbeRunView.RunAsync(engine, probeTarget!, modes.RunOptions, asJson, io, ct, htmlPath is null ? null : (htmlPath, HtmlOutput.CommandLine(parse))).ConfigureAwait(false);
+            return await ProbeRunView.RunAsync(engine, probeTarget!, modes.RunOptions with { FailOn = parse.GetValue(failOn) }, asJson, io, ct, htmlPath is null ? null : (htmlPath, HtmlOutput.CommandLine(parse))).ConfigureAwait(false);
         });
     }
 

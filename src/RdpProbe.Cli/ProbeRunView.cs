@@ -26,7 +26,7 @@ internal static class ProbeRunView
             return ExitCodes.Usage;
         }
 
-        return run.FirstFailure is { } failure ? ExitCodes.ForVerdict(failure) : ExitCodes.Ok;
+        return ExitCodes.ForReports(run.Reports.Select(r => (r.Verdict, (IReadOnlyList<Diagnosis.Finding>)r.Findings)), options.FailOn);
     }
 
     /// <summary>The human view per report, or JSON: one document, or one line per report with --all-addresses (JSON Lines).</summary>
@@ -41,6 +41,7 @@ internal static class ProbeRunView
             else
             {
                 ProbeView.Render(io.Console, report, run.Capture, io.Verbose);
+                ClientView.Render(io.Console, report);
             }
         }
 

@@ -263,7 +263,7 @@ internal static class ProbeView
         if (v.Remedies.Count > 0)
         {
             rows.Add(new Markup("[bold]what to do[/]"));
-            rows.Add(Bullets(v.Remedies));
+            rows.Add(Bullets(v.Remedies.Select(RemedyFlags.With).ToList()));
         }
 
         console.Write(new Panel(new Rows(rows)).Header("verdict").BorderColor(v.Ok ? Color.Green : Color.Red));

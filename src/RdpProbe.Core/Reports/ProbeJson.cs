@@ -22,10 +22,45 @@ public sealed record ProbeJsonDocument(
     ProbeJsonVerdict Verdict,
     string StartedAt,
     ProbeJsonCapture? Capture,
-    IReadOnlyList<ProbeJsonFinding> Findings);
+    IReadOnlyList<ProbeJsonFinding> Findings,
+    ProbeJsonClientVerdict? ClientVerdict,
+    IReadOnlyList<ProbeJsonClientVerdict> Compatibility,
+    IReadOnlyList<ProbeJsonAttempt> Attempts,
+    IReadOnlyList<ProbeJsonAddressAttempt> AddressAttempts);
 
-/// <summary>One finding: severity critical | high | medium | low | info.</summary>
-public sealed record ProbeJsonFinding(string Code, string Severity, string Title, string Evidence, string Remedy);
+/// <summary>One finding: severity critical | high | medium | low | info; affects = the client profiles it stops or warns.</summary>
+public sealed record ProbeJsonFinding(string Code, string Severity, string Title, string Evidence, string Remedy, IReadOnlyList<string> Affects);
+
+/// <summary>
+/// What one client profile gets: result connects | connects_after_warning | connects_insecurely | fails | unknown.
+/// </summary>
+public sealed record ProbeJsonClientVerdict(
+    string Profile,
+    string DisplayName,
+    string Result,
+    string? Protocol,
+    string? FailPhase,
+    string? Reason,
+    string Summary,
+    IReadOnlyList<string> Steps,
+    IReadOnlyList<string> Warnings,
+    IReadOnlyList<string> NeedsConnection);
+
+/// <summary>How one connection (attempt) ended: the verdict of its own phase records.</summary>
+public sealed record ProbeJsonOutcome(bool Ok, string Phase, string Ending, string? Code);
+
+/// <summary>One connection of the sequence to the probed address (more than one after a client fallback).</summary>
+public sealed record ProbeJsonAttempt(
+    IReadOnlyList<string> RequestedProtocols,
+    string? SelectedProtocol,
+    string? FailureCode,
+    ProbeJsonOutcome Outcome,
+    string? FallbackReason,
+    bool PasswordWithheld,
+    IReadOnlyList<ProbeJsonPhase> Phases);
+
+/// <summary>One address of the name's walk, in the order it was tried.</summary>
+public sealed record ProbeJsonAddressAttempt(string Address, bool Answered, string Phase, string Ending, string? Code, string? Detail, double? Ms);
 
 /// <summary>--capture: the pcap file, how many packets it holds, and the analyzer's report of it (a whole rdpprobe.analysis/1 document).</summary>
 public sealed record ProbeJsonCapture(string File, string Interface, int Packets, int Dropped, AnalysisReport Analysis);
@@ -164,8 +199,35 @@ public static class ProbeJson
             ToVerdict(report.Verdict),
             Iso(report.StartedAt),
             capture,
-            report.Findings.Select(f => new ProbeJsonFinding(f.Code, f.Severity.ToString().ToLowerInvariant(), f.Title, f.Evidence, f.Remedy)).ToList());
+            report.Findings.Select(f => new ProbeJsonFinding(f.Code, f.Severity.ToString().ToLowerInvariant(), f.Title, f.Evidence, f.Remedy, f.Affects)).ToList(),
+            report.ClientVerdict is { } cv ? ToClientVerdict(cv) : null,
+            report.Compatibility.Select(ToClientVerdict).ToList(),
+            report.Attempts.Select(a => new ProbeJsonAttempt(
+                a.RequestedProtocols.ToReportNames(),
+                a.SelectedProtocol?.ToReportName(),
+                a.FailureCode?.ToReportName(),
+                new ProbeJsonOutcome(a.Outcome.Ok, a.Outcome.Phase.ToReportName(), a.Outcome.Ending.ToReportName(), a.Outcome.Code?.Word),
+                a.FallbackReason,
+                a.PasswordWithheld,
+                a.Phases.Select(ToPhase).ToList())).ToList(),
+            report.AddressAttempts.Select(a => new ProbeJsonAddressAttempt(
+                a.Address.ToString(), a.Answered, a.Phase.ToReportName(), a.Ending.ToReportName(), a.Code, a.Detail, a.Ms)).ToList());
     }
+
+    /// <summary>The words of <see cref="Compatibility"/> in the JSON ("connects_after_warning").</summary>
+    public static string ResultWord(Compatibility result) => PhaseNames.SnakeCase(result.ToString());
+
+    public static ProbeJsonClientVerdict ToClientVerdict(ClientVerdict v) => new(
+        v.Profile,
+        ClientProfiles.TryGet(v.Profile, out var profile) ? profile.DisplayName : v.Profile,
+        ResultWord(v.Result),
+        v.Protocol is { } p ? string.Join("|", p.ToReportNames()) : null,
+        v.FailPhase?.ToReportName(),
+        v.Reason,
+        v.Summary,
+        v.Steps,
+        v.Warnings,
+        v.NeedsConnection);
 
     public static ProbeJsonVerdict ToVerdict(Verdict v)
         => new(v.Ok, v.Phase.ToReportName(), v.Ending.ToReportName(), v.Code?.Word, v.Summary, v.Causes, v.Remedies);

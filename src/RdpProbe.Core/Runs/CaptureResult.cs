@@ -10,8 +10,24 @@ namespace RdpProbe.Runs;
 /// </summary>
 public sealed record CaptureResult(string File, string Interface, int Packets, int Dropped, AnalysisReport Analysis)
 {
-    /// <summary>The probe's main connection: the first one in the capture (the extra checks open theirs afterwards).</summary>
-    public ConnectionReport? Main => Analysis.Connections.OrderBy(c => c.FirstFrame).FirstOrDefault();
+    /// <summary>
+    /// Connections to the probed address before the one the report describes: a client fallback after RDP_NEG_FAILURE
+    /// (MS-RDPBCGR 2.2.1.2.2) opens a new connection, and the report's phases are the last attempt's.
+    /// </summary>
+    public int EarlierAttempts { get; init; }
+
+    /// <summary>The address the report's connection went to (a walk over a name may have tried others first); null = any.</summary>
+    public string? MainAddress { get; init; }
+
+    /// <summary>
+    /// The probe's main connection: the report's final attempt, i.e. the first connection to the probed address after
+    /// the earlier attempts (the extra checks open theirs afterwards).
+    /// </summary>
+    public ConnectionReport? Main => Analysis.Connections
+        .Where(c => MainAddress is null || c.Server.StartsWith(MainAddress + ":", StringComparison.Ordinal) || c.Server.StartsWith("[" + MainAddress + "]:", StringComparison.Ordinal))
+        .OrderBy(c => c.FirstFrame)
+        .Skip(EarlierAttempts)
+        .FirstOrDefault();
 
     /// <summary>The "capture" section of the probe document.</summary>
     public ProbeJsonCapture ToJson() => new(File, Interface, Packets, Dropped, Analysis);

@@ -21,6 +21,9 @@ public sealed record ProbeRunOptions
 
     /// <summary>Interface to capture on; null picks the one routing to the probed address.</summary>
     public string? CaptureInterface { get; init; }
+
+    /// <summary>--fail-on: the least severe finding that makes an ok run exit non-zero; null = findings never do.</summary>
+    public Severity? FailOn { get; init; }
 }
 
 /// <summary>The result of one probe run: a report per probed address, and the capture when one was taken.</summary>
@@ -87,7 +90,14 @@ public static class ProbeRunner
             await capture.DisposeAsync().ConfigureAwait(false);
         }
 
-        return new ProbeRun(reports, CaptureResult.Analyse(capture, target.Port));
+        var analysed = CaptureResult.Analyse(capture, target.Port);
+        if (reports.Count > 0)
+        {
+            // The capture's main connection is the first report's final attempt (after a fallback, the last connection).
+            analysed = analysed with { EarlierAttempts = Math.Max(0, reports[0].Attempts.Count - 1), MainAddress = reports[0].Address?.ToString() };
+        }
+
+        return new ProbeRun(reports, analysed);
     }
 
     /// <summary>--udp and --mtu against each address that was probed (the one the walk ended on, or each with --all-addresses).</summary>

@@ -83,9 +83,10 @@ public sealed class ProbeCliLabTests(LabFixture lab)
     }
 
     [Fact]
-    public async Task Rdp_only_server_exits_with_the_x224_class()
+    public async Task Rdp_only_server_exits_with_the_x224_class_for_the_permissive_client()
     {
-        var (exit, output, _) = await RunAsync(lab.Endpoints.ShadowRdp.ToString(), "--json", "--no-matrix");
+        // permissive has no fallback: the behaviour before client profiles (windows11 retries; ClientVerdictCliLabTests).
+        var (exit, output, _) = await RunAsync(lab.Endpoints.ShadowRdp.ToString(), "--json", "--no-matrix", "--client", "permissive");
         Assert.Equal(ExitCodes.X224, exit);
         var verdict = JsonDocument.Parse(output).RootElement.GetProperty("verdict");
         Assert.Equal("negotiation_failure", verdict.GetProperty("ending").GetString());

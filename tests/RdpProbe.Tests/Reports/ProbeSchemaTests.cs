@@ -177,6 +177,66 @@ public sealed class ProbeSchemaTests
         Assert.DoesNotContain(Password, json);
     }
 
+    [Fact]
+    public async Task Client_fallback_with_attempts_and_compatibility_matches_the_schema()
+    {
+        // A Standard-RDP-Security-only server: SSL_NOT_ALLOWED_BY_SERVER to an Enhanced request, PROTOCOL_RDP to the
+        // client's retry (MS-RDPBCGR 5.4.2.1), then the session phases on that connection.
+        var session = new SessionServer { StandardSecurity = true };
+        await using var server = new FakeRdpServer(async (socket, ct) =>
+        {
+            byte[] cr = await FakeRdpServer.ReadConnectionRequestAsync(socket, ct);
+            X224.TryReadConnectionRequest(cr, out var request, out _, out _);
+            if ((request!.RequestedProtocols ?? SecurityProtocols.Rdp) != SecurityProtocols.Rdp)
+            {
+                await socket.SendAsync(FakeRdpServer.Failure(NegotiationFailureCode.SslNotAllowedByServer), ct);
+                await Task.Delay(300, ct);
+                return;
+            }
+
+            await socket.SendAsync(X224.EncodeConnectionConfirm(new X224ConnectionConfirm(0x1234, new NegotiationMessage(NegotiationType.Response, 0, 0))), ct);
+            await using var stream = new NetworkStream(socket, ownsSocket: false);
+            try
+            {
+                await session.RunAsync(stream, ct);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // The probe may hang up first; the document is what is tested.
+            }
+        });
+        string json = await ProbeJsonAsync(server, Quick with { SessionPhases = true }, withCredentials: true);
+        AssertValid(json);
+        var root = JsonNode.Parse(json)!;
+        var attempts = root["attempts"]!.AsArray();
+        Assert.True(attempts.Count >= 2, json);
+        Assert.Equal("ssl_not_allowed_by_server", attempts[0]!["failureCode"]!.GetValue<string>());
+        Assert.NotNull(attempts[0]!["fallbackReason"]);
+        Assert.Equal(["rdp"], attempts[^1]!["requestedProtocols"]!.AsArray().Select(p => p!.GetValue<string>()));
+        Assert.NotEmpty(attempts[^1]!["phases"]!.AsArray());
+        var verdict = root["clientVerdict"]!;
+        Assert.Equal("windows11", verdict["profile"]!.GetValue<string>());
+        Assert.Equal("Windows 11", verdict["displayName"]!.GetValue<string>());
+        Assert.Equal(ClientProfiles.All.Count, root["compatibility"]!.AsArray().Count);
+        Assert.Contains(root["compatibility"]!.AsArray(), v => v!["profile"]!.GetValue<string>() == "permissive");
+        Assert.All(root["findings"]!.AsArray(), f => Assert.NotNull(f!["affects"]));
+        Assert.Empty(root["addressAttempts"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task The_client_view_keys_are_checked()
+    {
+        var root = (JsonObject)await RealDocumentAsync();
+        root["clientVerdict"]!["result"] = "connects_sometimes";
+        Assert.NotEmpty(ReportSchemas.Errors(ReportSchemas.Probe, root.ToJsonString()));
+        root = (JsonObject)await RealDocumentAsync();
+        root["compatibility"]![0]!["profile"] = "windows95";
+        Assert.NotEmpty(ReportSchemas.Errors(ReportSchemas.Probe, root.ToJsonString()));
+        root = (JsonObject)await RealDocumentAsync();
+        ((JsonObject)root["attempts"]![0]!).Remove("outcome");
+        Assert.NotEmpty(ReportSchemas.Errors(ReportSchemas.Probe, root.ToJsonString()));
+    }
+
     // ---- the schema rejects what breaks the contract (so the tests above can fail) ----
 
     private static async Task<JsonNode> RealDocumentAsync()
@@ -193,6 +253,10 @@ public sealed class ProbeSchemaTests
     [InlineData("verdict")]
     [InlineData("findings")]
     [InlineData("startedAt")]
+    [InlineData("clientVerdict")]
+    [InlineData("compatibility")]
+    [InlineData("attempts")]
+    [InlineData("addressAttempts")]
     public async Task A_document_without_a_required_key_fails(string key)
     {
         var root = (JsonObject)await RealDocumentAsync();

@@ -47,6 +47,10 @@ public sealed class SchemaWordsTests
         AssertCovers(Enum(defs["failureCode"]!["anyOf"]![0]!), System.Enum.GetValues<NegotiationFailureCode>().Select(c => c.ToReportName()), "failure codes");
         var methods = defs["negotiation"]!["properties"]!["encryptionLevels"]!["anyOf"]![1]!["properties"]!["methods"]!["additionalProperties"]!;
         AssertCovers(Enum(methods), System.Enum.GetValues<EncryptionSupport>().Select(s => PhaseNames.SnakeCase(s.ToString())), "encryption level support");
+        AssertCovers(Enum(defs["clientVerdict"]!["properties"]!["result"]!), System.Enum.GetValues<Compatibility>().Select(RdpProbe.Reports.ProbeJson.ResultWord), "client results");
+        var profiles = Enum(defs["profileName"]!);
+        AssertCovers(profiles, ClientProfiles.Names, "client profiles");
+        Assert.Equal(ClientProfiles.All.Count, profiles.Count);
     }
 
     [Fact]
