@@ -12,6 +12,9 @@ public sealed class AnalyzerOptions
 
     /// <summary>A flow still silent this long before the capture ended is reported as "timeout" rather than "open".</summary>
     public TimeSpan OpenGrace { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>A failed connection and the same client's next one to the same server form one attempt chain when the next starts within this long of the failed one's end (<see cref="AttemptChains"/>).</summary>
+    public TimeSpan AttemptChainWindow { get; init; } = AttemptChains.DefaultWindow;
 }
 
 /// <summary>

@@ -1,0 +1,169 @@
+using RdpProbe.Diagnosis;
+using RdpProbe.Protocol;
+
+namespace RdpProbe.Analysis;
+
+/// <summary>
+/// Several connections that are one attempt of a person to connect: a client that the server refuses retries on a new
+/// connection (FreeRDP and mstsc reconnect with a smaller request after RDP_NEG_FAILURE, MS-RDPBCGR 2.2.1.2.2).
+/// </summary>
+/// <param name="Id">1-based, in the order of the chains' first frames.</param>
+/// <param name="Attempts">Indexes into the connections (sorted by first frame), oldest attempt first.</param>
+/// <param name="Ok">The last attempt got through.</param>
+/// <param name="FellBack">The last attempt got through after the server refused every earlier one with a negotiation failure.</param>
+/// <param name="Summary">One sentence: how the chain ended.</param>
+/// <param name="Findings">What the findings rules say about the facts of the whole chain.</param>
+/// <param name="ClientVerdict">What the default client profile would do, from the facts of the whole chain.</param>
+/// <param name="InferredFacts">Facts concluded rather than seen (<see cref="CaptureSecurityFacts"/>).</param>
+public sealed record AttemptChain(
+    int Id,
+    string Client,
+    string Server,
+    IReadOnlyList<int> Attempts,
+    bool Ok,
+    bool FellBack,
+    string Summary,
+    IReadOnlyList<Finding> Findings,
+    ClientVerdict? ClientVerdict,
+    IReadOnlyList<string> InferredFacts);
+
+/// <summary>
+/// Groups connections into attempt chains. A connection joins the chain of the same client address's previous
+/// connection to the same server address and port when that one did not get through and the new one starts no later
+/// than <see cref="DefaultWindow"/> (or the configured window) after it ended; a successful connection ends its chain.
+/// Only chains of two or more connections are reported. The earlier attempts that ended in a negotiation failure of
+/// a chain whose last attempt got through are fallbacks, not failures (<see cref="Superseded"/>).
+/// Runs once over the finished connections, at the end of the analysis.
+/// </summary>
+public sealed class AttemptChains
+{
+    /// <summary>FreeRDP retries at once (the lab capture: within 0.1 s); mstsc within a second. 5 s leaves room for slow links.</summary>
+    public static readonly TimeSpan DefaultWindow = TimeSpan.FromSeconds(5);
+
+    private readonly List<Entry> _entries = [];
+    private readonly long _windowMicros;
+
+    public AttemptChains(TimeSpan? window = null)
+    {
+        _windowMicros = (long)(window ?? DefaultWindow).TotalMicroseconds;
+    }
+
+    /// <summary>Per connection, in the order the connections were added then sorted by first frame: the chain it belongs to.</summary>
+    public sealed record Result(IReadOnlyList<AttemptChain> Chains, IReadOnlyList<(int ChainId, int AttemptIndex, bool Superseded)?> PerConnection);
+
+    /// <summary>
+    /// Adds one finished connection. Only connections that reached X.224 keep their findings for the chain's facts; the
+    /// others keep their keys alone (a SYN flood costs a few fields per connection).
+    /// </summary>
+    public void Add(AnalyzedConnection c)
+    {
+        ArgumentNullException.ThrowIfNull(c);
+        _entries.Add(new Entry(c.FirstFrame, Address(c.Client), c.Server, c.StartMicros, c.EndMicros, c.Verdict.Ok, c.FailureCode is not null,
+            c.RequestedProtocols is not null ? c : null));
+    }
+
+    /// <summary>The chains of <paramref name="connections"/> (already sorted by first frame).</summary>
+    public static Result Build(IReadOnlyList<AnalyzedConnection> connections, TimeSpan? window = null)
+    {
+        ArgumentNullException.ThrowIfNull(connections);
+        var chains = new AttemptChains(window);
+        foreach (var c in connections)
+        {
+            chains.Add(c);
+        }
+
+        return chains.Build();
+    }
+
+    /// <summary>Groups what was added. Indexes follow a stable sort by first frame, as the report's connections do.</summary>
+    public Result Build()
+    {
+        var ordered = _entries.OrderBy(e => e.FirstFrame).Select((e, i) => (Entry: e, Index: i)).ToList();
+        var per = new (int ChainId, int AttemptIndex, bool Superseded)?[ordered.Count];
+
+        // Attempts start in order; a chain is extended by the next connection that starts after its last attempt.
+        var open = new Dictionary<(string Client, string Server), List<int>>();
+        var groups = new List<List<int>>();
+        foreach (var (entry, index) in ordered.OrderBy(x => x.Entry.Start).ThenBy(x => x.Entry.FirstFrame))
+        {
+            var key = (entry.Client, entry.Server);
+            if (open.TryGetValue(key, out var chain))
+            {
+                var last = ordered[chain[^1]].Entry;
+                if (!last.Ok && entry.Start - last.End <= _windowMicros && entry.Start >= last.Start)
+                {
+                    chain.Add(index);
+                    continue;
+                }
+            }
+
+            var fresh = new List<int> { index };
+            groups.Add(fresh);
+            open[key] = fresh;
+        }
+
+        var result = new List<AttemptChain>();
+        foreach (var group in groups.Where(g => g.Count > 1).OrderBy(g => ordered[g[0]].Entry.FirstFrame))
+        {
+            group.Sort();
+            int id = result.Count + 1;
+            var attempts = group.Select(i => ordered[i].Entry).ToList();
+            var final = attempts[^1];
+            bool ok = final.Ok;
+            bool fellBack = ok && attempts.Take(attempts.Count - 1).All(a => a.Refused);
+            for (int k = 0; k < group.Count; k++)
+            {
+                per[group[k]] = (id, k, ok && k < group.Count - 1 && attempts[k].Refused);
+            }
+
+            result.Add(Chain(id, group, attempts, ok, fellBack));
+        }
+
+        return new Result(result, per);
+    }
+
+    private static AttemptChain Chain(int id, List<int> indexes, List<Entry> attempts, bool ok, bool fellBack)
+    {
+        var final = attempts[^1];
+        var earlier = attempts.Take(attempts.Count - 1).Select(a => a.Connection).OfType<AnalyzedConnection>().ToList();
+        string codes = string.Join(", ", earlier.Select(e => e.FailureCode?.ToReportName()).OfType<string>().Distinct());
+        string finalSummary = final.Connection?.Verdict.Summary ?? "";
+        string summary = fellBack
+            ? $"The client fell back to {ProtocolWords(final.Connection?.SelectedProtocol)} after {codes} (attempt {attempts.Count} of {attempts.Count}): {finalSummary}"
+            : ok
+                ? $"The client got through on attempt {attempts.Count} after {attempts.Count - 1} failed attempt(s): {finalSummary}"
+                : $"All {attempts.Count} attempts failed; the last: {finalSummary}";
+
+        IReadOnlyList<Finding> findings = [];
+        ClientVerdict? verdict = null;
+        IReadOnlyList<string> inferred = [];
+        if (final.Connection is { } last)
+        {
+            var (facts, inf) = CaptureSecurityFacts.From(last, earlier);
+            findings = FindingRules.Evaluate(facts);
+            verdict = ClientCompatibility.Evaluate(CaptureSecurityFacts.DefaultProfile, facts);
+            inferred = inf;
+        }
+
+        return new AttemptChain(id, attempts[0].Client, final.Server, indexes, ok, fellBack, summary, findings, verdict, inferred);
+    }
+
+    /// <summary>The protocol a client ended up with, in words (MS-RDPBCGR 2.2.1.2.1 selectedProtocol).</summary>
+    private static string ProtocolWords(SecurityProtocols? protocol) => protocol switch
+    {
+        null or SecurityProtocols.Rdp => "Standard RDP Security",
+        SecurityProtocols.Ssl => "TLS (PROTOCOL_SSL)",
+        SecurityProtocols.Hybrid => "CredSSP (PROTOCOL_HYBRID)",
+        SecurityProtocols.HybridEx => "CredSSP with Early User Authorization (PROTOCOL_HYBRID_EX)",
+        { } p => string.Join("|", p.ToReportNames()),
+    };
+
+    /// <summary>"10.0.0.1:50000" → "10.0.0.1", "[::1]:50000" → "[::1]": a client's source port changes per connection.</summary>
+    private static string Address(string endpoint)
+    {
+        int colon = endpoint.LastIndexOf(':');
+        return colon > 0 ? endpoint[..colon] : endpoint;
+    }
+
+    private readonly record struct Entry(int FirstFrame, string Client, string Server, long Start, long End, bool Ok, bool Refused, AnalyzedConnection? Connection);
+}
