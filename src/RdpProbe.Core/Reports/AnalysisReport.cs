@@ -133,7 +133,23 @@ public sealed record TlsReport(
     string? CertificateIssuer,
     IReadOnlyList<TlsAlertReport> Alerts,
     int? ClientHelloFrame,
-    int? ServerHelloFrame);
+    int? ServerHelloFrame)
+{
+    /// <summary>The server certificate's facts, when it was sent in clear (TLS 1.2 and older); null otherwise.</summary>
+    public CertificateReport? Certificate { get; init; }
+}
+
+/// <summary>The facts of the server certificate the finding rules judge (RFC 5280 4.1).</summary>
+public sealed record CertificateReport(
+    DateTimeOffset NotBefore,
+    DateTimeOffset NotAfter,
+    bool SelfSigned,
+    string KeyAlgorithm,
+    int? KeySize,
+    string SignatureAlgorithm,
+    string? SubjectCommonName,
+    IReadOnlyList<string> SubjectAltNames,
+    IReadOnlyList<string> IpAddresses);
 
 /// <summary>An alert; level and description are null when the alert was encrypted (sent after ChangeCipherSpec).</summary>
 public sealed record TlsAlertReport(int Frame, string From, string? Level, string? Description, bool Encrypted);

@@ -148,7 +148,13 @@ public static class CaptureAnalysis
             a.Alert is { } named ? TlsNames.AlertName(named.Description) : null,
             a.Alert is null)),
         t.ClientHelloFrame,
-        t.ServerHelloFrame);
+        t.ServerHelloFrame)
+    {
+        Certificate = t.Certificate is { } cert
+            ? new CertificateReport(cert.NotBefore, cert.NotAfter, cert.SelfSigned, cert.KeyAlgorithm, cert.KeySize, cert.SignatureAlgorithm,
+                cert.SubjectCommonName, cert.SubjectAltNames, cert.IpAddresses)
+            : null,
+    };
 
     private static FlightReport Flight(FlightFinding f) =>
         new(f.FromClient ? "client" : "server", f.Label, f.Records, f.Bytes, f.FirstRecordLength, f.PlaintextEstimate, f.FirstFrame, f.LastFrame);
