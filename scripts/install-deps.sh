@@ -8,7 +8,7 @@ log() {
 }
 
 readonly PACKAGES=(xrdp freerdp2-shadow-x11 freerdp2-x11 xvfb tshark tcpdump libpcap0.8 iptables iproute2 nmap
-  wireguard-go wireguard-tools hyperfine jq ethtool openssl faketime)
+  wireguard-go wireguard-tools hyperfine jq ethtool openssl faketime prometheus)
 
 missing=()
 for package in "${PACKAGES[@]}"; do

@@ -11,6 +11,7 @@ internal static class RdpProbeApp
         ProbeCommand.Configure(root, io);
         root.Subcommands.Add(AnalyzeCommand.Create());
         root.Subcommands.Add(BenchCommand.Create(io));
+        root.Subcommands.Add(ServeCommand.Create(io));
         return root;
     }
 
