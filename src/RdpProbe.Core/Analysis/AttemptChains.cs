@@ -58,8 +58,9 @@ public sealed class AttemptChains
     public void Add(AnalyzedConnection c)
     {
         ArgumentNullException.ThrowIfNull(c);
-        _entries.Add(new Entry(c.FirstFrame, Address(c.Client), c.Server, c.StartMicros, c.EndMicros, c.Verdict.Ok, c.FailureCode is not null,
-            c.RequestedProtocols is not null ? c : null));
+        // The chain's facts need the negotiation, TLS and Standard Security parts and the verdict, not the per-frame lists.
+        var kept = c.RequestedProtocols is null ? null : c with { Phases = [], Anomalies = [], Credssp = null, Findings = [], ClientVerdict = null };
+        _entries.Add(new Entry(c.FirstFrame, Address(c.Client), c.Server, c.StartMicros, c.EndMicros, c.Verdict.Ok, c.FailureCode is not null, kept));
     }
 
     /// <summary>The chains of <paramref name="connections"/> (already sorted by first frame).</summary>
