@@ -59,6 +59,24 @@ public sealed class AttemptChainTests
     }
 
     [Fact]
+    public void Zeek_windows_client_fallback_is_one_chain_too()
+    {
+        // A Windows client of Zeek's test set: refused with ssl_not_allowed_by_server, it reconnects a moment later
+        // asking for Standard RDP Security and gets a session.
+        string path = TestCaptures.Public("zeek", "rdp-proprietary-encryption.pcap");
+        var report = TestCaptures.Analyze(path);
+        var chain = Assert.Single(report.Chains);
+        Assert.Equal([0, 1], chain.Attempts.Select(a => a.Connection));
+        Assert.True(chain.FellBack);
+        Assert.Equal("172.21.128.16", chain.Client);
+        Assert.Equal("connects_insecurely", chain.ClientVerdict?.Result);
+        Assert.True(report.Connections[0].SupersededByFallback);
+        Assert.False(report.Connections[0].Verdict.Ok);
+        Assert.Equal(0, report.FailedConnections);
+        Assert.Equal(ExitCodes.Ok, ExitCode(path));
+    }
+
+    [Fact]
     public void Fallen_back_attempts_do_not_make_the_exit_code_20()
     {
         Assert.Equal(ExitCodes.Ok, ExitCode(Capture("xfreerdp-fallback-rdp-security.pcap"), "--port", "13392"));
