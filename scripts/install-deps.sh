@@ -8,7 +8,9 @@ log() {
 }
 
 readonly PACKAGES=(xrdp freerdp2-shadow-x11 freerdp2-x11 xvfb tshark tcpdump libpcap0.8 iptables iproute2 nmap
-  wireguard-go wireguard-tools hyperfine jq ethtool openssl faketime prometheus)
+  wireguard-go wireguard-tools hyperfine jq ethtool openssl faketime prometheus afl++
+  # The HTML report tests (tests/RdpProbe.IntegrationTests/Html) load the pages in a real headless browser.
+  chromium)
 
 missing=()
 for package in "${PACKAGES[@]}"; do

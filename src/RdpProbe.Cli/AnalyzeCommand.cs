@@ -23,7 +23,19 @@ internal static class AnalyzeCommand
         var json = new Option<bool>("--json") { Description = "Print the rdpprobe.analysis/1 JSON document on stdout" };
         var details = new Option<int>("--details") { Description = "How many connections to show in detail (failed ones first)", DefaultValueFactory = _ => 20 };
         var noProgress = new Option<bool>("--no-progress") { Description = "Never show a progress bar" };
+        var html = HtmlOutput.CreateOption("the analysis (timeline, ladders of the connections, filters)");
         var explain = new Option<int?>("--explain-frame") { Description = "Print frame N (1-based, as Wireshark counts) decoded layer by layer, and stop" };
+        files.Validators.Add(result =>
+        {
+            // An unknown option lands here as a file name: say it is an option, not a missing file.
+            foreach (var token in result.Tokens)
+            {
+                if (token.Value.StartsWith('-') && token.Value.Length > 1 && !File.Exists(token.Value))
+                {
+                    result.AddError($"unknown option {CliText.Printable(token.Value)}");
+                }
+            }
+        });
         ports.Validators.Add(result =>
         {
             // Read the tokens, not the converted value: a non-number already has its own conversion error.
@@ -48,6 +60,7 @@ internal static class AnalyzeCommand
         command.Options.Add(details);
         command.Options.Add(noProgress);
         command.Options.Add(explain);
+        command.Options.Add(html);
         command.SetAction((parse, ct) =>
         {
             if (parse.GetValue(explain) is int frame)
@@ -60,16 +73,28 @@ internal static class AnalyzeCommand
                 [3389, .. parse.GetValue(ports) ?? []],
                 parse.GetValue(json),
                 parse.GetValue(details),
-                !parse.GetValue(noProgress));
+                !parse.GetValue(noProgress),
+                parse.GetValue(html) is { } htmlPath ? (htmlPath, HtmlOutput.CommandLine(parse)) : null);
             return Task.FromResult(Run(options, console ?? CreateConsole(Console.Out), errorConsole ?? CreateConsole(Console.Error), ct));
         });
         return command;
     }
 
-    internal sealed record AnalyzeInvocation(string[] Files, int[] Ports, bool Json, int Details, bool Progress);
+    internal sealed record AnalyzeInvocation(string[] Files, int[] Ports, bool Json, int Details, bool Progress, (string Path, string CommandLine)? Html = null);
 
     internal static int Run(AnalyzeInvocation invocation, IAnsiConsole console, IAnsiConsole errors, CancellationToken cancellationToken)
     {
+        // Every input is checked before any is read: a missing or wrong one is exit 3 whatever its position.
+        foreach (var file in invocation.Files)
+        {
+            string? problem = Directory.Exists(file) ? "is a directory, not a capture file" : !File.Exists(file) ? "no such file" : null;
+            if (problem is not null)
+            {
+                errors.Profile.Out.Writer.WriteLine($"rdpprobe: {CliText.Printable(file)}: {problem}");
+                return ExitCodes.InputUnreadable;
+            }
+        }
+
         var analyzerOptions = new AnalyzerOptions { Ports = invocation.Ports.Distinct().ToArray() };
         long totalBytes = invocation.Files.Sum(f => File.Exists(f) ? new FileInfo(f).Length : 0);
         bool showProgress = invocation.Progress && totalBytes >= ProgressThresholdBytes && !Console.IsErrorRedirected && errors.Profile.Capabilities.Interactive;
@@ -107,7 +132,28 @@ internal static class AnalyzeCommand
         var report = result.Report;
         if (invocation.Json)
         {
-            console.Profile.Out.Writer.WriteLine(report.ToJson());
+            // Streamed: the document of a capture with many connections is hundreds of megabytes as one string.
+            var writer = console.Profile.Out.Writer;
+            writer.Flush();
+            if (writer == Console.Out)
+            {
+                using var stdout = Console.OpenStandardOutput();
+                try
+                {
+                    report.WriteJson(stdout);
+                    stdout.Flush();
+                }
+                catch (IOException ex)
+                {
+                    throw new OutputWriteException(ex);
+                }
+
+                writer.WriteLine();
+            }
+            else
+            {
+                writer.WriteLine(report.ToJson());
+            }
         }
         else
         {
@@ -115,6 +161,11 @@ internal static class AnalyzeCommand
         }
 
         console.Profile.Out.Writer.Flush();
+        if (invocation.Html is { } page && !HtmlOutput.WriteAnalysis(report, page.Path, page.CommandLine, invocation.Details, errors.Profile.Out.Writer))
+        {
+            return ExitCodes.Usage;
+        }
+
         if (result.Status == CaptureReadStatus.Damaged)
         {
             return ExitCodes.CaptureDamaged;

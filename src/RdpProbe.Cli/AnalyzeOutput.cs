@@ -48,13 +48,21 @@ internal static class AnalyzeOutput
             console.MarkupLine($"{tag} {Markup.Escape($"udp {u.Client} -> {u.Server}: {u.Verdict.Summary}")}");
         }
 
-        var shown = report.Connections
-            .Select((c, i) => (c, i))
-            .OrderBy(x => x.c.Verdict.Ok ? 1 : 0)
-            .ThenBy(x => x.i)
-            .Take(details)
-            .OrderBy(x => x.i)
-            .ToList();
+        // Failed connections first, then ok ones, up to `details`, shown in capture order. Two passes instead of a sort
+        // of every connection: a capture can hold hundreds of thousands of them.
+        var shown = new List<(ConnectionReport c, int i)>();
+        foreach (bool ok in new[] { false, true })
+        {
+            for (int i = 0; i < report.Connections.Count && shown.Count < details; i++)
+            {
+                if (report.Connections[i].Verdict.Ok == ok)
+                {
+                    shown.Add((report.Connections[i], i));
+                }
+            }
+        }
+
+        shown.Sort((a, b) => a.i.CompareTo(b.i));
         foreach (var (c, i) in shown)
         {
             console.WriteLine();

@@ -21,11 +21,12 @@ internal static class BenchCommand
         var pause = new Option<TimeSpan>("--pause") { Description = "Pause between runs (e.g. 100ms) [default: 100ms]", HelpName = "duration", CustomParser = OptionParsers.Duration("--pause", TimeSpan.FromMilliseconds(100), TimeSpan.Zero, TimeSpan.FromSeconds(60)) };
         var maxTime = new Option<TimeSpan>("--max-time") { Description = "Bound on the whole benchmark (e.g. 5m) [default: 5m]", HelpName = "duration", CustomParser = OptionParsers.Duration("--max-time", TimeSpan.FromMinutes(5), TimeSpan.FromSeconds(1), TimeSpan.FromHours(1)) };
         var protocols = new Option<SecurityProtocols>("--protocols") { Description = "Security protocols to request (default ssl,hybrid,hybrid_ex)", HelpName = "list", CustomParser = OptionParsers.Protocols };
+        var html = HtmlOutput.CreateOption("the charts (per-phase box plots, runs over time)");
         var user = Credentials.CreateOption($"DOMAIN\\user: go on through CredSSP with credentials (password from {PasswordSource.EnvironmentVariable} or a prompt)");
 
         var command = new Command("bench", "Time each handshake phase over N runs: percentiles, round trips against the protocol floor, network vs server time");
         command.Arguments.Add(target);
-        foreach (var option in new Option[] { runs, warmup, json, timeout, pause, maxTime, protocols, user })
+        foreach (var option in new Option[] { runs, warmup, json, timeout, pause, maxTime, protocols, user, html })
         {
             command.Options.Add(option);
         }
@@ -44,12 +45,12 @@ internal static class BenchCommand
             }
 
             var options = new BenchOptions { Runs = parse.GetValue(runs), Warmup = parse.GetValue(warmup), Pause = parse.ValueOr(pause, TimeSpan.FromMilliseconds(100)), MaxTime = parse.ValueOr(maxTime, TimeSpan.FromMinutes(5)) };
-            return await RunAsync(engine, probeTarget, options, parse.GetValue(json), io, ct).ConfigureAwait(false);
+            return await RunAsync(engine, probeTarget, options, parse.GetValue(json), io, ct, parse.GetValue(html) is { } htmlPath ? (htmlPath, HtmlOutput.CommandLine(parse)) : null).ConfigureAwait(false);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(ProbeEngine engine, ProbeTarget target, BenchOptions options, bool json, CliIo io, CancellationToken ct)
+    private static async Task<int> RunAsync(ProbeEngine engine, ProbeTarget target, BenchOptions options, bool json, CliIo io, CancellationToken ct, (string Path, string CommandLine)? html = null)
     {
         var run = await BenchTarget.RunAsync(engine, target, options, ct).ConfigureAwait(false);
         if (run.Report is not { } report)
@@ -66,6 +67,11 @@ internal static class BenchCommand
         else
         {
             BenchView.Render(io.Console, report);
+        }
+
+        if (html is { } page && !await HtmlOutput.WriteBenchAsync(report, page.Path, page.CommandLine, io.Error).ConfigureAwait(false))
+        {
+            return ExitCodes.Usage;
         }
 
         // Exit code: 0 when every measured run went through; else the class of the phase that failed most often.

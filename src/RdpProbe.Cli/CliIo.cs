@@ -9,8 +9,18 @@ namespace RdpProbe.Cli;
 internal sealed record CliIo(TextWriter Out, TextWriter Error, IAnsiConsole Console)
 {
     /// <summary>The process's own streams; Spectre detects a redirected stdout and then writes plain text without ANSI codes.</summary>
+    private static bool guarded;
+
     public static CliIo Standard()
     {
+        // Every writer of standard output (the views, Spectre, the analyze command) goes through the guard.
+        // Synchronized as Console.Out itself is: --targets writes JSON lines from several tasks.
+        if (!guarded)
+        {
+            System.Console.SetOut(TextWriter.Synchronized(new GuardedWriter(System.Console.Out)));
+            guarded = true;
+        }
+
         var console = AnsiConsole.Create(new AnsiConsoleSettings
         {
             Ansi = AnsiSupport.Detect,

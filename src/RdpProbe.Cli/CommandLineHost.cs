@@ -39,5 +39,16 @@ internal static class CommandLineHost
             error.WriteLine("rdpprobe: interrupted");
             return ExitCodes.Interrupted;
         }
+        catch (OutputWriteException ex)
+        {
+            // > /dev/full, a closed pipe: the results could not be written; one line, its own exit code.
+            error.WriteLine($"rdpprobe: cannot write the output: {ex.Message}");
+            return ExitCodes.OutputFailed;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            error.WriteLine($"rdpprobe: {CliText.Printable(ex.Message, 300)}");
+            return ExitCodes.InternalError;
+        }
     }
 }

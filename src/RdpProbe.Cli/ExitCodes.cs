@@ -13,6 +13,9 @@ public static class ExitCodes
     public const int InputUnreadable = 3;
     public const int CaptureDamaged = 4;
 
+    /// <summary>Standard output could not be written (a full disk, a closed pipe): the results are lost, so say so.</summary>
+    public const int OutputFailed = 5;
+
     // probe: the first phase that did not end ok, by class
     public const int Dns = 10;
     public const int Tcp = 11;

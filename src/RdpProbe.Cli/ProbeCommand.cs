@@ -23,9 +23,10 @@ internal static class ProbeCommand
         var handshakeOnly = new Option<bool>("--handshake-only") { Description = "Stop after the security handshake (tcp, x224, tls, credssp): no MCS, licensing or Demand Active" };
         var user = Credentials.CreateOption("Authenticate as DOMAIN\\user (password from RDPPROBE_PASSWORD or a prompt, never an argument)");
         var path = new PathOptions();
+        var html = HtmlOutput.CreateOption("the report (ladder diagram, timings, findings)");
 
         root.Arguments.Add(target);
-        foreach (var option in new Option[] { json, timeout, protocols, cookie, routingToken, noMatrix, noTlsVersions, noEncryptionLevels, keyLog, allAddresses, handshakeOnly, user }.Concat(path.All))
+        foreach (var option in new Option[] { json, timeout, protocols, cookie, routingToken, noMatrix, noTlsVersions, noEncryptionLevels, keyLog, allAddresses, handshakeOnly, user, html }.Concat(path.All))
         {
             root.Options.Add(option);
         }
@@ -46,6 +47,12 @@ internal static class ProbeCommand
                 return Usage(io, "--cookie and --routing-token are exclusive (the Connection Request carries one of them)");
             }
 
+            string? keyLogPath = parse.GetValue(keyLog);
+            if (keyLogPath is not null && KeyLogProblem(keyLogPath) is { } keyLogProblem)
+            {
+                return Usage(io, $"--tls-keylog {CliText.Printable(keyLogPath)}: {keyLogProblem}");
+            }
+
             var options = new ProbeOptions
             {
                 RequestedProtocols = parse.ValueOr(protocols, ProbeOptions.DefaultProtocols),
@@ -55,7 +62,7 @@ internal static class ProbeCommand
                 SecurityMatrix = !parse.GetValue(noMatrix),
                 TlsVersions = !parse.GetValue(noTlsVersions),
                 EncryptionLevels = !parse.GetValue(noEncryptionLevels),
-                TlsKeyLogPath = parse.GetValue(keyLog),
+                TlsKeyLogPath = keyLogPath,
                 AllAddresses = parse.GetValue(allAddresses),
                 SessionPhases = !parse.GetValue(handshakeOnly),
             };
@@ -65,6 +72,11 @@ internal static class ProbeCommand
             }
 
             bool asJson = parse.GetValue(json);
+            string? htmlPath = parse.GetValue(html);
+            if (htmlPath is not null && (modes.TargetsFile is not null || modes.ConcurrencyTest is not null || modes.Repeat is not null))
+            {
+                return Usage(io, "--html writes the report of a single probe: not with --targets, --concurrency-test or --repeat");
+            }
             if (modes.TargetsFile is { } file)
             {
                 return await TargetsView.RunAsync(engine, file, modes.Concurrency, asJson, io, ct).ConfigureAwait(false);
@@ -80,8 +92,32 @@ internal static class ProbeCommand
                 return await RepeatView.RunAsync(engine, probeTarget!, count, asJson, io, ct).ConfigureAwait(false);
             }
 
-            return await ProbeRunView.RunAsync(engine, probeTarget!, modes.RunOptions, asJson, io, ct).ConfigureAwait(false);
+            return await ProbeRunView.RunAsync(engine, probeTarget!, modes.RunOptions, asJson, io, ct, htmlPath is null ? null : (htmlPath, HtmlOutput.CommandLine(parse))).ConfigureAwait(false);
         });
+    }
+
+    /// <summary>
+    /// Why the key log cannot be appended to, checked before connecting (the probe would otherwise find out after the
+    /// TLS handshake): a directory, a missing directory, no permission. Opening for append creates the file if needed.
+    /// </summary>
+    internal static string? KeyLogProblem(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            return "is a directory; give a file to append the TLS secrets to";
+        }
+
+        try
+        {
+            using var _ = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
+            return null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            return ex is DirectoryNotFoundException ? "its directory does not exist"
+                : ex is UnauthorizedAccessException ? "not writable (permission denied)"
+                : $"cannot be written: {CliText.Printable(ex.Message)}";
+        }
     }
 
     internal static int Usage(CliIo io, string message)

@@ -7,7 +7,7 @@ namespace RdpProbe.Cli;
 /// <summary>A single probe run (with --udp, --mtu, --capture): runs it in Core and prints each report.</summary>
 internal static class ProbeRunView
 {
-    public static async Task<int> RunAsync(ProbeEngine engine, ProbeTarget target, ProbeRunOptions options, bool json, CliIo io, CancellationToken ct)
+    public static async Task<int> RunAsync(ProbeEngine engine, ProbeTarget target, ProbeRunOptions options, bool json, CliIo io, CancellationToken ct, (string Path, string CommandLine)? html = null)
     {
         ProbeRun run;
         try
@@ -21,6 +21,11 @@ internal static class ProbeRunView
         }
 
         await PrintAsync(run, json, io, ct).ConfigureAwait(false);
+        if (html is { } page && !await HtmlOutput.WriteProbeAsync(run, page.Path, page.CommandLine, io.Error).ConfigureAwait(false))
+        {
+            return ExitCodes.Usage;
+        }
+
         return run.FirstFailure is { } failure ? ExitCodes.ForVerdict(failure) : ExitCodes.Ok;
     }
 

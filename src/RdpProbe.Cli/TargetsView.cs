@@ -17,14 +17,15 @@ internal static class TargetsView
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            io.Error.WriteLine($"rdpprobe: cannot read {file}: {ex.Message}");
+            io.Error.WriteLine(Directory.Exists(file) ? $"rdpprobe: {CliText.Printable(file)}: is a directory, not a targets file" : $"rdpprobe: cannot read {CliText.Printable(file)}: {ex.Message}");
             return ExitCodes.InputUnreadable;
         }
 
         if (list.Errors.Count > 0)
         {
+            // Printable: a binary file's bytes must not reach the terminal as control sequences.
             var e = list.Errors[0];
-            return ProbeCommand.Usage(io, $"{file}:{e.Line}: {e.Reason}" + (list.Errors.Count > 1 ? $" (and {list.Errors.Count - 1} more bad lines)" : string.Empty));
+            return ProbeCommand.Usage(io, CliText.Printable($"{file}:{e.Line}: {e.Reason}", 300) + (list.Errors.Count > 1 ? $" (and {list.Errors.Count - 1} more bad lines)" : string.Empty));
         }
 
         if (list.Targets.Count == 0)
@@ -44,6 +45,12 @@ internal static class TargetsView
         {
             io.Error.WriteLine();
             Render(io.Console, run);
+        }
+
+        // A line the list accepted can still fail in the probe (its own checks, name resolution): say why, per target.
+        foreach (var o in run.Outcomes.Where(o => o.Error is not null))
+        {
+            io.Error.WriteLine(CliText.Printable($"rdpprobe: {file}:{o.Target.Line}: {o.Target}: {o.Error}", 400));
         }
 
         await io.Out.FlushAsync(ct).ConfigureAwait(false);

@@ -40,7 +40,10 @@ public sealed class AttemptChains
     /// <summary>FreeRDP retries at once (the lab capture: within 0.1 s); mstsc within a second. 5 s leaves room for slow links.</summary>
     public static readonly TimeSpan DefaultWindow = TimeSpan.FromSeconds(5);
 
+    private const int MaxSharedTexts = 16_384;
+
     private readonly List<Entry> _entries = [];
+    private readonly Dictionary<string, string> _texts = new(StringComparer.Ordinal);
     private readonly long _windowMicros;
 
     public AttemptChains(TimeSpan? window = null)
@@ -60,7 +63,7 @@ public sealed class AttemptChains
         ArgumentNullException.ThrowIfNull(c);
         // The chain's facts need the negotiation, TLS and Standard Security parts and the verdict, not the per-frame lists.
         var kept = c.RequestedProtocols is null ? null : c with { Phases = [], Anomalies = [], Credssp = null, Findings = [], ClientVerdict = null };
-        _entries.Add(new Entry(c.FirstFrame, Address(c.Client), c.Server, c.StartMicros, c.EndMicros, c.Verdict.Ok, c.FailureCode is not null, kept));
+        _entries.Add(new Entry(c.FirstFrame, Share(Address(c.Client)), Share(c.Server), c.StartMicros, c.EndMicros, c.Verdict.Ok, c.FailureCode is not null, kept));
     }
 
     /// <summary>The chains of <paramref name="connections"/> (already sorted by first frame).</summary>
@@ -158,6 +161,22 @@ public sealed class AttemptChains
         SecurityProtocols.HybridEx => "CredSSP with Early User Authorization (PROTOCOL_HYBRID_EX)",
         { } p => string.Join("|", p.ToReportNames()),
     };
+
+    /// <summary>One copy of each address text (a capture has few clients and servers, many connections); bounded.</summary>
+    private string Share(string text)
+    {
+        if (_texts.TryGetValue(text, out var shared))
+        {
+            return shared;
+        }
+
+        if (_texts.Count < MaxSharedTexts)
+        {
+            _texts[text] = text;
+        }
+
+        return text;
+    }
 
     /// <summary>"10.0.0.1:50000" → "10.0.0.1", "[::1]:50000" → "[::1]": a client's source port changes per connection.</summary>
     private static string Address(string endpoint)

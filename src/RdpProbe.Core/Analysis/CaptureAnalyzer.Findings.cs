@@ -12,6 +12,9 @@ internal sealed partial class CaptureAnalyzer
     /// <summary>Segments at least this large that are never acknowledged point to an MTU black hole.</summary>
     private const int LargeSegment = 1000;
 
+    /// <summary>The cause an evicted connection's verdict names (<see cref="AnalyzerOptions.MaxLiveFlows"/>).</summary>
+    internal const string EvictedCause = "evicted by the analyzer's live-flow limit (the capture holds more open connections than it follows at once)";
+
     /// <summary>Finishes every live flow and collects the findings. Call once, at the end.</summary>
     public CaptureFindings BuildFindings(IReadOnlyList<string> files, string? damage, IReadOnlyList<string> warnings)
     {
@@ -125,6 +128,15 @@ internal sealed partial class CaptureAnalyzer
         }
 
         verdict = verdict with { Ending = verdict.Ok ? verdict.Ending : ending };
+        if (c.Evicted)
+        {
+            // Not an ending the network gave: the analyzer let go of the flow to stay within its memory bound.
+            verdict = verdict with
+            {
+                Summary = $"{verdict.Summary} Evicted: the analyzer stopped following this connection at its last frame because {_maxLiveFlows} flows were live at once; what came later is not in this verdict.",
+                Causes = [.. verdict.Causes, EvictedCause],
+            };
+        }
 
         var phases = new List<PhaseSpan>();
         foreach (var (p, slot) in c.Phases.Slots())

@@ -1,13 +1,13 @@
 namespace RdpProbe.Analysis;
 
 /// <summary>
-/// IPv4/IPv6 fragment reassembly (RFC 791 §3.2, RFC 8200 §4.5), bounded: at most <see cref="MaxDatagrams"/> datagrams
-/// in progress and 64 KiB each; datagrams that never complete are counted as incomplete when they expire.
+/// IPv4/IPv6 fragment reassembly (RFC 791 §3.2, RFC 8200 §4.5), bounded: at most
+/// <see cref="AnalyzerOptions.MaxFragmentDatagrams"/> datagrams in progress, <see cref="AnalyzerLimits.MaxFragmentsPerDatagram"/>
+/// pieces and 64 KiB each; datagrams that never complete are counted as incomplete when they expire.
 /// </summary>
 internal sealed partial class CaptureAnalyzer
 {
-    private const int MaxDatagrams = 256;
-    private const int MaxFragmentsPerDatagram = 64;
+    private const int MaxFragmentsPerDatagram = AnalyzerLimits.MaxFragmentsPerDatagram;
     private static readonly long FragmentTimeoutMicros = 60_000_000;
 
     private readonly Dictionary<FragmentKey, FragmentBuffer> _fragments = [];
@@ -32,7 +32,7 @@ internal sealed partial class CaptureAnalyzer
         var key = new FragmentKey(p.Source, p.Destination, p.FragmentId, p.Protocol, (byte)p.IpVersion);
         if (!_fragments.TryGetValue(key, out var buffer))
         {
-            if (_fragments.Count >= MaxDatagrams)
+            if (_fragments.Count >= _maxFragmentDatagrams)
             {
                 Incomplete++;
                 return;
@@ -66,8 +66,16 @@ internal sealed partial class CaptureAnalyzer
         for (int i = 0; i < buffer.Pieces.Count; i++)
         {
             var (offset, data, f) = buffer.Pieces[i];
-            data.AsSpan(0, Math.Min(data.Length, total - offset)).CopyTo(datagram.AsSpan(offset));
             frames[i] = f;
+
+            // A piece may start at or beyond the length the last fragment announced (a crafted or inconsistent
+            // capture): RFC 791 reassembly only fills octets below the total length, so the rest is ignored.
+            if (offset >= total)
+            {
+                continue;
+            }
+
+            data.AsSpan(0, Math.Min(data.Length, total - offset)).CopyTo(datagram.AsSpan(offset));
         }
 
         var whole = p;

@@ -15,6 +15,46 @@ public sealed class AnalyzerOptions
 
     /// <summary>A failed connection and the same client's next one to the same server form one attempt chain when the next starts within this long of the failed one's end (<see cref="AttemptChains"/>).</summary>
     public TimeSpan AttemptChainWindow { get; init; } = AttemptChains.DefaultWindow;
+
+    /// <summary>
+    /// Most TCP flows followed at once (<see cref="AnalyzerLimits.DefaultMaxLiveFlows"/>). When a new flow would pass
+    /// it, the least recently active flows are evicted: finished and reported as they stand, their verdict saying so,
+    /// and the report warns with their count. Keeps memory bounded on captures of connections that never end.
+    /// </summary>
+    public int MaxLiveFlows { get; init; } = AnalyzerLimits.DefaultMaxLiveFlows;
+
+    /// <summary>Most IP datagrams reassembled at once (<see cref="AnalyzerLimits.DefaultMaxFragmentDatagrams"/>); fragments of more are counted as incomplete.</summary>
+    public int MaxFragmentDatagrams { get; init; } = AnalyzerLimits.DefaultMaxFragmentDatagrams;
+}
+
+/// <summary>
+/// The analyzer's resource limits, so hostile or huge captures cannot take unbounded memory. Per flow, each direction
+/// holds at most <see cref="MaxBufferedSegmentsPerDirection"/> out-of-order segments (<see cref="MaxBufferedBytesPerDirection"/>
+/// bytes), one RDP PDU being reassembled (<see cref="MaxCopiedPduBytes"/>) and one TLS handshake message
+/// (<see cref="MaxTlsHandshakeBytes"/>); live flows and fragment queues are capped through <see cref="AnalyzerOptions"/>.
+/// </summary>
+public static class AnalyzerLimits
+{
+    /// <summary>Default <see cref="AnalyzerOptions.MaxLiveFlows"/>: about 3 KB of state each when nothing is buffered.</summary>
+    public const int DefaultMaxLiveFlows = 10_000;
+
+    /// <summary>Default <see cref="AnalyzerOptions.MaxFragmentDatagrams"/>.</summary>
+    public const int DefaultMaxFragmentDatagrams = 256;
+
+    /// <summary>Fragments kept per datagram in reassembly; further ones are dropped (the datagram ends incomplete).</summary>
+    public const int MaxFragmentsPerDatagram = 64;
+
+    /// <summary>Segments held ahead of a hole, per direction of a flow.</summary>
+    public const int MaxBufferedSegmentsPerDirection = TcpHalf.MaxBufferedSegments;
+
+    /// <summary>Bytes held ahead of a hole, per direction of a flow.</summary>
+    public const int MaxBufferedBytesPerDirection = TcpHalf.MaxBufferedBytes;
+
+    /// <summary>Largest RDP PDU copied for decoding, per direction (a TPKT length is at most 65,535).</summary>
+    public const int MaxCopiedPduBytes = PduWalker.MaxCopiedPdu;
+
+    /// <summary>Largest TLS handshake message gathered for decoding, per direction.</summary>
+    public const int MaxTlsHandshakeBytes = RdpConversation.MaxHandshakeBuffer;
 }
 
 /// <summary>
@@ -38,6 +78,9 @@ internal sealed partial class CaptureAnalyzer
     private readonly List<FlowKey> _sweepKeys = [];
     private readonly long _idleMicros;
     private readonly long _openGraceMicros;
+    private readonly int _maxLiveFlows;
+    private readonly int _maxFragmentDatagrams;
+    private (long LastTimestamp, FlowKey Key)[] _evictionOrder = [];
 
     /// <param name="onConnection">Receives each connection's findings as soon as the connection ends (in the order
     /// they end); the findings then list no connections. Lets a caller keep only its own form of them.</param>
@@ -55,6 +98,8 @@ internal sealed partial class CaptureAnalyzer
 
         _idleMicros = (long)options.IdleTimeout.TotalMicroseconds;
         _openGraceMicros = (long)options.OpenGrace.TotalMicroseconds;
+        _maxLiveFlows = Math.Max(1, options.MaxLiveFlows);
+        _maxFragmentDatagrams = Math.Max(0, options.MaxFragmentDatagrams);
     }
 
     public long Frames { get; private set; }
@@ -63,6 +108,12 @@ internal sealed partial class CaptureAnalyzer
     public long FirstTimestamp { get; private set; } = -1;
     public long LastTimestamp { get; private set; }
     public int LiveTcpFlows => _tcp.Count;
+
+    /// <summary>Most TCP flows live at once during the run (never above <see cref="AnalyzerOptions.MaxLiveFlows"/>).</summary>
+    public int PeakLiveTcpFlows { get; private set; }
+
+    /// <summary>Flows finished early because <see cref="AnalyzerOptions.MaxLiveFlows"/> was reached.</summary>
+    public long EvictedFlows { get; private set; }
     public int LiveUdpFlows => _udp.Count;
 
     /// <summary>Hot path: one captured frame. <paramref name="timestampMicros"/> is microseconds since the epoch.</summary>
@@ -178,12 +229,50 @@ internal sealed partial class CaptureAnalyzer
             return false;
         }
 
+        if (_tcp.Count >= _maxLiveFlows)
+        {
+            EvictOldest();
+        }
+
         connection = new TcpConnection(key, client, server, frame, ts)
         {
             StartedBeforeCapture = !synOnly && !synAck && !LooksLikeConnectionRequest(p.Payload),
         };
         _tcp[key] = connection;
+        PeakLiveTcpFlows = Math.Max(PeakLiveTcpFlows, _tcp.Count);
         return true;
+    }
+
+    /// <summary>
+    /// The live-flow cap is reached: finishes the least recently active sixteenth of the flows (at least one), so the
+    /// sort is paid once per many new flows rather than once per flow. Each is reported as it stands, marked evicted.
+    /// </summary>
+    private void EvictOldest()
+    {
+        int count = _tcp.Count;
+        if (_evictionOrder.Length < count)
+        {
+            _evictionOrder = new (long, FlowKey)[count];
+        }
+
+        int i = 0;
+        foreach (var (key, c) in _tcp)
+        {
+            _evictionOrder[i++] = (c.LastTimestamp, key);
+        }
+
+        var order = _evictionOrder.AsSpan(0, count);
+        order.Sort(static (a, b) => a.LastTimestamp.CompareTo(b.LastTimestamp));
+        int evict = Math.Max(1, count / 16);
+        foreach (var (_, key) in order[..evict])
+        {
+            var c = _tcp[key];
+            c.Evicted = true;
+            EvictedFlows++;
+            Retire(key, c);
+        }
+
+        order.Clear();
     }
 
     /// <summary>TPKT version 3 with a plausible length and an X.224 CR code (0xE0) in the TPDU (RFC 1006, X.224 13.3).</summary>

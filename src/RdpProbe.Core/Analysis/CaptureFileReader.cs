@@ -203,6 +203,11 @@ public static class CaptureFiles
             damage ??= errors[0];
         }
 
+        if (analyzer.EvictedFlows > 0)
+        {
+            warnings.Add($"{analyzer.EvictedFlows} connections evicted before they ended: more than {options.MaxLiveFlows} were live at once; their verdicts say so");
+        }
+
         if (analyzer.IcmpDropped > 0)
         {
             warnings.Add($"{analyzer.IcmpDropped} further ICMP errors not listed");

@@ -10,7 +10,7 @@ namespace RdpProbe.Analysis;
 /// </summary>
 internal sealed partial class RdpConversation
 {
-    private const int MaxHandshakeBuffer = 64 * 1024;
+    internal const int MaxHandshakeBuffer = 64 * 1024;
 
     private byte[]? _clientHs;
     private int _clientHsCount;

@@ -35,6 +35,9 @@ internal sealed class TcpConnection
     public bool StartedBeforeCapture { get; set; }
     public bool IdleTimedOut { get; set; }
 
+    /// <summary>Finished early because the analyzer's live-flow cap was reached (<see cref="AnalyzerOptions.MaxLiveFlows"/>).</summary>
+    public bool Evicted { get; set; }
+
     public AnomalyLog Anomalies { get; } = new();
     public PhaseTimeline Phases { get; } = new();
     public TcpTracker Tcp { get; }

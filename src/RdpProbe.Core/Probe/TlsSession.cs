@@ -35,6 +35,11 @@ internal sealed class TlsSession : Stream
     {
         var protocol = new TlsClientProtocol();
         var session = new TlsSession(net, protocol, client);
+
+        // The first bytes handed to TLS. Usually the log saw them too, but bytes that came in the same segment as the
+        // X.224 Connection Confirm were received before this phase started observing (a hostile peer's garbage right
+        // after a valid confirm): without them a non-TLS answer would pass for an alert the client raised.
+        byte[]? firstOffered = null;
         try
         {
             protocol.Connect(client);
@@ -49,6 +54,7 @@ internal sealed class TlsSession : Stream
                             : "the server closed the connection (FIN) after the ClientHello without sending a ServerHello");
                 }
 
+                firstOffered ??= session.readBuffer.AsSpan(0, Math.Min(n, 16)).ToArray();
                 try
                 {
                     protocol.OfferInput(session.readBuffer, 0, n);
@@ -70,7 +76,7 @@ internal sealed class TlsSession : Stream
         catch (TlsFatalAlert ex)
         {
             string name = TlsNames.AlertName((TlsAlertDescription)ex.AlertDescription);
-            if (log.FirstReceived is { } first && ByteSniffer.Classify(first) is { Kind: not (SniffKind.TlsHandshake or SniffKind.TlsAlert or SniffKind.TlsOther or SniffKind.NeedMoreData) } sniff)
+            if ((log.FirstReceived ?? firstOffered) is { } first && ByteSniffer.Classify(first) is { Kind: not (SniffKind.TlsHandshake or SniffKind.TlsAlert or SniffKind.TlsOther or SniffKind.NeedMoreData) } sniff)
             {
                 throw new PhaseFailedException(Ending.ProtocolViolation, Codes.Sniffed(sniff), $"the server answered the ClientHello with {sniff.Description}, not TLS");
             }

@@ -182,9 +182,12 @@ internal static class X509
             bc.Verify(bc.GetPublicKey());
             return true;
         }
-        catch (Exception ex) when (ex is Org.BouncyCastle.Security.InvalidKeyException or Org.BouncyCastle.Security.Certificates.CertificateException
-            or Org.BouncyCastle.Security.SignatureException or InvalidOperationException or ArgumentException or AsnContentException)
+        catch (Exception ex) when (ex is Org.BouncyCastle.Security.GeneralSecurityException or Org.BouncyCastle.Security.SecurityUtilityException
+            or Org.BouncyCastle.Crypto.CryptoException or IOException or InvalidOperationException or ArgumentException or AsnContentException)
         {
+            // A key BouncyCastle cannot build (a malformed SubjectPublicKeyInfo is an IOException from its ASN.1 reader,
+            // an unknown algorithm a SecurityUtilityException; both found by fuzzing): the signature cannot be checked
+            // with the certificate's own key, so it is not known to be self-signed.
             return false;
         }
     }

@@ -36,6 +36,12 @@ public sealed record AnalysisReport(
     /// <summary>Source-generated (JsonReportContext.Relaxed: camelCase, nulls written, indented, relaxed escaping): the Native AOT build has
     /// no reflection-based serializer.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, JsonReportContext.Relaxed.AnalysisReport);
+
+    /// <summary>
+    /// The same document as <see cref="ToJson"/>, written to <paramref name="stream"/> as it is serialized (UTF-8, no
+    /// trailing newline): a report of hundreds of thousands of connections is never held whole as one string.
+    /// </summary>
+    public void WriteJson(Stream stream) => JsonSerializer.Serialize(stream, this, JsonReportContext.Relaxed.AnalysisReport);
 }
 
 public sealed record ConnectionReport(

@@ -23,18 +23,22 @@ public static class CaptureAnalysis
         // the capture holds); sorted by first frame as the findings are (a stable sort of the same order).
         // The attempt chains are grouped once, at the end, from the few fields AttemptChains keeps per connection.
         var connections = new List<ConnectionReport>();
+        var pool = new ReportPool();
         var chains = new AttemptChains(options.AttemptChainWindow);
         var run = CaptureFiles.Analyze(files, options, progress, cancellationToken, c =>
         {
-            connections.Add(Connection(c));
+            connections.Add(Connection(c, pool));
             chains.Add(c);
         });
         return new Result(ToReport(run.Findings, connections.OrderBy(c => c.FirstFrame).ToList(), chains.Build()), run.Status, run.Errors);
     }
 
     /// <summary>The analysis document for <paramref name="f"/>, attempt chains grouped within <paramref name="chainWindow"/> (default <see cref="AttemptChains.DefaultWindow"/>).</summary>
-    public static AnalysisReport ToReport(CaptureFindings f, TimeSpan? chainWindow = null) =>
-        ToReport(f, Map(f.Connections, Connection), AttemptChains.Build(f.Connections, chainWindow));
+    public static AnalysisReport ToReport(CaptureFindings f, TimeSpan? chainWindow = null)
+    {
+        var pool = new ReportPool();
+        return ToReport(f, Map(f.Connections, c => Connection(c, pool)), AttemptChains.Build(f.Connections, chainWindow));
+    }
 
     private static AnalysisReport ToReport(CaptureFindings f, IReadOnlyList<ConnectionReport> connections, AttemptChains.Result chains)
     {
@@ -104,14 +108,16 @@ public static class CaptureAnalysis
         inferredFacts,
         inferredFacts.Count > 0);
 
-    private static ConnectionReport Connection(AnalyzedConnection c) => new(
+    // Texts and lists that repeat from connection to connection (server, cookie, verdict words) are shared through
+    // the pool: a capture of many similar connections then keeps one copy of each instead of one per connection.
+    private static ConnectionReport Connection(AnalyzedConnection c, ReportPool pool) => new(
         c.Client,
-        c.Server,
+        pool.Share(c.Server),
         c.FirstFrame,
         c.LastFrame,
-        c.Cookie,
+        pool.Share(c.Cookie),
         c.RoutingToken,
-        c.RequestedProtocols?.ToReportNames(),
+        pool.Share(c.RequestedProtocols?.ToReportNames()),
         c.SelectedProtocol?.ToReportName(),
         c.FailureCode?.ToReportName(),
         c.Tls is { } tls ? Tls(tls) : null,
@@ -122,7 +128,7 @@ public static class CaptureAnalysis
         Word(c.Ending),
         c.EndedBy,
         Map(c.Anomalies, Anomaly),
-        Verdict(c.Verdict),
+        Verdict(c.Verdict, pool),
         c.Filter,
         c.StartedBeforeCapture,
         c.ClientBytes,
@@ -190,6 +196,9 @@ public static class CaptureAnalysis
     /// <summary>The shared verdict in report words: snake_case phase and ending names.</summary>
     internal static VerdictReport Verdict(Verdict v) =>
         new(v.Ok, Word(v.Phase), Word(v.Ending), v.Code?.Word, v.Summary, v.Causes, v.Remedies, v.Inferred);
+
+    private static VerdictReport Verdict(Verdict v, ReportPool pool) =>
+        new(v.Ok, Word(v.Phase), Word(v.Ending), v.Code?.Word, pool.Share(v.Summary), pool.Share(v.Causes), pool.Share(v.Remedies), v.Inferred);
 
     private static string Word(Phase phase) => (uint)phase < (uint)PhaseWords.Length ? PhaseWords[(int)phase] ?? phase.ToReportName() : phase.ToReportName();
 

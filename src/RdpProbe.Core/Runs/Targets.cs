@@ -31,14 +31,18 @@ public static class Targets
         var targets = new List<TargetSpec>();
         var errors = new List<TargetError>();
         int number = 0;
-        while (reader.ReadLine() is { } raw)
+        var buffer = new char[MaxLineLength + 1];
+        while (ReadBoundedLine(reader, buffer, out int length) is var ended && (ended != LineEnd.EndOfInput || length > 0))
         {
             number++;
-            if (raw.Length > MaxLineLength)
+            if (ended == LineEnd.TooLong)
             {
-                errors.Add(new TargetError(number, raw[..40] + "…", "line too long"));
-                continue;
+                // The rest may never end (/dev/zero, a binary file without a newline): stop here, holding one line's worth.
+                errors.Add(new TargetError(number, new string(buffer, 0, 40) + "…", $"line too long (more than {MaxLineLength} characters)"));
+                break;
             }
+
+            string raw = new(buffer, 0, length);
 
             string line = raw;
             int hash = line.IndexOf('#', StringComparison.Ordinal);
@@ -73,10 +77,52 @@ public static class Targets
         return new TargetList(targets, errors);
     }
 
+    /// <summary>Reads a targets file; "-" is standard input.</summary>
     public static TargetList ParseFile(string path)
     {
-        using var reader = new StreamReader(path);
+        using var reader = path == "-" ? new StreamReader(Console.OpenStandardInput()) : new StreamReader(path);
         return Parse(reader);
+    }
+
+    private enum LineEnd
+    {
+        NewLine,
+        EndOfInput,
+        TooLong,
+    }
+
+    /// <summary>
+    /// One line into <paramref name="buffer"/> without ever holding more than the buffer: TextReader.ReadLine would
+    /// gather a line of any length (hundreds of megabytes from a file without a newline) before it could be refused.
+    /// </summary>
+    private static LineEnd ReadBoundedLine(TextReader reader, char[] buffer, out int length)
+    {
+        length = 0;
+        while (true)
+        {
+            int c = reader.Read();
+            if (c < 0)
+            {
+                return LineEnd.EndOfInput;
+            }
+
+            if (c == '\n')
+            {
+                if (length > 0 && buffer[length - 1] == '\r')
+                {
+                    length--;
+                }
+
+                return LineEnd.NewLine;
+            }
+
+            if (length == buffer.Length)
+            {
+                return LineEnd.TooLong;
+            }
+
+            buffer[length++] = (char)c;
+        }
     }
 
     /// <summary>

@@ -88,6 +88,9 @@ public sealed class BenchReport(string target)
     /// <summary>Wall time of the first warm-up run (JIT and library set-up included).</summary>
     public double? ColdWall { get; set; }
 
+    /// <summary>The measured runs themselves, in order (the HTML report draws their distributions and the runs over time).</summary>
+    public IReadOnlyList<BenchRun> Runs { get; init; } = [];
+
     /// <summary>True when no phase's median round trips exceed its floor.</summary>
     public bool AtFloor => Phases.All(p => p.ExtraRoundTrips is null or <= 0);
 

@@ -113,6 +113,7 @@ public static class BenchRunner
             Warmup = warmup.Count,
             RunsDone = runs.Count,
             WithCredentials = options.WithCredentials,
+            Runs = runs,
         };
 
         // The path's round-trip time, once per run: the TCP connect (SYN → SYN/ACK) costs exactly one and the server's
