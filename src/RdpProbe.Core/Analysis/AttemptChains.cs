@@ -55,15 +55,15 @@ public sealed class AttemptChains
     public sealed record Result(IReadOnlyList<AttemptChain> Chains, IReadOnlyList<(int ChainId, int AttemptIndex, bool Superseded)?> PerConnection);
 
     /// <summary>
-    /// Adds one finished connection. Only connections that reached X.224 keep their findings for the chain's facts; the
-    /// others keep their keys alone (a SYN flood costs a few fields per connection).
+    /// Adds one finished connection. Only connections the server answered at X.224 keep their facts for the chain's
+    /// judgement; the others keep their keys alone (a SYN flood or a scan costs a few fields per connection).
     /// </summary>
     public void Add(AnalyzedConnection c)
     {
         ArgumentNullException.ThrowIfNull(c);
         // The chain's facts need the negotiation, TLS and Standard Security parts and the verdict, not the per-frame lists.
-        var kept = c.RequestedProtocols is null ? null : c with { Phases = [], Anomalies = [], Credssp = null, Findings = [], ClientVerdict = null };
-        _entries.Add(new Entry(c.FirstFrame, Share(Address(c.Client)), Share(c.Server), c.StartMicros, c.EndMicros, c.Verdict.Ok, c.FailureCode is not null, kept));
+        var kept = c.SelectedProtocol is null && c.FailureCode is null ? null : c with { Phases = [], Anomalies = [], Credssp = null, Findings = [], ClientVerdict = null };
+        _entries.Add(new Entry(c.FirstFrame, c.Client, Share(c.Server), c.StartMicros, c.EndMicros, c.Verdict.Ok, c.FailureCode is not null, kept));
     }
 
     /// <summary>The chains of <paramref name="connections"/> (already sorted by first frame).</summary>
@@ -79,51 +79,100 @@ public sealed class AttemptChains
         return chains.Build();
     }
 
-    /// <summary>Groups what was added. Indexes follow a stable sort by first frame, as the report's connections do.</summary>
+    /// <summary>
+    /// Groups what was added. Indexes follow a stable sort by first frame, as the report's connections do. Works on
+    /// index arrays, and forgets a failed connection once the window after it has passed: a capture of many
+    /// connections (a scan) costs a few integers per connection, not a list each.
+    /// </summary>
     public Result Build()
     {
-        var ordered = _entries.OrderBy(e => e.FirstFrame).Select((e, i) => (Entry: e, Index: i)).ToList();
-        var per = new (int ChainId, int AttemptIndex, bool Superseded)?[ordered.Count];
-
-        // Attempts start in order; a chain is extended by the next connection that starts after its last attempt.
-        var open = new Dictionary<(string Client, string Server), List<int>>();
-        var groups = new List<List<int>>();
-        foreach (var (entry, index) in ordered.OrderBy(x => x.Entry.Start).ThenBy(x => x.Entry.FirstFrame))
+        int n = _entries.Count;
+        var byFrame = new int[n];
+        var byStart = new int[n];
+        for (int i = 0; i < n; i++)
         {
-            var key = (entry.Client, entry.Server);
-            if (open.TryGetValue(key, out var chain))
-            {
-                var last = ordered[chain[^1]].Entry;
-                if (!last.Ok && entry.Start - last.End <= _windowMicros && entry.Start >= last.Start)
-                {
-                    chain.Add(index);
-                    continue;
-                }
-            }
-
-            var fresh = new List<int> { index };
-            groups.Add(fresh);
-            open[key] = fresh;
+            byFrame[i] = byStart[i] = i;
         }
 
-        var result = new List<AttemptChain>();
-        foreach (var group in groups.Where(g => g.Count > 1).OrderBy(g => ordered[g[0]].Entry.FirstFrame))
+        Array.Sort(byFrame, (a, b) => _entries[a].FirstFrame != _entries[b].FirstFrame ? _entries[a].FirstFrame.CompareTo(_entries[b].FirstFrame) : a.CompareTo(b));
+        Array.Sort(byStart, (a, b) => _entries[a].Start != _entries[b].Start ? _entries[a].Start.CompareTo(_entries[b].Start)
+            : _entries[a].FirstFrame != _entries[b].FirstFrame ? _entries[a].FirstFrame.CompareTo(_entries[b].FirstFrame) : a.CompareTo(b));
+        var position = new int[n];
+        for (int p = 0; p < n; p++)
         {
-            group.Sort();
-            int id = result.Count + 1;
-            var attempts = group.Select(i => ordered[i].Entry).ToList();
-            var final = attempts[^1];
-            bool ok = final.Ok;
-            bool fellBack = ok && attempts.Take(attempts.Count - 1).All(a => a.Refused);
-            for (int k = 0; k < group.Count; k++)
+            position[byFrame[p]] = p;
+        }
+
+        // Attempts start in order; a chain stays open while its last attempt failed and its window has not passed.
+        var next = new int[n];
+        var previous = new int[n];
+        Array.Fill(next, -1);
+        Array.Fill(previous, -1);
+        var open = new Dictionary<(string Client, string Server), int>(SameAddress.Instance);
+        int forgetAbove = MaxSharedTexts;
+        foreach (int e in byStart)
+        {
+            var entry = _entries[e];
+            var key = (entry.Client, entry.Server);
+            if (open.Remove(key, out int last) && entry.Start - _entries[last].End <= _windowMicros && entry.Start >= _entries[last].Start)
             {
-                per[group[k]] = (id, k, ok && k < group.Count - 1 && attempts[k].Refused);
+                previous[e] = last;
+                next[last] = e;
             }
 
-            result.Add(Chain(id, group, attempts, ok, fellBack));
+            if (!entry.Ok)
+            {
+                open[key] = e;
+
+                // The threshold doubles with what is still inside the window, so a dense scan sweeps rarely.
+                if (open.Count > forgetAbove)
+                {
+                    Forget(open, entry.Start);
+                    forgetAbove = Math.Max(MaxSharedTexts, open.Count * 2);
+                }
+            }
+        }
+
+        var per = new (int ChainId, int AttemptIndex, bool Superseded)?[n];
+        var result = new List<AttemptChain>();
+        foreach (int head in byFrame)
+        {
+            if (previous[head] >= 0 || next[head] < 0)
+            {
+                continue;
+            }
+
+            var members = new List<int>();
+            for (int e = head; e >= 0; e = next[e])
+            {
+                members.Add(e);
+            }
+
+            int id = result.Count + 1;
+            var attempts = members.ConvertAll(e => _entries[e]);
+            bool ok = attempts[^1].Ok;
+            bool fellBack = ok && attempts.Take(attempts.Count - 1).All(a => a.Refused);
+            for (int k = 0; k < members.Count; k++)
+            {
+                per[position[members[k]]] = (id, k, ok && k < members.Count - 1 && attempts[k].Refused);
+            }
+
+            result.Add(Chain(id, members.ConvertAll(e => position[e]), attempts, ok, fellBack));
         }
 
         return new Result(result, per);
+    }
+
+    /// <summary>Drops the open chains whose window has passed before <paramref name="now"/>: nothing can join them any more.</summary>
+    private void Forget(Dictionary<(string Client, string Server), int> open, long now)
+    {
+        foreach (var (key, last) in open)
+        {
+            if (now - _entries[last].End > _windowMicros)
+            {
+                open.Remove(key);
+            }
+        }
     }
 
     private static AttemptChain Chain(int id, List<int> indexes, List<Entry> attempts, bool ok, bool fellBack)
@@ -149,7 +198,7 @@ public sealed class AttemptChains
             inferred = inf;
         }
 
-        return new AttemptChain(id, attempts[0].Client, final.Server, indexes, ok, fellBack, summary, findings, verdict, inferred);
+        return new AttemptChain(id, Address(attempts[0].Client), final.Server, indexes, ok, fellBack, summary, findings, verdict, inferred);
     }
 
     /// <summary>The protocol a client ended up with, in words (MS-RDPBCGR 2.2.1.2.1 selectedProtocol).</summary>
@@ -185,5 +234,27 @@ public sealed class AttemptChains
         return colon > 0 ? endpoint[..colon] : endpoint;
     }
 
+    /// <summary>
+    /// Compares the client by address alone (the text before the last ':'), so that each entry keeps the connection's
+    /// own endpoint text instead of a copy of its address.
+    /// </summary>
+    private sealed class SameAddress : IEqualityComparer<(string Client, string Server)>
+    {
+        public static readonly SameAddress Instance = new();
+
+        public bool Equals((string Client, string Server) x, (string Client, string Server) y) =>
+            string.Equals(x.Server, y.Server, StringComparison.Ordinal) && AddressOf(x.Client).SequenceEqual(AddressOf(y.Client));
+
+        public int GetHashCode((string Client, string Server) key) =>
+            HashCode.Combine(string.GetHashCode(AddressOf(key.Client), StringComparison.Ordinal), StringComparer.Ordinal.GetHashCode(key.Server));
+
+        private static ReadOnlySpan<char> AddressOf(string endpoint)
+        {
+            int colon = endpoint.LastIndexOf(':');
+            return colon > 0 ? endpoint.AsSpan(0, colon) : endpoint;
+        }
+    }
+
+    /// <param name="Client">The client's endpoint (address:port) as the connection has it.</param>
     private readonly record struct Entry(int FirstFrame, string Client, string Server, long Start, long End, bool Ok, bool Refused, AnalyzedConnection? Connection);
 }

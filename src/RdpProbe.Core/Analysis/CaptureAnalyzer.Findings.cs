@@ -225,11 +225,12 @@ internal sealed partial class CaptureAnalyzer
 
     /// <summary>
     /// Findings and the default client's verdict from the facts the connection shows in clear: once, when the
-    /// connection ends, never per packet. A connection that never reached X.224 shows no security facts to judge.
+    /// connection ends, never per packet. Until the server answers the Connection Request the capture shows nothing
+    /// about the server to judge (and a scan or SYN flood of bare requests costs no judgement per connection).
     /// </summary>
     private static AnalyzedConnection WithJudgement(AnalyzedConnection connection)
     {
-        if (connection.RequestedProtocols is null && connection.SelectedProtocol is null && connection.FailureCode is null)
+        if (connection.SelectedProtocol is null && connection.FailureCode is null)
         {
             return connection;
         }

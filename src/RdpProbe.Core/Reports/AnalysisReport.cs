@@ -72,7 +72,7 @@ public sealed record ConnectionReport(
     /// <summary>Findings from the facts the connection shows in clear, most severe first.</summary>
     public IReadOnlyList<FindingReport> Findings { get; init; } = [];
 
-    /// <summary>What the default client profile (windows11) would do against the facts; null when the connection never reached X.224.</summary>
+    /// <summary>What the default client profile (windows11) would do against the facts; null when the server never answered the X.224 request.</summary>
     public ClientVerdictReport? ClientVerdict { get; init; }
 
     /// <summary>The attempt chain this connection belongs to (chains[].id); null when it is no part of one.</summary>
