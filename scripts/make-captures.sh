@@ -5,7 +5,7 @@
 #
 # Runs a lab on base $RDPPROBE_CAPTURE_BASE (default 3388) so that the NLA server sits on 3389, where tshark and
 # Wireshark decode RDP without "-d tcp.port==PORT,tpkt":
-#   3388 xrdp   3389 shadow NLA   3390 shadow TLS   3391 shadow RDP   3397 closed
+#   3388 xrdp   3389 shadow NLA   3390 shadow TLS   3391 shadow RDP   3393 xrdp TLS 1.0 only   3397 closed
 # The pmtud-* captures go through scripts/netns.sh (namespaces id $RDPPROBE_CAPTURE_NETNS_ID, default 7, with a
 # 1200-byte hop) and a second lab inside the server namespace (state in .lab/netns<id>-<base>/).
 # Needs root (tcpdump on lo, iptables), xfreerdp (freerdp2-x11), tcpdump and python3. Every capture is bounded
@@ -17,7 +17,7 @@ set -euo pipefail
 readonly ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 readonly BASE="${RDPPROBE_CAPTURE_BASE:-3388}"
 readonly OUT="$ROOT/captures/lab"
-readonly XRDP=$((BASE + 0)) NLA=$((BASE + 1)) TLS=$((BASE + 2)) RDP=$((BASE + 3)) CLOSED=$((BASE + 9))
+readonly XRDP=$((BASE + 0)) NLA=$((BASE + 1)) TLS=$((BASE + 2)) RDP=$((BASE + 3)) TLS10=$((BASE + 5)) CLOSED=$((BASE + 9))
 readonly UDP_PORT=$((BASE + 1))
 # The datagrams plus only the ICMP errors that quote them (quoted UDP destination port at ICMP offset 8+20+2),
 # not ICMP about other people's traffic on this machine.
@@ -136,6 +136,13 @@ want tls-server-rdp-client && capture tls-server-rdp-client "tcp port $TLS" 20 \
   xf "/v:127.0.0.1:$TLS" /u:probe /p:x /sec:rdp +auth-only
 want rdp-server-rdp-security && capture rdp-server-rdp-security "tcp port $RDP" 20 \
   xf "/v:127.0.0.1:$RDP" /u:probe /p:x /sec:rdp +auth-only
+# xfreerdp's defaults (no /sec): it asks for ssl|hybrid, is refused, retries with ssl, is refused, then falls back to
+# Standard RDP Security on a third connection (an attempt chain, Analysis/AttemptChains.cs).
+want xfreerdp-fallback-rdp-security && capture xfreerdp-fallback-rdp-security "tcp port $RDP" 20 \
+  xf "/v:127.0.0.1:$RDP" /u:probe /p:x +auth-only
+# xfreerdp's defaults against a server that accepts only TLS 1.0 (ERRCONNECT_TLS_CONNECT_FAILED).
+want xfreerdp-tls10-only-xrdp && capture xfreerdp-tls10-only-xrdp "tcp port $TLS10" 20 \
+  xf "/v:127.0.0.1:$TLS10" /u:probe /p:x +auth-only
 want xrdp-nla-client && capture xrdp-nla-client "tcp port $XRDP" 20 \
   xf "/v:127.0.0.1:$XRDP" /u:probe /d:LAB /p:x /sec:nla +auth-only
 # A full connection to xrdp's login screen; the client is stopped after 5 s (timeout), so the capture ends with

@@ -7,7 +7,7 @@ namespace RdpProbe.Cli;
 
 /// <summary>
 /// rdpprobe analyze FILE... [--port N]... [--json] [--details N] [--no-progress]: finds every RDP connection in the
-/// captures and says where and why it stopped. Exit codes: 0 all ok, 20 a connection failed, 21 no RDP connection,
+/// captures and says where and why it stopped. Exit codes: 0 all ok, 20 a connection failed (not counting refused attempts a client replaced by a successful fallback), 21 no RDP connection,
 /// 3 unreadable input, 4 damaged capture (partial results printed), 2 usage.
 /// </summary>
 internal static class AnalyzeCommand
@@ -207,7 +207,8 @@ internal static class AnalyzeCommand
             return ExitCodes.NoRdpConnections;
         }
 
-        return report.Connections.Any(c => !c.Verdict.Ok) ? ExitCodes.ConnectionFailed : ExitCodes.Ok;
+        // A refused attempt the client replaced by a successful fallback (an attempt chain) is not a failure.
+        return report.Connections.Any(c => !c.Verdict.Ok && !c.SupersededByFallback) ? ExitCodes.ConnectionFailed : ExitCodes.Ok;
     }
 
     private static IAnsiConsole CreateConsole(TextWriter writer)

@@ -8,7 +8,7 @@ internal static class AnalyzeOutput
 {
     public static void Render(IAnsiConsole console, AnalysisReport report, int details)
     {
-        int failed = report.Connections.Count(c => !c.Verdict.Ok);
+        int failed = report.Connections.Count(c => !c.Verdict.Ok && !c.SupersededByFallback);
         console.MarkupLine(Markup.Escape(
             $"{report.Files.Count} file(s), {report.Packets} packets, {report.Bytes} bytes, {report.Seconds:0.###} s: " +
             $"{report.Connections.Count} RDP connection(s), {failed} failed; {report.Udp.Count} RDP-UDP flow(s)"));
@@ -26,9 +26,20 @@ internal static class AnalyzeOutput
         for (int i = 0; i < report.Connections.Count; i++)
         {
             var c = report.Connections[i];
-            string tag = c.Verdict.Ok ? "[green]ok  [/]" : "[red]FAIL[/]";
+            string tag = c.Verdict.Ok ? "[green]ok  [/]" : c.SupersededByFallback ? "[yellow]FELL[/]" : "[red]FAIL[/]";
             string ended = c.EndedBy is null ? c.Ending : c.Ending is "closed" or "reset" or "refused" ? $"{c.Ending} by {c.EndedBy}" : $"{c.Ending}, ended by {c.EndedBy}";
             console.MarkupLine($"{tag} #{i + 1} {Markup.Escape($"{c.Client} -> {c.Server}  {c.LastPhase}, {ended}, frames {c.FirstFrame}-{c.LastFrame}: {c.Verdict.Summary}")}");
+        }
+
+        foreach (var ch in report.Chains)
+        {
+            string tag = ch.Ok ? "[green]ok  [/]" : "[red]FAIL[/]";
+            string attempts = string.Join(", ", ch.Attempts.Select(a => $"#{a.Connection + 1}"));
+            console.MarkupLine($"{tag} {Markup.Escape($"attempt chain {ch.Id}: {ch.Client} -> {ch.Server}, {ch.Attempts.Count} attempts ({attempts}): {ch.Summary}")}");
+            if (ch.ClientVerdict is { } cv)
+            {
+                Line(console, $"     client verdict: {cv.Summary}{(cv.Inferred ? " (inferred)" : "")}");
+            }
         }
 
         foreach (var u in report.Udp)
@@ -166,6 +177,16 @@ internal static class AnalyzeOutput
         if (c.Verdict.Remedies.Count > 0)
         {
             Line(console, $"  what to do: {string.Join("; ", c.Verdict.Remedies)}");
+        }
+
+        if (c.ClientVerdict is { } cv)
+        {
+            Line(console, $"  client verdict: {cv.Summary}{(cv.Inferred ? " (inferred)" : "")}");
+        }
+
+        foreach (var f in c.Findings)
+        {
+            Line(console, $"  finding {f.Severity} {f.Code}: {f.Title}");
         }
 
         foreach (var a in c.Anomalies)

@@ -161,7 +161,10 @@ internal sealed partial class CaptureAnalyzer
                 c.Rdp.CertificateIssuer,
                 alerts,
                 c.Rdp.ClientHelloFrame,
-                c.Rdp.ServerHelloFrame);
+                c.Rdp.ServerHelloFrame)
+            {
+                Certificate = c.Rdp.Certificate,
+            };
         }
 
         CredsspFindings? credssp = null;
@@ -189,7 +192,7 @@ internal sealed partial class CaptureAnalyzer
         }
 
         var request = c.Rdp.Request;
-        return new AnalyzedConnection(
+        var connection = new AnalyzedConnection(
             c.Client.ToString(),
             c.Server.ToString(),
             c.FirstFrame,
@@ -212,7 +215,33 @@ internal sealed partial class CaptureAnalyzer
             c.StartedBeforeCapture,
             c.Tcp.ClientHalf.PayloadBytes,
             c.Tcp.ServerHalf.PayloadBytes,
-            c.Packets);
+            c.Packets)
+        {
+            StartMicros = c.FirstTimestamp,
+            EndMicros = c.LastTimestamp,
+        };
+        return WithJudgement(connection);
+    }
+
+    /// <summary>
+    /// Findings and the default client's verdict from the facts the connection shows in clear: once, when the
+    /// connection ends, never per packet. Until the server answers the Connection Request the capture shows nothing
+    /// about the server to judge (and a scan or SYN flood of bare requests costs no judgement per connection).
+    /// </summary>
+    private static AnalyzedConnection WithJudgement(AnalyzedConnection connection)
+    {
+        if (connection.SelectedProtocol is null && connection.FailureCode is null)
+        {
+            return connection;
+        }
+
+        var (facts, inferred) = CaptureSecurityFacts.From(connection);
+        return connection with
+        {
+            Findings = FindingRules.Evaluate(facts),
+            ClientVerdict = ClientCompatibility.Evaluate(CaptureSecurityFacts.DefaultProfile, facts),
+            InferredFacts = inferred,
+        };
     }
 
     /// <summary>

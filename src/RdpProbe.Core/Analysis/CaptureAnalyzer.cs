@@ -13,6 +13,9 @@ public sealed class AnalyzerOptions
     /// <summary>A flow still silent this long before the capture ended is reported as "timeout" rather than "open".</summary>
     public TimeSpan OpenGrace { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>A failed connection and the same client's next one to the same server form one attempt chain when the next starts within this long of the failed one's end (<see cref="AttemptChains"/>).</summary>
+    public TimeSpan AttemptChainWindow { get; init; } = AttemptChains.DefaultWindow;
+
     /// <summary>
     /// Most TCP flows followed at once (<see cref="AnalyzerLimits.DefaultMaxLiveFlows"/>). When a new flow would pass
     /// it, the least recently active flows are evicted: finished and reported as they stand, their verdict saying so,

@@ -48,7 +48,23 @@ public sealed record AnalyzedConnection(
     bool StartedBeforeCapture,
     long ClientBytes,
     long ServerBytes,
-    long Packets);
+    long Packets)
+{
+    /// <summary>Capture time of the connection's first frame, microseconds since the Unix epoch.</summary>
+    public long StartMicros { get; init; }
+
+    /// <summary>Capture time of the connection's last frame, microseconds since the Unix epoch.</summary>
+    public long EndMicros { get; init; }
+
+    /// <summary>What <see cref="FindingRules"/> says about the facts this connection shows in clear (<see cref="CaptureSecurityFacts"/>).</summary>
+    public IReadOnlyList<Finding> Findings { get; init; } = [];
+
+    /// <summary>What the default client profile (<see cref="CaptureSecurityFacts.DefaultProfile"/>) would do against these facts.</summary>
+    public ClientVerdict? ClientVerdict { get; init; }
+
+    /// <summary>Facts of <see cref="CaptureSecurityFacts"/> that were concluded, not seen (e.g. "TlsVersionsAccepted").</summary>
+    public IReadOnlyList<string> InferredFacts { get; init; } = [];
+}
 
 /// <summary>The clear part of the TLS handshake. Versions and the cipher suite are the wire values (RFC 8446 §4.1).</summary>
 /// <param name="OfferedVersions">supported_versions of the ClientHello without GREASE values (RFC 8701).</param>
@@ -62,7 +78,11 @@ public sealed record TlsFindings(
     string? CertificateIssuer,
     IReadOnlyList<TlsAlertSeen> Alerts,
     int? ClientHelloFrame,
-    int? ServerHelloFrame);
+    int? ServerHelloFrame)
+{
+    /// <summary>The server certificate's facts; null when it was not seen in clear (TLS 1.3 encrypts it).</summary>
+    public CertificateFacts? Certificate { get; init; }
+}
 
 /// <summary>An alert; <paramref name="Alert"/> is null when it was encrypted (sent after ChangeCipherSpec, or TLS 1.3).</summary>
 public readonly record struct TlsAlertSeen(int Frame, bool FromClient, TlsAlert? Alert);

@@ -151,7 +151,7 @@ internal sealed partial class RdpConversation
             case TlsHandshakeType.Certificate when !fromClient && CertificateSubject is null && !Tls13:
                 if (TlsHandshake.TryReadFirstCertificate(body, out var der) == OperationStatus.Done)
                 {
-                    (CertificateSubject, CertificateIssuer) = CertificateNames.Get(der);
+                    (CertificateSubject, CertificateIssuer, Certificate) = CertificateNames.Get(der);
                 }
 
                 break;

@@ -48,6 +48,9 @@ internal sealed partial class RdpConversation
     public int? ServerHelloFrame { get; private set; }
     public string? CertificateSubject { get; private set; }
     public string? CertificateIssuer { get; private set; }
+
+    /// <summary>The server certificate's facts (TLS 1.2 and older send it in clear; TLS 1.3 encrypts it: null).</summary>
+    public CertificateFacts? Certificate { get; private set; }
     public List<(int Frame, bool FromClient, TlsAlert? Alert)> Alerts { get; } = [];
     public bool ClientCcs { get; private set; }
     public bool ServerCcs { get; private set; }

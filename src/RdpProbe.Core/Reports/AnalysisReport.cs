@@ -27,6 +27,12 @@ public sealed record AnalysisReport(
     [JsonPropertyOrder(-1)]
     public ToolInfo Tool { get; init; } = ToolInfo.Current;
 
+    /// <summary>Attempt chains of two or more connections (Analysis/AttemptChains.cs), in the order of their first frames.</summary>
+    public IReadOnlyList<ChainReport> Chains { get; init; } = [];
+
+    /// <summary>Connections that failed, not counting refused attempts a client replaced by a successful fallback: what exit code 20 counts.</summary>
+    public int FailedConnections { get; init; }
+
     /// <summary>Source-generated (JsonReportContext.Relaxed: camelCase, nulls written, indented, relaxed escaping): the Native AOT build has
     /// no reflection-based serializer.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, JsonReportContext.Relaxed.AnalysisReport);
@@ -61,7 +67,67 @@ public sealed record ConnectionReport(
     bool StartedBeforeCapture,
     long ClientBytes,
     long ServerBytes,
-    long Packets);
+    long Packets)
+{
+    /// <summary>Findings from the facts the connection shows in clear, most severe first.</summary>
+    public IReadOnlyList<FindingReport> Findings { get; init; } = [];
+
+    /// <summary>What the default client profile (windows11) would do against the facts; null when the server never answered the X.224 request.</summary>
+    public ClientVerdictReport? ClientVerdict { get; init; }
+
+    /// <summary>The attempt chain this connection belongs to (chains[].id); null when it is no part of one.</summary>
+    public int? ChainId { get; init; }
+
+    /// <summary>0-based position in its attempt chain; null when it is no part of one.</summary>
+    public int? AttemptIndex { get; init; }
+
+    /// <summary>A refused attempt (negotiation failure) the client replaced by a successful fallback: not counted as failed.</summary>
+    public bool SupersededByFallback { get; init; }
+}
+
+/// <summary>A finding, as in the probe document, with the client profiles it affects.</summary>
+public sealed record FindingReport(string Code, string Severity, string Title, string Evidence, string Remedy, IReadOnlyList<string> Affects);
+
+/// <summary>One client profile's outcome against the facts of a connection or chain.</summary>
+/// <param name="Result">connects, connects_after_warning, connects_insecurely, fails or unknown.</param>
+/// <param name="Inferred">Some facts it rests on were concluded, not seen (see inferredFacts).</param>
+public sealed record ClientVerdictReport(
+    string Profile,
+    string Result,
+    string? Protocol,
+    string? FailPhase,
+    string? Reason,
+    string Summary,
+    IReadOnlyList<string> Steps,
+    IReadOnlyList<string> Warnings,
+    IReadOnlyList<string> NeedsConnection,
+    IReadOnlyList<string> InferredFacts,
+    bool Inferred);
+
+/// <summary>Connections of one client to one server that are one attempt to connect (a refusal, then a fallback).</summary>
+public sealed record ChainReport(
+    int Id,
+    string Client,
+    string Server,
+    IReadOnlyList<ChainAttemptReport> Attempts,
+    int FirstFrame,
+    int LastFrame,
+    bool Ok,
+    bool FellBack,
+    string Summary,
+    IReadOnlyList<FindingReport> Findings,
+    ClientVerdictReport? ClientVerdict);
+
+/// <param name="Connection">0-based index into connections[].</param>
+public sealed record ChainAttemptReport(
+    int Connection,
+    int FirstFrame,
+    int LastFrame,
+    IReadOnlyList<string>? RequestedProtocols,
+    string? SelectedProtocol,
+    string? FailureCode,
+    bool Ok,
+    bool SupersededByFallback);
 
 public sealed record TlsReport(
     string? Version,
@@ -73,7 +139,23 @@ public sealed record TlsReport(
     string? CertificateIssuer,
     IReadOnlyList<TlsAlertReport> Alerts,
     int? ClientHelloFrame,
-    int? ServerHelloFrame);
+    int? ServerHelloFrame)
+{
+    /// <summary>The server certificate's facts, when it was sent in clear (TLS 1.2 and older); null otherwise.</summary>
+    public CertificateReport? Certificate { get; init; }
+}
+
+/// <summary>The facts of the server certificate the finding rules judge (RFC 5280 4.1).</summary>
+public sealed record CertificateReport(
+    DateTimeOffset NotBefore,
+    DateTimeOffset NotAfter,
+    bool SelfSigned,
+    string KeyAlgorithm,
+    int? KeySize,
+    string SignatureAlgorithm,
+    string? SubjectCommonName,
+    IReadOnlyList<string> SubjectAltNames,
+    IReadOnlyList<string> IpAddresses);
 
 /// <summary>An alert; level and description are null when the alert was encrypted (sent after ChangeCipherSpec).</summary>
 public sealed record TlsAlertReport(int Frame, string From, string? Level, string? Description, bool Encrypted);

@@ -21,27 +21,92 @@ public static class CaptureAnalysis
     {
         // Each connection is written as soon as it ends, so only its report stays in memory (as many connections as
         // the capture holds); sorted by first frame as the findings are (a stable sort of the same order).
+        // The attempt chains are grouped once, at the end, from the few fields AttemptChains keeps per connection.
         var connections = new List<ConnectionReport>();
         var pool = new ReportPool();
-        var run = CaptureFiles.Analyze(files, options, progress, cancellationToken, c => connections.Add(Connection(c, pool)));
-        return new Result(ToReport(run.Findings, connections.OrderBy(c => c.FirstFrame).ToList()), run.Status, run.Errors);
+        var chains = new AttemptChains(options.AttemptChainWindow);
+        var run = CaptureFiles.Analyze(files, options, progress, cancellationToken, c =>
+        {
+            connections.Add(Connection(c, pool));
+            chains.Add(c);
+        });
+        return new Result(ToReport(run.Findings, connections.OrderBy(c => c.FirstFrame).ToList(), chains.Build()), run.Status, run.Errors);
     }
 
-    /// <summary>The analysis document for <paramref name="f"/>.</summary>
-    public static AnalysisReport ToReport(CaptureFindings f)
+    /// <summary>The analysis document for <paramref name="f"/>, attempt chains grouped within <paramref name="chainWindow"/> (default <see cref="AttemptChains.DefaultWindow"/>).</summary>
+    public static AnalysisReport ToReport(CaptureFindings f, TimeSpan? chainWindow = null)
     {
         var pool = new ReportPool();
-        return ToReport(f, Map(f.Connections, c => Connection(c, pool)));
+        return ToReport(f, Map(f.Connections, c => Connection(c, pool)), AttemptChains.Build(f.Connections, chainWindow));
     }
 
-    private static AnalysisReport ToReport(CaptureFindings f, IReadOnlyList<ConnectionReport> connections) =>
-        new(AnalysisReport.SchemaName, f.Files, f.Packets, f.Bytes, f.Seconds,
-            connections,
+    private static AnalysisReport ToReport(CaptureFindings f, IReadOnlyList<ConnectionReport> connections, AttemptChains.Result chains)
+    {
+        var marked = new List<ConnectionReport>(connections.Count);
+        for (int i = 0; i < connections.Count; i++)
+        {
+            marked.Add(chains.PerConnection[i] is { } at
+                ? connections[i] with { ChainId = at.ChainId, AttemptIndex = at.AttemptIndex, SupersededByFallback = at.Superseded }
+                : connections[i]);
+        }
+
+        return new(AnalysisReport.SchemaName, f.Files, f.Packets, f.Bytes, f.Seconds,
+            marked,
             Map(f.Udp, Udp),
             Map(f.Icmp, Icmp),
             new FragmentReport(f.Fragments.Ipv4, f.Fragments.Ipv6, f.Fragments.Reassembled, f.Fragments.Incomplete),
             f.Damage,
-            f.Warnings);
+            f.Warnings)
+        {
+            Chains = Map(chains.Chains, ch => Chain(ch, marked)),
+            FailedConnections = marked.Count(c => !c.Verdict.Ok && !c.SupersededByFallback),
+        };
+    }
+
+    private static ChainReport Chain(AttemptChain ch, IReadOnlyList<ConnectionReport> connections) => new(
+        ch.Id,
+        ch.Client,
+        ch.Server,
+        Map(ch.Attempts, i => new ChainAttemptReport(
+            i,
+            connections[i].FirstFrame,
+            connections[i].LastFrame,
+            connections[i].RequestedProtocols,
+            connections[i].SelectedProtocol,
+            connections[i].FailureCode,
+            connections[i].Verdict.Ok,
+            connections[i].SupersededByFallback)),
+        ch.Attempts.Min(i => connections[i].FirstFrame),
+        ch.Attempts.Max(i => connections[i].LastFrame),
+        ch.Ok,
+        ch.FellBack,
+        ch.Summary,
+        Map(ch.Findings, Finding),
+        ch.ClientVerdict is { } v ? ClientVerdict(v, ch.InferredFacts) : null);
+
+    /// <summary>A finding in the probe document's words: snake_case code, lower-case severity.</summary>
+    internal static FindingReport Finding(Finding f) =>
+        new(f.Code, f.Severity.ToString().ToLowerInvariant(), f.Title, f.Evidence, f.Remedy, f.Affects);
+
+    internal static ClientVerdictReport ClientVerdict(ClientVerdict v, IReadOnlyList<string> inferredFacts) => new(
+        v.Profile,
+        v.Result switch
+        {
+            Compatibility.Connects => "connects",
+            Compatibility.ConnectsAfterWarning => "connects_after_warning",
+            Compatibility.ConnectsInsecurely => "connects_insecurely",
+            Compatibility.Fails => "fails",
+            _ => "unknown",
+        },
+        v.Protocol is { } p ? string.Join("|", p.ToReportNames()) : null,
+        v.FailPhase is { } phase ? Word(phase) : null,
+        v.Reason,
+        v.Summary,
+        v.Steps,
+        v.Warnings,
+        v.NeedsConnection,
+        inferredFacts,
+        inferredFacts.Count > 0);
 
     // Texts and lists that repeat from connection to connection (server, cookie, verdict words) are shared through
     // the pool: a capture of many similar connections then keeps one copy of each instead of one per connection.
@@ -68,7 +133,11 @@ public static class CaptureAnalysis
         c.StartedBeforeCapture,
         c.ClientBytes,
         c.ServerBytes,
-        c.Packets);
+        c.Packets)
+    {
+        Findings = Map(c.Findings, Finding),
+        ClientVerdict = c.ClientVerdict is { } v ? ClientVerdict(v, c.InferredFacts) : null,
+    };
 
     private static TlsReport Tls(TlsFindings t) => new(
         t.Version is { } v ? TlsNames.VersionName(v) : null,
@@ -85,7 +154,13 @@ public static class CaptureAnalysis
             a.Alert is { } named ? TlsNames.AlertName(named.Description) : null,
             a.Alert is null)),
         t.ClientHelloFrame,
-        t.ServerHelloFrame);
+        t.ServerHelloFrame)
+    {
+        Certificate = t.Certificate is { } cert
+            ? new CertificateReport(cert.NotBefore, cert.NotAfter, cert.SelfSigned, cert.KeyAlgorithm, cert.KeySize, cert.SignatureAlgorithm,
+                cert.SubjectCommonName, cert.SubjectAltNames, cert.IpAddresses)
+            : null,
+    };
 
     private static FlightReport Flight(FlightFinding f) =>
         new(f.FromClient ? "client" : "server", f.Label, f.Records, f.Bytes, f.FirstRecordLength, f.PlaintextEstimate, f.FirstFrame, f.LastFrame);

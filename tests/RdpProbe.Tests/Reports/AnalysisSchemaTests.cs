@@ -10,8 +10,8 @@ namespace RdpProbe.Tests.JsonReports;
 /// </summary>
 public sealed class AnalysisSchemaTests
 {
-    /// <summary>The lab's servers listen on these ports besides 3389 (captures/README.md).</summary>
-    private static readonly AnalyzerOptions LabPorts = new() { Ports = [3388, 3389, 3390, 3391, 3397] };
+    /// <summary>The lab's servers listen on these ports besides 3389; the xfreerdp-* captures were taken on the default lab base (captures/README.md).</summary>
+    private static readonly AnalyzerOptions LabPorts = new() { Ports = [3388, 3389, 3390, 3391, 3397, 13392, 13394] };
 
     /// <summary>Every .pcap and .pcapng under captures/, relative to the repository root.</summary>
     private static List<string> CaptureFiles() =>
