@@ -6,6 +6,22 @@
 #   scripts/faults.sh add|del blackhole PORT [MINLEN]      server segments >= MINLEN (default 1000) bytes from PORT
 #                                                          are dropped silently (MTU black hole)
 #   scripts/faults.sh add|del udp-drop PORT                UDP datagrams to PORT are dropped (no reply, no ICMP)
+#   --- lane attrib (issue 11) ---
+#   scripts/faults.sh add|del reset-after-bytes PORT N     once the client has sent N bytes (IP packets counted whole,
+#                                                          connbytes) on a connection to PORT, its next segment is
+#                                                          answered with a TCP RST that the server never sees: a
+#                                                          middlebox resetting mid-handshake (after NTLM AUTHENTICATE,
+#                                                          on the MCS Connect Initial, ... depending on N)
+#   scripts/faults.sh add|del mss-clamp PORT MSS           the client's SYN to PORT announces MSS instead of 65495, so
+#                                                          the server splits its flights into MSS-sized segments (with
+#                                                          "blackhole" the tail of a flight then still arrives, as it
+#                                                          does behind a real MTU-limited hop)
+#   scripts/faults.sh add|del sigstop PORT                 the process listening on PORT is stopped (SIGSTOP; "del"
+#                                                          continues it): the kernel still accepts connections, nothing
+#                                                          answers them. The pid is kept in /tmp/rdpprobe-sigstop-PORT.
+#   --- end lane attrib ---
+#   scripts/faults.sh add|del kdc-drop PORT                UDP datagrams AND TCP segments to PORT are dropped (a
+#                                                          firewall or VPN policy blocking Kerberos port 88; two rules)
 #   scripts/faults.sh list                                 rules this script added (and that are still there)
 #   scripts/faults.sh clear                                removes every rule carrying the rdpprobe-test marker
 #
@@ -22,6 +38,10 @@ usage() {
 usage: scripts/faults.sh add|del reset-at-clienthello PORT
        scripts/faults.sh add|del blackhole PORT [MINLEN]
        scripts/faults.sh add|del udp-drop PORT
+       scripts/faults.sh add|del reset-after-bytes PORT N
+       scripts/faults.sh add|del mss-clamp PORT MSS
+       scripts/faults.sh add|del sigstop PORT
+       scripts/faults.sh add|del kdc-drop PORT
        scripts/faults.sh list|clear
 EOF
   exit 2
@@ -61,6 +81,21 @@ rule_for() {
     udp-drop)
       [[ $# -eq 2 ]] || usage
       echo "INPUT -i lo -p udp --dport $port -m comment --comment $MARK -j DROP"
+      ;;
+    # ---- lane attrib (issue 11)
+    reset-after-bytes)
+      [[ $# -eq 3 && "$3" =~ ^[0-9]+$ ]] || usage
+      echo "INPUT -i lo -p tcp --dport $port -m connbytes --connbytes $3: --connbytes-dir original --connbytes-mode bytes -m comment --comment $MARK -j REJECT --reject-with tcp-reset"
+      ;;
+    mss-clamp)
+      [[ $# -eq 3 && "$3" =~ ^[0-9]+$ ]] && (( $3 >= 536 && $3 <= 65495 )) || die "MSS must be 536..65495"
+      echo "OUTPUT -o lo -p tcp --dport $port --tcp-flags SYN,RST SYN -m comment --comment $MARK -j TCPMSS --set-mss $3"
+      ;;
+    # ---- end lane attrib
+    # kdc-drop is two rules; rules_for prints both.
+    tcp-drop)
+      [[ $# -eq 2 ]] || usage
+      echo "INPUT -i lo -p tcp --dport $port -m comment --comment $MARK -j DROP"
       ;;
     *) usage ;;
   esac
@@ -102,18 +137,55 @@ do_clear() {
   echo "faults.sh: removed $n rdpprobe-test rule(s)"
 }
 
+# ---- lane attrib (issue 11): SIGSTOP / SIGCONT of the listener on PORT (no iptables rule).
+sigstop() {
+  local verb="$1" port pid file
+  port="$(port_arg "${2:-}")"
+  file="/tmp/rdpprobe-sigstop-$port"
+  if [[ "$verb" == add ]]; then
+    pid="$(ss -Hltnp "( sport = :$port )" 2>/dev/null | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -n1)"
+    [[ -n "$pid" ]] || die "nothing listens on port $port"
+    echo "$pid" >"$file"
+    kill -STOP "$pid"
+  else
+    [[ -f "$file" ]] || { echo "faults.sh: no stopped process recorded for port $port" >&2; return 0; }
+    pid="$(cat "$file")"
+    kill -CONT "$pid" 2>/dev/null || true
+    rm -f "$file"
+  fi
+}
+# ---- end lane attrib
+# Every rule (one line each) of a fault.
+rules_for() {
+  if [[ "${1:-}" == kdc-drop ]]; then
+    [[ $# -eq 2 ]] || usage
+    rule_for udp-drop "$2"
+    rule_for tcp-drop "$2"
+  else
+    rule_for "$@"
+  fi
+}
+
 cmd="${1:-}"
 case "$cmd" in
   add | del)
     [[ $# -ge 3 ]] || usage
-    read -r -a rule <<<"$(rule_for "${@:2}")"
-    if [[ "$cmd" == add ]]; then
-      ipt -I "${rule[@]}"
-    else
-      ipt -D "${rule[@]}" 2>/dev/null || echo "faults.sh: rule already absent: ${rule[*]}" >&2
-      if [[ "$2" == reset-at-clienthello ]]; then
-        kill_orphans "$3"
+    if [[ "$2" == sigstop ]]; then
+      [[ $# -eq 3 ]] || usage
+      sigstop "$cmd" "$3"
+      exit 0
+    fi
+    lines="$(rules_for "${@:2}")"
+    while IFS= read -r line; do
+      read -r -a rule <<<"$line"
+      if [[ "$cmd" == add ]]; then
+        ipt -I "${rule[@]}"
+      else
+        ipt -D "${rule[@]}" 2>/dev/null || echo "faults.sh: rule already absent: ${rule[*]}" >&2
       fi
+    done <<<"$lines"
+    if [[ "$cmd" == del && ( "$2" == reset-at-clienthello || "$2" == reset-after-bytes ) ]]; then
+      kill_orphans "$3"
     fi
     ;;
   list)

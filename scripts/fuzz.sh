@@ -8,13 +8,13 @@
 #   scripts/fuzz.sh minimize TARGET  afl-cmin the target's findings and seeds back into fuzz/corpus/TARGET
 #   scripts/fuzz.sh seeds            regenerate the generated seed inputs (fuzz/corpus/*/seed-*)
 #
-# Targets: x224 tls credssp mcs security share udp capture probe.
+# Targets: x224 tls credssp mcs security share udp capture probe explain.
 # Findings go to fuzz/findings/TARGET (not checked in); crash inputs are listed at the end of the campaign.
 # FUZZ_REUSE_BUILD=1 skips the build and instrumentation when an instrumented build is already in $FUZZ_WORK.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-readonly TARGETS=(x224 tls credssp mcs security share udp capture probe)
+readonly TARGETS=(x224 tls credssp mcs security share udp capture probe explain)
 readonly WORK="${FUZZ_WORK:-/tmp/rdpprobe-fuzz}"
 readonly BIN="$WORK/bin"
 

@@ -11,7 +11,12 @@ readonly PACKAGES=(xrdp freerdp2-shadow-x11 freerdp2-x11 xvfb tshark tcpdump lib
   wireguard-go wireguard-tools hyperfine jq ethtool openssl faketime prometheus afl++
   wine64 clang zlib1g-dev lld gcc-aarch64-linux-gnu libc6-dev-arm64-cross
   # The HTML report tests (tests/RdpProbe.IntegrationTests/Html) load the pages in a real headless browser.
-  chromium)
+  chromium
+  # The lab's foreign services on the RDP port (scripts/lab.sh base+11..13): python's http.server and sshd.
+  python3 openssh-server
+
+  # The lab KDC (scripts/kdc.sh) and kinit/kvno for hand checks; dnsmasq answers the DNS SRV discovery tests.
+  krb5-kdc krb5-admin-server krb5-user dnsmasq-base)
 
 missing=()
 for package in "${PACKAGES[@]}"; do

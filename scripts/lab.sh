@@ -14,6 +14,19 @@
 #   base+8  FreeRDP shadow server, NLA only, under libfaketime with its clock 7 minutes ahead (only when the
 #           faketime package is installed; otherwise it is left out)
 #   base+9  nothing listens (closed port: the kernel answers a SYN with RST)
+#   --- lane attrib (issue 11) ---
+#   base+10 xrdp whose certificate and key do not belong together (security_layer=negotiate): the files exist, so
+#           xrdp selects TLS, then cannot use the pair and sends a cleartext MCS Disconnect Provider Ultimatum where
+#           the ServerHello should be (the "MachineKeys" case: a certificate whose private key is unusable)
+#   --- end lane attrib ---
+#   base+11 python3 -m http.server bound to 127.0.0.1 (a foreign service: HTTP waits for a whole request line)
+#   base+12 openssl s_server -www with a self-signed certificate (a foreign service: plain TLS, HTTPS-style)
+#   base+13 sshd on 127.0.0.1 with its own config and host key under the state dir (a foreign service: speaks first)
+#           The three foreign services (issue 11) are not RDP: they are only checked to accept TCP, not to answer
+#           an X.224 Connection Request. Their block is delimited below ("foreign services").
+#   base+14 MIT Kerberos KDC for realm RDPPROBE.TEST (UDP+TCP), and base+15 the same KDC 7 minutes ahead under
+#           libfaketime: started and stopped by scripts/kdc.sh (principals and files: see its header); left out
+#           with a notice when krb5-kdc is not installed
 #
 # State (pids, logs, generated configs, the Xvfb display) lives in .lab/<base>/ at the repository root.
 # "start" is idempotent: a server already listening on its port is left alone, also when another checkout
@@ -49,7 +62,7 @@ while [[ $# -gt 0 ]]; do
     *) usage ;;
   esac
 done
-[[ "$base" =~ ^[0-9]+$ ]] && (( base >= 1 && base + 9 <= 65535 )) || die "--base must be a port number with room for base+9 (got '$base')"
+[[ "$base" =~ ^[0-9]+$ ]] && (( base >= 1 && base + 15 <= 65535 )) || die "--base must be a port number with room for base+15 (got '$base')"
 
 # RDPPROBE_LAB_STATE overrides the state directory, for a second lab on the same base in another network namespace.
 readonly STATE="${RDPPROBE_LAB_STATE:-$ROOT/.lab/$base}"
@@ -57,6 +70,8 @@ readonly STATE="${RDPPROBE_LAB_STATE:-$ROOT/.lab/$base}"
 FAKETIME_LIB="$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -n1 || true)"
 readonly FAKETIME_LIB
 NAMES=(xrdp shadow-nla shadow-tls shadow-rdp xrdp-expired xrdp-tls10 xrdp-nocert xrdp-rdponly)
+# lane attrib (issue 11): base+10
+NAMES+=(xrdp-badkey)
 if [[ -n "$FAKETIME_LIB" ]]; then
   NAMES+=(shadow-skew)
 fi
@@ -73,6 +88,7 @@ port_of() {
     xrdp-rdponly) echo $((base + 7)) ;;
     shadow-skew) echo $((base + 8)) ;;
     closed) echo $((base + 9)) ;;
+    xrdp-badkey) echo $((base + 10)) ;; # lane attrib (issue 11)
   esac
 }
 
@@ -153,6 +169,132 @@ spawn() {
   setsid "$@" </dev/null >"$STATE/$name.log" 2>&1 9>&- &
   echo $! >"$STATE/$name.pid"
 }
+
+# ---- foreign services (issue 11): base+11 http, base+12 tls-server, base+13 sshd ---------------------------------
+# Real non-RDP services on the lab's ports, for "something else answers on the RDP port". Each runs in its own
+# session (setsid) from files under $STATE/foreign; only TCP readiness is checked (they do not speak RDP).
+FOREIGN_NAMES=(http tls-server sshd)
+foreign_port_of() {
+  case "$1" in
+    http) echo $((base + 11)) ;;
+    tls-server) echo $((base + 12)) ;;
+    sshd) echo $((base + 13)) ;;
+  esac
+}
+# A word of the command line that identifies the service (pid files are trusted only while it matches).
+foreign_program() {
+  case "$1" in
+    http) echo "http.server" ;;
+    tls-server) echo "s_server" ;;
+    sshd) echo "sshd" ;;
+  esac
+}
+foreign_recorded_pid() {
+  local name="$1" pid
+  [[ -f "$STATE/$name.pid" ]] || return 0
+  pid="$(cat "$STATE/$name.pid")"
+  if alive "$pid" && [[ "$(cmdline_of "$pid")" == *"$(foreign_program "$name")"* ]]; then
+    echo "$pid"
+  fi
+}
+start_foreign() {
+  local name="$1" port dir
+  port="$(foreign_port_of "$name")"
+  dir="$STATE/foreign"
+  mkdir -p "$dir"
+  [[ -n "$(foreign_recorded_pid "$name")" ]] && return 0
+  if listening "$port"; then
+    local line
+    line="$(cmdline_of "$(listener_pid "$port")")"
+    if [[ "$line" == *"$(foreign_program "$name")"* && "$line" == *"$port"* ]]; then
+      echo "lab.sh: $name on $port is already running (started elsewhere); reusing it"
+      return 0
+    fi
+    die "$name: port $port is taken by another program: $line(pick another base with --base or RDPPROBE_LAB_BASE)"
+  fi
+  case "$name" in
+    http)
+      mkdir -p "$dir/www"
+      echo "rdpprobe lab: not an RDP server" >"$dir/www/index.html"
+      spawn "$name" python3 -m http.server "$port" --bind 127.0.0.1 --directory "$dir/www"
+      ;;
+    tls-server)
+      if [[ ! -s "$dir/tls-cert.pem" || ! -s "$dir/tls-key.pem" ]]; then
+        openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=tls.rdpprobe.test" \
+          -keyout "$dir/tls-key.pem" -out "$dir/tls-cert.pem" >"$dir/openssl.log" 2>&1 ||
+          die "openssl req failed: $(tail -n 3 "$dir/openssl.log")"
+      fi
+      # -www: answers a GET over TLS with a status page and never reads stdin (which is /dev/null here).
+      spawn "$name" openssl s_server -accept "127.0.0.1:$port" -cert "$dir/tls-cert.pem" -key "$dir/tls-key.pem" -www
+      ;;
+    sshd)
+      command -v /usr/sbin/sshd >/dev/null 2>&1 || die "sshd missing; install with: apt-get install -y openssh-server"
+      [[ -s "$dir/ssh_host_ed25519_key" ]] || ssh-keygen -q -t ed25519 -N '' -f "$dir/ssh_host_ed25519_key" >/dev/null ||
+        die "ssh-keygen failed"
+      # Nobody logs in: no password, no keys. sshd needs its privilege separation directory.
+      mkdir -p /run/sshd
+      printf '%s\n' "Port $port" "ListenAddress 127.0.0.1" "HostKey $dir/ssh_host_ed25519_key" "PidFile none" \
+        "UsePAM no" "StrictModes no" "PasswordAuthentication no" "KbdInteractiveAuthentication no" \
+        "PubkeyAuthentication no" "PermitRootLogin no" "AuthorizedKeysFile none" "MaxStartups 50" >"$dir/sshd_config"
+      # sshd re-executes itself and so must be started by its absolute path.
+      spawn "$name" /usr/sbin/sshd -D -e -f "$dir/sshd_config"
+      ;;
+  esac
+}
+foreign_wait_ready() {
+  local deadline=$((SECONDS + START_TIMEOUT_S)) name port pid pending
+  while :; do
+    pending=()
+    for name in "${FOREIGN_NAMES[@]}"; do
+      port="$(foreign_port_of "$name")"
+      if ! listening "$port"; then
+        pid="$(cat "$STATE/$name.pid" 2>/dev/null || true)"
+        [[ -n "$pid" ]] && ! alive "$pid" && fail_with_log "$name" "exited before listening on 127.0.0.1:$port"
+        pending+=("$name")
+      fi
+    done
+    [[ ${#pending[@]} -eq 0 ]] && break
+    ((SECONDS < deadline)) || fail_with_log "${pending[0]}" "not listening on 127.0.0.1:$(foreign_port_of "${pending[0]}") after ${START_TIMEOUT_S}s"
+    sleep 0.2
+  done
+  for name in "${FOREIGN_NAMES[@]}"; do
+    accepts "$(foreign_port_of "$name")" || fail_with_log "$name" "listens but a TCP connect to 127.0.0.1:$(foreign_port_of "$name") failed"
+  done
+}
+foreign_start_all() {
+  local name
+  for name in "${FOREIGN_NAMES[@]}"; do
+    start_foreign "$name"
+  done
+  foreign_wait_ready
+}
+foreign_stop_all() {
+  local name pid
+  for name in "${FOREIGN_NAMES[@]}"; do
+    pid="$(foreign_recorded_pid "$name")"
+    rm -f "$STATE/$name.pid"
+    [[ -n "$pid" ]] || continue
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do
+      alive "$pid" || break
+      sleep 0.1
+    done
+    alive "$pid" && { kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true; }
+  done
+}
+foreign_status() {
+  local name port
+  for name in "${FOREIGN_NAMES[@]}"; do
+    port="$(foreign_port_of "$name")"
+    if listening "$port"; then
+      printf '%-12s 127.0.0.1:%-5s %s\n' "$name" "$port" "up (pid $(listener_pid "$port"), not RDP)"
+    else
+      printf '%-12s 127.0.0.1:%-5s %s\n' "$name" "$port" "down"
+      return 1
+    fi
+  done
+}
+# ---- end of foreign services -------------------------------------------------------------------------------------
 
 start_xvfb() {
   local pid display
@@ -243,6 +385,22 @@ make_expired_certificate() {
     die "openssl ca failed: $(tail -n 3 "$dir/openssl.log")"
 }
 
+# ---- lane attrib (issue 11): a certificate with a private key that is not its own (base+10, xrdp-badkey).
+# Two independent RSA 2048 keys: the certificate is self-signed with the first, xrdp is given the second. Both files
+# exist and parse, so xrdp selects TLS in the Connection Confirm; OpenSSL's key check then fails when the TLS
+# context is built, which is what a Windows server with an unreadable MachineKeys private key resembles.
+make_mismatched_key() {
+  if [[ -s "$STATE/badkey-cert.pem" && -s "$STATE/badkey-key.pem" ]]; then
+    return 0
+  fi
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$STATE/badkey-certkey.pem" -subj "/CN=badkey.rdpprobe.test" \
+    -days 3650 -out "$STATE/badkey-cert.pem" >"$STATE/badkey-openssl.log" 2>&1 || die "openssl req failed: $(tail -n 3 "$STATE/badkey-openssl.log")"
+  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$STATE/badkey-key.pem" >>"$STATE/badkey-openssl.log" 2>&1 ||
+    die "openssl genpkey failed: $(tail -n 3 "$STATE/badkey-openssl.log")"
+  rm -f "$STATE/badkey-certkey.pem"
+}
+# ---- end lane attrib
+
 start_xrdp() {
   local name="$1" port="$2"
   shift 2
@@ -300,6 +458,10 @@ start_server() {
       ;;
     xrdp-rdponly)
       start_xrdp "$name" "$port" "security_layer=rdp"
+      ;;
+    xrdp-badkey) # lane attrib (issue 11)
+      make_mismatched_key
+      start_xrdp "$name" "$port" "security_layer=negotiate" "certificate=$STATE/badkey-cert.pem" "key_file=$STATE/badkey-key.pem"
       ;;
     shadow-skew)
       # FAKETIME="+7m": every wall-clock read of the server runs 7 minutes ahead, the NTLM CHALLENGE's timestamp
@@ -393,12 +555,20 @@ do_start() {
     start_server "$name"
   done
   wait_ready
+  foreign_start_all
   if ((all_up && !restarted)); then
     echo "lab.sh: lab on base $base already running"
   else
     echo "lab.sh: lab on base $base is up"
   fi
   do_status
+  # --- lane krbkdc: the lab KDC (base+14, base+15) -----------------------------------------------------------
+  if command -v krb5kdc >/dev/null 2>&1; then
+    "$ROOT/scripts/kdc.sh" start --base "$base" 9>&-
+  else
+    echo "lab.sh: krb5-kdc is not installed; the lab KDC (base+14/15) is left out (scripts/install-deps.sh installs it)"
+  fi
+  # --- end lane krbkdc ------------------------------------------------------------------------------------------
 }
 
 stop_pid() {
@@ -424,7 +594,11 @@ do_stop() {
   for name in "${NAMES[@]}" xvfb; do
     stop_pid "$name"
   done
+  foreign_stop_all
   rm -f "$STATE/display"
+  # --- lane krbkdc: the lab KDC ---------------------------------------------------------------------------------
+  "$ROOT/scripts/kdc.sh" stop --base "$base" 9>&- || true
+  # --- end lane krbkdc ------------------------------------------------------------------------------------------
   echo "lab.sh: lab on base $base stopped (processes started from this checkout)"
 }
 
@@ -443,6 +617,7 @@ do_status() {
     fi
     printf '%-12s 127.0.0.1:%-5s %s\n' "$name" "$port" "$state"
   done
+  foreign_status || rc=1
   if [[ -s "$STATE/display" ]]; then
     echo "display     $(cat "$STATE/display")"
   fi

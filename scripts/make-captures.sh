@@ -161,6 +161,36 @@ if want mtu-blackhole; then
   capture mtu-blackhole "tcp port $TLS" 8 xf "/v:127.0.0.1:$TLS" /u:probe /p:x /sec:tls +auth-only
   "$ROOT/scripts/faults.sh" del blackhole "$TLS"
 fi
+# ---- lane attrib (issue 11): faults whose cause must be attributed right (resets, cleartext DPUM, downgrade, stop).
+# Thresholds are IP bytes the client has sent (connbytes), measured with both xfreerdp 2.11 and the probe: 1200 is
+# crossed by the NTLM AUTHENTICATE on the NLA server, 1000 by the MCS Connect Initial on xrdp.
+readonly BADKEY=$((BASE + 10)) NOCERT=$((BASE + 6))
+cleanup_attrib() {
+  "$ROOT/scripts/faults.sh" del reset-after-bytes "$NLA" 1200 >/dev/null 2>&1 || true
+  "$ROOT/scripts/faults.sh" del reset-after-bytes "$XRDP" 1000 >/dev/null 2>&1 || true
+  "$ROOT/scripts/faults.sh" del sigstop "$XRDP" >/dev/null 2>&1 || true
+}
+if want attrib-reset-after-authenticate; then
+  "$ROOT/scripts/faults.sh" add reset-after-bytes "$NLA" 1200
+  capture attrib-reset-after-authenticate "tcp port $NLA" 8 xf "/v:127.0.0.1:$NLA" /u:probe /d:LAB '/p:Passw0rd!' +auth-only || true
+  cleanup_attrib
+fi
+if want attrib-reset-at-mcs; then
+  "$ROOT/scripts/faults.sh" add reset-after-bytes "$XRDP" 1000
+  capture attrib-reset-at-mcs "tcp port $XRDP" 8 xf "/v:127.0.0.1:$XRDP" /u:probe /p:x +auth-only || true
+  cleanup_attrib
+fi
+want attrib-xrdp-badkey && capture attrib-xrdp-badkey "tcp port $BADKEY" 8 \
+  xf "/v:127.0.0.1:$BADKEY" /u:probe /p:x +auth-only
+want attrib-downgrade && capture attrib-downgrade "tcp port $NOCERT" 8 \
+  xf "/v:127.0.0.1:$NOCERT" /u:probe /p:x /sec:tls +auth-only
+if want attrib-sigstop; then
+  "$ROOT/scripts/faults.sh" add sigstop "$XRDP"
+  capture attrib-sigstop "tcp port $XRDP" 8 xf "/v:127.0.0.1:$XRDP" /u:probe /p:x +auth-only || true
+  cleanup_attrib
+fi
+# ---- end lane attrib
+
 want closed-port && capture closed-port "tcp port $CLOSED" 10 \
   xf "/v:127.0.0.1:$CLOSED" /u:probe /p:x +auth-only
 

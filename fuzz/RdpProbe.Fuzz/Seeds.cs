@@ -49,6 +49,8 @@ internal static class Seeds
                 NtlmChallenge.Encode(NtlmNegotiate.DefaultFlags, new byte[8], "LAB",
                     [new NtlmAvPair(NtlmAvId.NbComputerName, System.Text.Encoding.Unicode.GetBytes("VM"))], null),
                 EarlyUserAuthorization.Encode(EarlyUserAuthorizationResult.AccessDenied),
+                new SpnegoInit(SpnegoMechs.KerberosThenNtlm, NtlmNegotiate.Encode()).Encode(),
+                new SpnegoResp(SpnegoNegState.AcceptIncomplete, SpnegoMechs.Ntlm, new byte[40], new byte[16]).Encode(),
             ],
             ["mcs"] =
             [
@@ -73,6 +75,16 @@ internal static class Seeds
             [
                 RdpeUdp.Encode(RdpeUdp.CreateClientSyn(0x1234)),
                 RdpeUdp.Encode(RdpeUdp.CreateClientSyn(0x1234, RdpUdpVersion.V1, new byte[16])),
+            ],
+            ["explain"] =
+            [
+                X224.EncodeConnectionRequest(new X224ConnectionRequest("probe", null, new NegotiationMessage(NegotiationType.Request, 0, 0x0B), null)),
+                [.. confirmTls, .. confirmFailure],
+                HandshakeRecord(1, [0x03, 0x03, .. new byte[32], 0x00, 0x00, 0x02, 0xC0, 0x30, 0x01, 0x00, 0x00, 0x07, 0x00, 0x2B, 0x00, 0x03, 0x02, 0x03, 0x04]),
+                [.. HandshakeRecord(2, [0x03, 0x03, .. new byte[32], 0x00, 0xC0, 0x30, 0x00]), .. HandshakeRecord(11, CertificateMessage(SelfSigned()))],
+                [0x14, 0x03, 0x03, 0x00, 0x01, 0x01, 0x16, 0x03, 0x03, 0x00, 0x02, 0x14, 0x00, 0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28],
+                new TsRequest(6, [NtlmNegotiate.Encode()], null, null, null, new byte[32]).Encode(),
+                new TsRequest(6, [NtlmChallenge.Encode(NtlmNegotiate.DefaultFlags, new byte[8], "LAB", [], null)]).Encode(),
             ],
             ["probe"] =
             [
@@ -99,6 +111,13 @@ internal static class Seeds
         var request = new CertificateRequest("CN=rdp-fuzz", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
         using var certificate = request.CreateSelfSigned(DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch.AddYears(60));
         return certificate.RawData;
+    }
+
+    /// <summary>One TLS 1.2 handshake record holding one message of <paramref name="type"/> (RFC 5246 6.2.1, 7.4).</summary>
+    private static byte[] HandshakeRecord(byte type, byte[] body)
+    {
+        int message = 4 + body.Length;
+        return [0x16, 0x03, 0x03, (byte)(message >> 8), (byte)message, type, (byte)(body.Length >> 16), (byte)(body.Length >> 8), (byte)body.Length, .. body];
     }
 
     /// <summary>A TLS 1.2 Certificate message body (RFC 5246 7.4.2): 24-bit list length, then 24-bit length + DER.</summary>

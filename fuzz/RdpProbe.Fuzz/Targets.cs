@@ -26,7 +26,11 @@ internal static class Targets
         ["udp"] = UdpFamily,
         ["capture"] = CapturePipeline,
         ["probe"] = ProbeAgainstScriptedPeer,
+        ["explain"] = ExplainPayload,
     };
+
+    /// <summary>--explain-frame past TCP: TPKT, X.224/RDP_NEG, TLS records and clear handshake messages, TSRequest/NTLM, hex dump.</summary>
+    private static void ExplainPayload(byte[] b) => FrameExplainer.ExplainPayload(b, "TCP 1 -> 2");
 
     /// <summary>TPKT (RFC 1006), X.224 CR/CC (MS-RDPBCGR 2.2.1.1-2), RDP_NEG_* and the first-bytes sniffer.</summary>
     private static void X224Family(byte[] b)
@@ -53,11 +57,12 @@ internal static class Targets
         X509.TryRead(b, out _);
     }
 
-    /// <summary>TSRequest (MS-CSSP 2.2.1), NTLM CHALLENGE and AV pairs (MS-NLMP 2.2.1.2, 2.2.2.1), TSCredentials, Early User Authorization.</summary>
+    /// <summary>TSRequest (MS-CSSP 2.2.1), SPNEGO tokens (RFC 4178 §4.2), NTLM CHALLENGE and AV pairs (MS-NLMP 2.2.1.2, 2.2.2.1), TSCredentials, Early User Authorization.</summary>
     private static void CredsspFamily(byte[] b)
     {
         TsRequest.TryReadFrameLength(b, out _, out _, out _);
         TsRequest.TryRead(b, out _, out _, out _);
+        Spnego.TryRead(b, out _, out _, out _);
         TsCredentials.TryDecodePassword(b, out _, out _);
         NtlmChallenge.TryRead(b, out _, out _, out _);
         Ntlm.TryReadAvPairs(b, out _, out _);
@@ -130,6 +135,7 @@ internal static class Targets
         PhaseTimeout = TimeSpan.FromSeconds(2),
         SecurityMatrix = false,
         TlsVersions = false,
+        ClientSimulation = false,
         EncryptionLevels = false,
         SessionPhases = false,
     };

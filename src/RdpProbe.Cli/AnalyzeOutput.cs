@@ -8,6 +8,9 @@ internal static class AnalyzeOutput
 {
     public static void Render(IAnsiConsole console, AnalysisReport report, int details)
     {
+        // Frame numbers count per file (as Wireshark numbers each file): with several files every frame says its file.
+        bool many = report.Files.Count > 1;
+        string In(string file) => many ? $" in {file}" : "";
         int failed = report.Connections.Count(c => !c.Verdict.Ok && !c.SupersededByFallback);
         console.MarkupLine(Markup.Escape(
             $"{report.Files.Count} file(s), {report.Packets} packets, {report.Bytes} bytes, {report.Seconds:0.###} s: " +
@@ -28,14 +31,14 @@ internal static class AnalyzeOutput
             var c = report.Connections[i];
             string tag = c.Verdict.Ok ? "[green]ok  [/]" : c.SupersededByFallback ? "[yellow]FELL[/]" : "[red]FAIL[/]";
             string ended = c.EndedBy is null ? c.Ending : c.Ending is "closed" or "reset" or "refused" ? $"{c.Ending} by {c.EndedBy}" : $"{c.Ending}, ended by {c.EndedBy}";
-            console.MarkupLine($"{tag} #{i + 1} {Markup.Escape($"{c.Client} -> {c.Server}  {c.LastPhase}, {ended}, frames {c.FirstFrame}-{c.LastFrame}: {c.Verdict.Summary}")}");
+            console.MarkupLine($"{tag} #{i + 1} {Markup.Escape($"{c.Client} -> {c.Server}  {c.LastPhase}, {ended}, frames {c.FirstFrame}-{c.LastFrame}{In(c.File)}: {c.Verdict.Summary}")}");
         }
 
         foreach (var ch in report.Chains)
         {
             string tag = ch.Ok ? "[green]ok  [/]" : "[red]FAIL[/]";
             string attempts = string.Join(", ", ch.Attempts.Select(a => $"#{a.Connection + 1}"));
-            console.MarkupLine($"{tag} {Markup.Escape($"attempt chain {ch.Id}: {ch.Client} -> {ch.Server}, {ch.Attempts.Count} attempts ({attempts}): {ch.Summary}")}");
+            console.MarkupLine($"{tag} {Markup.Escape($"attempt chain {ch.Id}: {ch.Client} -> {ch.Server}, {ch.Attempts.Count} attempts ({attempts}){In(ch.File)}: {ch.Summary}")}");
             if (ch.ClientVerdict is { } cv)
             {
                 Line(console, $"     client verdict: {cv.Summary}{(cv.Inferred ? " (inferred)" : "")}");
@@ -66,7 +69,7 @@ internal static class AnalyzeOutput
         foreach (var (c, i) in shown)
         {
             console.WriteLine();
-            RenderDetails(console, c, i + 1);
+            RenderDetails(console, c, i + 1, many);
         }
 
         if (report.Connections.Count > shown.Count)
@@ -81,7 +84,7 @@ internal static class AnalyzeOutput
             console.MarkupLine("[bold]RDP-UDP[/]");
             foreach (var u in report.Udp)
             {
-                Line(console, $"{u.Client} -> {u.Server}: SYN frames {string.Join(' ', u.SynFrames)}, SYN+ACK {(u.SynAck ? $"frame {u.SynAckFrame}" : "none")}{(u.UdpVersion is null ? "" : $", RDPEUDP {u.UdpVersion}")}");
+                Line(console, $"{u.Client} -> {u.Server}{In(u.File)}: SYN frames {string.Join(' ', u.SynFrames)}, SYN+ACK {(u.SynAck ? $"frame {u.SynAckFrame}" : "none")}{(u.UdpVersion is null ? "" : $", RDPEUDP {u.UdpVersion}")}");
                 Line(console, $"  {u.Verdict.Summary}");
                 Line(console, $"  filter: {u.Filter}");
             }
@@ -93,7 +96,7 @@ internal static class AnalyzeOutput
             console.MarkupLine("[bold]ICMP[/]");
             foreach (var m in report.Icmp)
             {
-                Line(console, $"frame {m.Frame}: {m.Kind}{(m.Mtu is { } mtu ? $" (MTU {mtu})" : "")} about {m.About}, quoting {m.Quoted}   filter: {m.Filter}");
+                Line(console, $"frame {m.Frame}{In(m.File)}: {m.Kind}{(m.Mtu is { } mtu ? $" (MTU {mtu})" : "")} about {m.About}, quoting {m.Quoted}   filter: {m.Filter}");
             }
         }
 
@@ -102,12 +105,19 @@ internal static class AnalyzeOutput
         {
             console.WriteLine();
             Line(console, $"IP fragments: {f.Ipv4} IPv4, {f.Ipv6} IPv6; {f.Reassembled} datagram(s) reassembled, {f.Incomplete} incomplete.   filter: ip.flags.mf==1 || ip.frag_offset>0 || ipv6.fragment");
+            if (many)
+            {
+                foreach (var pf in f.PerFile.Where(pf => pf.Ipv4 + pf.Ipv6 > 0))
+                {
+                    Line(console, $"  {pf.File}: {pf.Ipv4} IPv4, {pf.Ipv6} IPv6; {pf.Reassembled} reassembled, {pf.Incomplete} incomplete");
+                }
+            }
         }
     }
 
-    private static void RenderDetails(IAnsiConsole console, ConnectionReport c, int number)
+    internal static void RenderDetails(IAnsiConsole console, ConnectionReport c, int number, bool many)
     {
-        console.MarkupLine($"[bold]Connection #{number}[/] {Markup.Escape($"{c.Client} -> {c.Server}, frames {c.FirstFrame}-{c.LastFrame}, {c.Packets} packets{(c.StartedBeforeCapture ? ", started before the capture" : "")}")}");
+        console.MarkupLine($"[bold]Connection #{number}[/] {Markup.Escape($"{c.Client} -> {c.Server}, {(many ? $"{c.File} " : "")}frames {c.FirstFrame}-{c.LastFrame}, {c.Packets} packets{(c.StartedBeforeCapture ? ", started before the capture" : "")}")}");
         Line(console, $"  filter: {c.Filter}");
         if (c.Cookie is not null || c.RoutingToken is not null || c.RequestedProtocols is not null)
         {
@@ -152,7 +162,10 @@ internal static class AnalyzeOutput
             Line(console, $"  tls: {string.Join(", ", parts)}");
             foreach (var a in tls.Alerts)
             {
-                Line(console, $"  tls alert from {a.From} in frame {a.Frame}: {(a.Encrypted ? "encrypted (level and description not visible)" : $"{a.Level} {a.Description}")}");
+                string what = a.Inferred
+                    ? "inferred from the record length (a TLS 1.3 application-data record the size of an alert; level and description not visible)"
+                    : a.Encrypted ? "encrypted (level and description not visible)" : $"{a.Level} {a.Description}";
+                Line(console, $"  tls alert from {a.From} in frame {a.Frame}: {what}");
             }
         }
 
@@ -184,6 +197,16 @@ internal static class AnalyzeOutput
             Line(console, $"  client verdict: {cv.Summary}{(cv.Inferred ? " (inferred)" : "")}");
         }
 
+        // The whole compatibility table, one line per profile, as the probe's view shows it.
+        if (c.Compatibility.Count > 0)
+        {
+            Line(console, "  compatibility:");
+            foreach (var v in c.Compatibility)
+            {
+                Line(console, $"    {v.Profile,-10} {CompatibilityCell(v)}");
+            }
+        }
+
         foreach (var f in c.Findings)
         {
             Line(console, $"  finding {f.Severity} {f.Code}: {f.Title}");
@@ -192,9 +215,19 @@ internal static class AnalyzeOutput
         foreach (var a in c.Anomalies)
         {
             string frames = string.Join(' ', a.Frames) + (a.Count > a.Frames.Count ? " ..." : "");
-            Line(console, $"  {a.Kind}{(a.Count > 1 ? $" x{a.Count}" : "")}{(a.From is null ? "" : $" from {a.From}")}{(a.Phase is null ? "" : $" in {a.Phase}")}{(a.Detail is null ? "" : $" ({a.Detail})")}: frames {frames}   filter: {a.Filter}");
+            Line(console, $"  {a.Kind}{(a.Inferred ? " (inferred)" : "")}{(a.Count > 1 ? $" x{a.Count}" : "")}{(a.From is null ? "" : $" from {a.From}")}{(a.Phase is null ? "" : $" in {a.Phase}")}{(a.Detail is null ? "" : $" ({a.Detail})")}: frames {frames}   filter: {a.Filter}");
         }
     }
 
-    private static void Line(IAnsiConsole console, string text) => console.MarkupLine(Markup.Escape(text));
+    internal static void Line(IAnsiConsole console, string text) => console.MarkupLine(Markup.Escape(text));
+
+    /// <summary>One profile's row: the result and how it connects, or where and why it fails, or what is missing.</summary>
+    internal static string CompatibilityCell(ClientVerdictReport v) => v.Result switch
+    {
+        "connects" => $"connects ({v.Protocol})",
+        "connects_after_warning" => $"connects after a warning ({v.Protocol}): {string.Join("; ", v.Warnings)}",
+        "connects_insecurely" => $"connects insecurely ({v.Protocol}, no server authentication)",
+        "fails" => $"FAILS at {v.FailPhase} because {v.Reason}",
+        _ => $"cannot tell: needs {string.Join("; ", v.NeedsConnection)}",
+    } + (v.Inferred ? " (inferred)" : "");
 }

@@ -60,7 +60,7 @@ public static class ExitCodes
         Phase.Tcp => Tcp,
         Phase.X224 => X224,
         Phase.Tls => Tls,
-        Phase.Credssp => Credssp,
+        Phase.Kerberos or Phase.Credssp => Credssp,
         Phase.EarlyAuth => EarlyAuth,
         Phase.Mcs or Phase.Channels or Phase.SecurityExchange => RdpConnect,
         Phase.ClientInfo or Phase.Licensing or Phase.Capabilities => RdpSession,

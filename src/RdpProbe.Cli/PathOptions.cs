@@ -17,7 +17,7 @@ internal sealed class PathOptions
 
     public Option<string?> Capture { get; } = new("--capture") { Description = "Record the probe's own packets into FILE (pcap) and analyse them afterwards (needs root or CAP_NET_RAW)" };
 
-    public Option<string?> CaptureInterface { get; } = new("--capture-interface") { Description = "Interface for --capture (default: the one routing to the target; lo for loopback)" };
+    public Option<string?> CaptureInterface { get; } = new("--capture-interface") { Description = "Interface for --capture (default: the one routing to the target; for loopback lo on Linux, lo0 on macOS, the Npcap loopback adapter \\Device\\NPF_Loopback on Windows)" };
 
     public Option<int?> Repeat { get; } = new("--repeat")
     {

@@ -21,18 +21,21 @@ internal static class ProbeCommand
         var routingToken = new Option<string?>("--routing-token") { Description = "Send this load-balancer routing token instead of a cookie", CustomParser = r => OptionParsers.Token(r, 0) };
         var noMatrix = new Option<bool>("--no-matrix") { Description = "Skip the security-layer matrix (one connection per protocol)" };
         var noTlsVersions = new Option<bool>("--no-tls-versions") { Description = "Skip the check of which TLS versions the server accepts" };
+        var noClientSim = new Option<bool>("--no-client-sim") { Description = "Skip the client simulation (one connection per real client's TLS offer)" };
         var noEncryptionLevels = new Option<bool>("--no-encryption-levels") { Description = "Skip the check of which RDP encryption methods (40/56/128-bit, FIPS) a standard-security server accepts" };
         var keyLog = new Option<string?>("--tls-keylog") { Description = "Append the TLS secrets in NSS key log format to FILE (for Wireshark)" };
         var allAddresses = new Option<bool>("--all-addresses") { Description = "Probe every address the host name resolves to, in the resolver's order (default: the first)" };
         var handshakeOnly = new Option<bool>("--handshake-only") { Description = "Stop after the security handshake (tcp, x224, tls, credssp): no MCS, licensing or Demand Active" };
         var client = ClientOptions.CreateClient();
         var failOn = ClientOptions.CreateFailOn();
+        var auth = AuthOptions.CreateAuth();
         var user = Credentials.CreateOption("Authenticate as DOMAIN\\user (password from RDPPROBE_PASSWORD or a prompt, never an argument)");
         var path = new PathOptions();
         var html = HtmlOutput.CreateOption("the report (ladder diagram, timings, findings)");
+        var kerberos = new KerberosOptionsCli();
 
         root.Arguments.Add(target);
-        foreach (var option in new Option[] { json, quiet, verbose, output, timeout, protocols, cookie, routingToken, noMatrix, noTlsVersions, noEncryptionLevels, keyLog, allAddresses, handshakeOnly, client, failOn, user, html }.Concat(path.All))
+        foreach (var option in new Option[] { json, quiet, verbose, output, timeout, protocols, cookie, routingToken, noMatrix, noTlsVersions, noClientSim, noEncryptionLevels, keyLog, allAddresses, handshakeOnly, client, failOn, auth, user, html }.Concat(path.All).Concat(kerberos.All))
         {
             root.Options.Add(option);
         }
@@ -65,6 +68,7 @@ internal static class ProbeCommand
                 return Usage(io, $"--tls-keylog {CliText.Printable(keyLogPath)}: {keyLogProblem}");
             }
 
+            var kerberosOptions = kerberos.Read(parse);
             var options = new ProbeOptions
             {
                 Client = parse.ValueOr(client, ClientProfiles.Windows11),
@@ -73,10 +77,14 @@ internal static class ProbeCommand
                 PhaseTimeout = parse.ValueOr(timeout, ProbeOptions.DefaultTimeout),
                 SecurityMatrix = !parse.GetValue(noMatrix),
                 TlsVersions = !parse.GetValue(noTlsVersions),
+                ClientSimulation = !parse.GetValue(noClientSim),
                 EncryptionLevels = !parse.GetValue(noEncryptionLevels),
                 TlsKeyLogPath = keyLogPath,
                 AllAddresses = parse.GetValue(allAddresses),
                 SessionPhases = !parse.GetValue(handshakeOnly),
+                Kerberos = kerberosOptions,
+                Auth = parse.GetValue(auth),
+                Realm = kerberosOptions?.Realm,
             };
             if (parse.GetResult(protocols) is not null)
             {
@@ -111,12 +119,12 @@ internal static class ProbeCommand
             io = sink.Io with { Verbose = parse.GetValue(verbose) };
             if (modes.TargetsFile is { } file)
             {
-                return await TargetsView.RunAsync(engine, file, modes.Concurrency, asJson, io, ct).ConfigureAwait(false);
+                return await TargetsView.RunAsync(engine, file, modes.Concurrency, asJson, io, ct, parse.GetValue(failOn)).ConfigureAwait(false);
             }
 
             if (targets.Length > 1 || asQuiet)
             {
-                return await TargetListView.RunAsync(engine, targets, modes.RunOptions, asQuiet ? TargetListStyle.Quiet : asJson ? TargetListStyle.JsonLines : TargetListStyle.Human, io, ct).ConfigureAwait(false);
+                return await TargetListView.RunAsync(engine, targets, modes.RunOptions with { FailOn = parse.GetValue(failOn) }, asQuiet ? TargetListStyle.Quiet : asJson ? TargetListStyle.JsonLines : TargetListStyle.Human, io, ct).ConfigureAwait(false);
             }
 
             if (modes.ConcurrencyTest is { } connections)
@@ -126,7 +134,7 @@ internal static class ProbeCommand
 
             if (modes.Repeat is { } count)
             {
-                return await RepeatView.RunAsync(engine, probeTarget!, count, asJson, io, ct).ConfigureAwait(false);
+                return await RepeatView.RunAsync(engine, probeTarget!, count, asJson, io, ct, parse.GetValue(failOn)).ConfigureAwait(false);
             }
 
             return await ProbeRunView.RunAsync(engine, probeTarget!, modes.RunOptions with { FailOn = parse.GetValue(failOn) }, asJson, io, ct, htmlPath is null ? null : (htmlPath, HtmlOutput.CommandLine(parse))).ConfigureAwait(false);
@@ -155,6 +163,19 @@ internal static class ProbeCommand
                 : ex is UnauthorizedAccessException ? "not writable (permission denied)"
                 : $"cannot be written: {CliText.Printable(ex.Message)}";
         }
+    }
+
+    /// <summary>A live capture that could not start: exit 6 when the capture library is missing, else a usage error.</summary>
+    internal static int CaptureFailed(CliIo io, Probe.NetPath.LiveCaptureException ex)
+    {
+        if (ex.Failure == Probe.NetPath.LiveCaptureFailure.NoLibpcap)
+        {
+            io.Error.WriteLine($"rdpprobe: {ex.Message}");
+            return ExitCodes.NoCaptureLibrary;
+        }
+
+        string hint = ex.Failure == Probe.NetPath.LiveCaptureFailure.NoInterfaceTowardsTarget ? "; name one with --capture-interface" : string.Empty;
+        return Usage(io, ex.Message + hint);
     }
 
     internal static int Usage(CliIo io, string message)

@@ -16,8 +16,7 @@ internal static class ProbeRunView
         }
         catch (LiveCaptureException ex)
         {
-            string hint = ex.Failure == LiveCaptureFailure.NoInterfaceTowardsTarget ? "; name one with --capture-interface" : string.Empty;
-            return ProbeCommand.Usage(io, ex.Message + hint);
+            return ProbeCommand.CaptureFailed(io, ex);
         }
 
         await PrintAsync(run, json, io, ct).ConfigureAwait(false);

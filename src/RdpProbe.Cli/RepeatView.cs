@@ -9,7 +9,8 @@ namespace RdpProbe.Cli;
 /// <summary>--repeat N: the per-phase table (success rate, wire-time percentiles, failures) or the rdpprobe.repeat/2 document.</summary>
 internal static class RepeatView
 {
-    public static async Task<int> RunAsync(ProbeEngine engine, ProbeTarget target, int count, bool json, CliIo io, CancellationToken ct)
+    /// <param name="failOn">--fail-on: when every run is ok, a finding of any run at or above it gives exit 19.</param>
+    public static async Task<int> RunAsync(ProbeEngine engine, ProbeTarget target, int count, bool json, CliIo io, CancellationToken ct, Severity? failOn = null)
     {
         var run = await RepeatRunner.RunAsync(engine, target, count, new RepeatOptions(), ct).ConfigureAwait(false);
         if (json)
@@ -22,7 +23,14 @@ internal static class RepeatView
         }
 
         await io.Out.FlushAsync(ct).ConfigureAwait(false);
-        return run.Failure is { } failure ? ExitCodes.ForVerdict(failure) : ExitCodes.Ok;
+        if (run.Failure is { } failure)
+        {
+            return ExitCodes.ForVerdict(failure);
+        }
+
+        return failOn is { } threshold && run.Findings.Where(f => f.Severity <= threshold).ToList() is { Count: > 0 } found
+            ? FailOnView.Report(io, threshold, found.Select(f => (target.ToString(), f)))
+            : ExitCodes.Ok;
     }
 
     public static void Render(IAnsiConsole console, RepeatRun run)

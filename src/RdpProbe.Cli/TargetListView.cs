@@ -28,6 +28,7 @@ internal static class TargetListView
     public static async Task<int> RunAsync(ProbeEngine engine, IReadOnlyList<ProbeTarget> targets, ProbeRunOptions options, TargetListStyle style, CliIo io, CancellationToken ct)
     {
         int exit = ExitCodes.Ok;
+        var findings = new List<(string Target, Finding Finding)>();
         foreach (var target in targets)
         {
             ProbeRun run;
@@ -37,7 +38,7 @@ internal static class TargetListView
             }
             catch (LiveCaptureException ex)
             {
-                return ProbeCommand.Usage(io, ex.Message);
+                return ProbeCommand.CaptureFailed(io, ex);
             }
 
             foreach (var report in run.Reports)
@@ -63,9 +64,15 @@ internal static class TargetListView
             {
                 exit = ExitCodes.ForVerdict(failure);
             }
+
+            if (options.FailOn is { } threshold)
+            {
+                findings.AddRange(run.Reports.SelectMany(r => r.Findings.Where(f => f.Severity <= threshold).Select(f => (target.ToString(), f))));
+            }
         }
 
-        return exit;
+        // --fail-on: every target ok, but one has a finding at or above the threshold.
+        return exit == ExitCodes.Ok && options.FailOn is { } failOn && findings.Count > 0 ? FailOnView.Report(io, failOn, findings) : exit;
     }
 
     /// <summary>"TARGET ok PHASE: SUMMARY" or "TARGET ENDING PHASE: SUMMARY", one line (for grep and scripts).</summary>

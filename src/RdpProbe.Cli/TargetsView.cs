@@ -8,7 +8,8 @@ namespace RdpProbe.Cli;
 /// <summary>--targets FILE: reads the list, runs it in Core (JSON Lines as each target finishes) and prints the summary table.</summary>
 internal static class TargetsView
 {
-    public static async Task<int> RunAsync(ProbeEngine engine, string file, int concurrency, bool json, CliIo io, CancellationToken ct)
+    /// <param name="failOn">--fail-on: when every target is ok, a finding of any target at or above it gives exit 19.</param>
+    public static async Task<int> RunAsync(ProbeEngine engine, string file, int concurrency, bool json, CliIo io, CancellationToken ct, Severity? failOn = null)
     {
         TargetList list;
         try
@@ -57,6 +58,8 @@ internal static class TargetsView
         await io.Out.FlushAsync(ct).ConfigureAwait(false);
         return run.FirstFailure switch
         {
+            null when failOn is { } threshold && run.FindingsAtOrAbove(threshold) is { Count: > 0 } found
+                => FailOnView.Report(io, threshold, found.Select(x => (x.Target.ToString(), x.Finding))),
             null => ExitCodes.Ok,
             { Report: { } report } => ExitCodes.ForVerdict(report.Verdict),
             _ => ExitCodes.InternalError,

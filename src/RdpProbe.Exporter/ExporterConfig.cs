@@ -78,6 +78,7 @@ public sealed record ProbeModule
             PhaseTimeout = phaseTimeout,
             SecurityMatrix = ExtraChecks,
             TlsVersions = ExtraChecks,
+            ClientSimulation = ExtraChecks,
             EncryptionLevels = ExtraChecks,
             SessionPhases = SessionPhases,
         };

@@ -29,7 +29,17 @@ internal sealed record VerdictFacts(
     int? McsResult,
     bool ServerEncryptedAlert = false,
     SecurityProtocols? Requested = null,
-    SecurityProtocols? Selected = null);
+    SecurityProtocols? Selected = null,
+    ServiceFingerprint? ServerService = null,
+    int? ServerServiceFrame = null,
+    int? ServerPort = null,
+    ServiceFingerprint? ClientService = null,
+    bool ServerSentBytes = true)
+{
+    /// <summary>The shared attribution step's result for this connection (issue 11); null in tests that build bare facts.</summary>
+    public Attribution? Attribution { get; init; }
+}
+
 
 /// <summary>
 /// Where the shared symptom table (<see cref="Symptoms"/>) is looked up for an observation, and whether the table's
@@ -52,6 +62,11 @@ internal static class AnalysisVerdicts
     /// </summary>
     public static Verdict Explain(VerdictFacts f)
     {
+        if (ForeignAnswer(f) is { } foreign)
+        {
+            return foreign;
+        }
+
         var (v, key) = Observe(f);
         if (v.Ok)
         {
@@ -59,10 +74,65 @@ internal static class AnalysisVerdicts
         }
 
         var x = Symptoms.Explain(key.Phase, key.Ending, key.Code);
-        return key.Exact
+        var explained = key.Exact
             ? v with { Summary = x.Summary, Causes = x.Causes.Count > 0 ? x.Causes : v.Causes, Remedies = x.Remedies }
-            : v with { Causes = v.Causes.Concat(x.Causes).Distinct().ToList(), Remedies = x.Remedies };
+            : v with { Causes = CauseRanking.Dedupe(v.Causes.Concat(x.Causes)), Remedies = x.Remedies };
+
+        // Issue 11: the summary and the first cause follow from who ended the connection and how.
+        return f.Attribution is { } a ? CauseRanking.Apply(explained, a) : explained;
     }
+
+    /// <summary>
+    /// Issue 11: the server answered the Connection Request in another protocol (HTTP, SSH, TLS, a greeting) — its
+    /// own bytes name it, which rules out a hung listener or a middlebox; and a close or reset at x224 with no byte
+    /// from the server, where the capture cannot decide, says which possibilities remain and what tells them apart.
+    /// </summary>
+    private static Verdict? ForeignAnswer(VerdictFacts f)
+    {
+        if (f.SessionReached || f.ConfirmSeen || f.RefusedAtSyn || f.FailureCode is not null || f.ServerUltimatum)
+        {
+            return null;
+        }
+
+        if (f.ServerService is { Kind: not ServiceKind.Rdp } service)
+        {
+            string at = f.ServerServiceFrame is int frame ? $"in frame {frame}, " : string.Empty;
+            var evidence = new ServiceEvidence(service, $"{at}the client's connection", [$"{at}the server sent {service.Evidence}"], f.ServerPort) { SameConnection = true };
+            var x = ForeignService.Explain(evidence, f.Ending, Symptoms.Explain(Phase.X224, Ending.NotRdp, null));
+            return new Verdict(false, Phase.X224, f.Ending, ForeignService.CodeOf(service), x.Summary, x.Causes, x.Remedies);
+        }
+
+        if (f.NotRdpReason is not null && f.LastPhase <= Phase.Tcp && f.ClientService is { } client)
+        {
+            return new Verdict(false, Phase.X224, f.Ending, Codes.NotRdp,
+                $"The client's first bytes are not RDP: they are {client.Describe()} ({client.Evidence}) — {Article(client.Name)} {client.Name} client connected to this port.",
+                [$"{Article(client.Name)} {client.Name} client or scanner pointed at the RDP port", "RDP wrapped in a tunnel or proxy the analyzer does not decode"],
+                ["check which program opened this connection; if the port should serve RDP, nothing is wrong on the server side"]);
+        }
+
+        if (f.LastPhase == Phase.X224 && !f.ServerSentBytes && f.Ending is Ending.Closed or Ending.Reset && f.EndedBy == "server")
+        {
+            var (v, key) = Observe(f);
+            var x = Symptoms.Explain(key.Phase, key.Ending, key.Code);
+            string how = f.Ending == Ending.Reset ? "reset" : "closed";
+            var causes = new List<string>
+            {
+                $"the capture cannot decide: a service that does not speak RDP and {how} on the Connection Request without a word (a TLS server does this: the X.224 bytes are not a TLS record); a firewall, IPS or load balancer that drops requests without the cookie or routing token it expects; or an RDP listener refusing connections — a live probe of the port (rdpprobe HOST:PORT) identifies the service on extra connections, and the server's netstat -ano names the process on the port",
+            };
+            causes.AddRange(v.Causes.Concat(x.Causes));
+            return v with
+            {
+                Summary = $"{v.Summary} The server sent no byte before it {how} the connection, so the capture cannot tell which service holds the port.",
+                Causes = causes.Distinct().ToList(),
+                Remedies = x.Remedies,
+            };
+        }
+
+        return null;
+    }
+
+    /// <summary>"an" before a name spelt out with a vowel sound (HTTP, SSH, FTP, SMTP, IMAP), else "a".</summary>
+    private static string Article(string name) => name.Length > 0 && "AEFHILMNORSX".Contains(name[0], StringComparison.Ordinal) ? "an" : "a";
 
     /// <summary>The verdict in the analyzer's own words, and the symptom key of the observation.</summary>
     internal static (Verdict Verdict, SymptomKey Key) Observe(VerdictFacts f)
@@ -115,6 +185,25 @@ internal static class AnalysisVerdicts
                 "The server answered the X.224 Connection Request with an MCS Disconnect Provider Ultimatum instead of a Connection Confirm: it refuses the security protocols the client asked for.",
                 ["requested protocol not supported by this server (e.g. RDSAAD on xrdp)"], inferred: false),
                 new SymptomKey(Phase.X224, Ending.Closed, Codes.McsDisconnectProviderUltimatum, Exact: true));
+        }
+
+        if (f.ServerUltimatum && f.ConfirmSeen && f.LastPhase == Phase.Tls && !f.ServerHelloSeen)
+        {
+            // Issue 11: TLS selected, then a cleartext MCS Disconnect Provider Ultimatum where the ServerHello was due.
+            return (Fail(Phase.Tls, f.Ending, Codes.McsDisconnectProviderUltimatum,
+                "The server selected TLS, then answered the ClientHello with a cleartext MCS Disconnect Provider Ultimatum instead of a ServerHello.",
+                [], inferred: false),
+                new SymptomKey(Phase.Tls, Ending.ProtocolViolation, Codes.McsDisconnectProviderUltimatum, Exact: true));
+        }
+
+        if (f.LastPhase == Phase.X224 && f.ConfirmSeen && f.Requested is { } asked && f.Selected == SecurityProtocols.Rdp
+            && (asked & (SecurityProtocols.Ssl | SecurityProtocols.Hybrid | SecurityProtocols.HybridEx)) != 0 && f.EndedBy == "client")
+        {
+            // Issue 11: a silent downgrade (MS-RDPBCGR 2.2.1.2.1: selectedProtocol PROTOCOL_RDP although TLS was asked for).
+            return (Fail(Phase.X224, f.Ending, Codes.DowngradedToStandardSecurity,
+                $"The client asked for {string.Join("|", asked.ToReportNames())} but the server selected Standard RDP Security (a silent downgrade); the client then closed the connection rather than continue without TLS.",
+                [], inferred: false),
+                new SymptomKey(Phase.X224, f.Ending, Codes.DowngradedToStandardSecurity, Exact: false));
         }
 
         if (f.Stalled && f.StallDetail is not null)

@@ -34,11 +34,13 @@ internal sealed class AnomalyLog
 
     public int Count => _entries.Count;
 
-    public void Add(string kind, Phase? phase, string? from, int frame, string? detail = null)
+    /// <param name="inferred">The anomaly was concluded from what the capture shows around it (a record's length,
+    /// a pattern), not read from the wire: the finding says so where it is stated.</param>
+    public void Add(string kind, Phase? phase, string? from, int frame, string? detail = null, bool inferred = false)
     {
         foreach (var e in _entries)
         {
-            if (e.Kind == kind && e.Phase == phase && e.From == from && (detail is null || e.Detail == detail))
+            if (e.Kind == kind && e.Phase == phase && e.From == from && e.Inferred == inferred && (detail is null || e.Detail == detail))
             {
                 e.Count++;
                 if (e.Frames.Count < MaxFramesPerEntry && (e.Frames.Count == 0 || e.Frames[^1] != frame))
@@ -50,7 +52,7 @@ internal sealed class AnomalyLog
             }
         }
 
-        var entry = new Entry(kind, phase, from, detail) { Count = 1 };
+        var entry = new Entry(kind, phase, from, detail) { Count = 1, Inferred = inferred };
         entry.Frames.Add(frame);
         _entries.Add(entry);
     }
@@ -72,7 +74,7 @@ internal sealed class AnomalyLog
                 : e.Count > e.Frames.Count && e.Kind == AnomalyKinds.DuplicateAck
                     ? $"{connectionFilter} && tcp.analysis.duplicate_ack"
                     : Filters.Frames(e.Frames);
-            list.Add(new AnomalyFinding(e.Kind, e.Frames.ToArray(), e.Count, e.Phase, e.From, e.Detail, filter));
+            list.Add(new AnomalyFinding(e.Kind, e.Frames.ToArray(), e.Count, e.Phase, e.From, e.Detail, filter) { Inferred = e.Inferred });
         }
 
         return list;
@@ -86,6 +88,7 @@ internal sealed class AnomalyLog
         public string? Detail { get; } = detail;
         public List<int> Frames { get; } = [];
         public int Count { get; set; }
+        public bool Inferred { get; init; }
     }
 }
 
@@ -95,7 +98,27 @@ internal static class Filters
     public static string Frames(IEnumerable<int> frames)
     {
         var list = frames.Distinct().OrderBy(f => f).ToList();
-        return list.Count == 1 ? $"frame.number == {list[0]}" : $"frame.number in {{{string.Join(' ', list)}}}";
+        if (list.Count == 1)
+        {
+            return $"frame.number == {list[0]}";
+        }
+
+        // Wireshark 3.6+ and tshark 4.x read set members separated by commas, runs as "a..b" (a space-separated set
+        // is rejected: '"12" was unexpected in this context').
+        var parts = new List<string>();
+        for (int i = 0; i < list.Count;)
+        {
+            int j = i;
+            while (j + 1 < list.Count && list[j + 1] == list[j] + 1)
+            {
+                j++;
+            }
+
+            parts.Add(j - i >= 2 ? $"{list[i]}..{list[j]}" : j > i ? $"{list[i]},{list[j]}" : $"{list[i]}");
+            i = j + 1;
+        }
+
+        return $"frame.number in {{{string.Join(',', parts)}}}";
     }
 
     public static string Conversation(IpEndpoint a, IpEndpoint b, string transport)

@@ -61,9 +61,29 @@ public sealed class AttemptChains
     public void Add(AnalyzedConnection c)
     {
         ArgumentNullException.ThrowIfNull(c);
-        // The chain's facts need the negotiation, TLS and Standard Security parts and the verdict, not the per-frame lists.
-        var kept = c.SelectedProtocol is null && c.FailureCode is null ? null : c with { Phases = [], Anomalies = [], Credssp = null, Findings = [], ClientVerdict = null };
-        _entries.Add(new Entry(c.FirstFrame, c.Client, Share(c.Server), c.StartMicros, c.EndMicros, c.Verdict.Ok, c.FailureCode is not null, kept));
+        // Frames are numbered per file (the files are read in the order given): file first, then frame.
+        _entries.Add(new Entry(((long)c.FileIndex << 32) | (uint)c.FirstFrame, c.FileIndex, c.Client, Share(c.Server), c.StartMicros, c.EndMicros, c.Verdict.Ok, c.FailureCode is not null, Kept(c)));
+    }
+
+    /// <summary>
+    /// What a chain's judgement needs of a connection: the negotiation, TLS and Standard Security parts and the verdict,
+    /// not the per-frame lists; null for a connection the server never answered at X.224.
+    /// </summary>
+    internal static AnalyzedConnection? Kept(AnalyzedConnection c) =>
+        c.SelectedProtocol is null && c.FailureCode is null ? null : c with { Phases = [], Anomalies = [], Credssp = null, Findings = [], ClientVerdict = null };
+
+    /// <summary>A chain described from its attempts (oldest first), for <see cref="AttemptChainStream"/>.</summary>
+    internal static AttemptChain Describe(int id, List<int> indexes, IReadOnlyList<(int FirstFrame, int File, string Client, string Server, long Start, long End, bool Ok, bool Refused, AnalyzedConnection? Kept)> attempts)
+    {
+        var entries = new List<Entry>(attempts.Count);
+        foreach (var a in attempts)
+        {
+            entries.Add(new Entry(((long)a.File << 32) | (uint)a.FirstFrame, a.File, a.Client, a.Server, a.Start, a.End, a.Ok, a.Refused, a.Kept));
+        }
+
+        bool ok = entries[^1].Ok;
+        bool fellBack = ok && entries.Take(entries.Count - 1).All(a => a.Refused);
+        return Chain(id, indexes, entries, ok, fellBack);
     }
 
     /// <summary>The chains of <paramref name="connections"/> (already sorted by first frame).</summary>
@@ -108,11 +128,18 @@ public sealed class AttemptChains
         var previous = new int[n];
         Array.Fill(next, -1);
         Array.Fill(previous, -1);
-        var open = new Dictionary<(string Client, string Server), int>(SameAddress.Instance);
+        // Each file is its own capture (another vantage point, another day): a chain never joins two files.
+        var openByFile = new Dictionary<int, Dictionary<(string Client, string Server), int>>();
         int forgetAbove = MaxSharedTexts;
         foreach (int e in byStart)
         {
             var entry = _entries[e];
+            if (!openByFile.TryGetValue(entry.File, out var open))
+            {
+                open = new Dictionary<(string Client, string Server), int>(SameAddress.Instance);
+                openByFile[entry.File] = open;
+            }
+
             var key = (entry.Client, entry.Server);
             if (open.Remove(key, out int last) && entry.Start - _entries[last].End <= _windowMicros && entry.Start >= _entries[last].Start)
             {
@@ -228,7 +255,7 @@ public sealed class AttemptChains
     }
 
     /// <summary>"10.0.0.1:50000" → "10.0.0.1", "[::1]:50000" → "[::1]": a client's source port changes per connection.</summary>
-    private static string Address(string endpoint)
+    internal static string Address(string endpoint)
     {
         int colon = endpoint.LastIndexOf(':');
         return colon > 0 ? endpoint[..colon] : endpoint;
@@ -256,5 +283,5 @@ public sealed class AttemptChains
     }
 
     /// <param name="Client">The client's endpoint (address:port) as the connection has it.</param>
-    private readonly record struct Entry(int FirstFrame, string Client, string Server, long Start, long End, bool Ok, bool Refused, AnalyzedConnection? Connection);
+    private readonly record struct Entry(long FirstFrame, int File, string Client, string Server, long Start, long End, bool Ok, bool Refused, AnalyzedConnection? Connection);
 }

@@ -18,35 +18,29 @@ internal sealed partial class CaptureAnalyzer
     /// <summary>Finishes every live flow and collects the findings. Call once, at the end.</summary>
     public CaptureFindings BuildFindings(IReadOnlyList<string> files, string? damage, IReadOnlyList<string> warnings)
     {
-        foreach (var (_, c) in _tcp)
+        EndFile();
+        while (_fragmentsPerFile.Count < files.Count)
         {
-            c.Finish();
-            if (IsReportable(c))
-            {
-                Finished(BuildConnection(c));
-            }
+            _fragmentsPerFile.Add(default);
         }
 
-        _tcp.Clear();
-        _finishedUdp.AddRange(_udp.Values);
-        _udp.Clear();
-        Incomplete += _fragments.Count;
-        _fragments.Clear();
+        var connections = _finished.OrderBy(c => c.FileIndex).ThenBy(c => c.FirstFrame).ToList();
 
-        var connections = _finished.OrderBy(c => c.FirstFrame).ToList();
-
-        var udp = _finishedUdp.OrderBy(u => u.FirstFrame).Select(BuildUdp).ToList();
+        var udp = _finishedUdp.OrderBy(u => u.FileIndex).ThenBy(u => u.FirstFrame).Select(BuildUdp).ToList();
         var icmp = _icmp.Select(i => new IcmpFinding(
             i.Frame,
             i.Kind,
             i.Mtu,
             (i.Server ?? i.QuotedDestination).ToString(),
             $"{(i.Protocol == IpProtocols.Tcp ? "tcp" : i.Protocol == IpProtocols.Udp ? "udp" : $"ip proto {i.Protocol}")} {i.QuotedSource} -> {i.QuotedDestination}",
-            $"frame.number == {i.Frame}")).ToList();
+            $"frame.number == {i.Frame}") { FileIndex = i.File }).ToList();
 
         double seconds = FirstTimestamp < 0 ? 0 : (LastTimestamp - FirstTimestamp) / 1e6;
         return new CaptureFindings(files, Frames, Bytes, Math.Round(seconds, 6), connections, udp, icmp,
-            new FragmentCounts(Ipv4Fragments, Ipv6Fragments, Reassembled, Incomplete), damage, warnings);
+            new FragmentCounts(Ipv4Fragments, Ipv6Fragments, Reassembled, Incomplete), damage, warnings)
+        {
+            FragmentsPerFile = _fragmentsPerFile.ToArray(),
+        };
     }
 
     private void Finished(AnalyzedConnection connection)
@@ -79,7 +73,7 @@ internal sealed partial class CaptureAnalyzer
             ending = end.Reset ? Ending.Reset : Ending.Closed;
             endedBy = end.ByClient ? "client" : "server";
         }
-        else if (c.IdleTimedOut || LastTimestamp - c.LastTimestamp > _openGraceMicros
+        else if (c.IdleTimedOut || _fileLastTimestamp - c.LastTimestamp > _openGraceMicros
             || (!c.Tcp.SynAckSeen && c.Tcp.ServerHalf.Segments == 0 && c.Anomalies.Has(AnomalyKinds.Retransmission)))
         {
             ending = Ending.Timeout;
@@ -109,7 +103,12 @@ internal sealed partial class CaptureAnalyzer
             stalled, stallDetail, c.SessionReached, c.Rdp.NotRdpReason, c.StartedBeforeCapture, c.Rdp.McsResult,
             c.Rdp.Alerts.Exists(a => !a.FromClient && a.Alert is null),
             c.Rdp.Request is null ? null : c.Rdp.Request.RequestedProtocols ?? SecurityProtocols.Rdp,
-            c.Rdp.Confirm?.SelectedProtocol);
+            c.Rdp.Confirm?.SelectedProtocol,
+            c.Rdp.ServerService, c.Rdp.ServerServiceFrame, c.Server.Port, c.Rdp.ClientService, c.Tcp.ServerHalf.PayloadBytes > 0)
+        {
+            Attribution = CaptureAttribution.Of(c, ending, endedBy, stalled, waiting, LastTimestamp),
+        };
+
         var verdict = AnalysisVerdicts.Explain(facts);
 
         // Name the ending by what decided it, as the probe does: a RST to the SYN is "refused", a negotiation
@@ -148,7 +147,7 @@ internal sealed partial class CaptureAnalyzer
         TlsFindings? tls = null;
         if (c.Rdp.ClientHello is not null || c.Rdp.ServerHello is not null || c.Rdp.Alerts.Count > 0 || c.Rdp.TlsDone)
         {
-            var alerts = c.Rdp.Alerts.ConvertAll(a => new TlsAlertSeen(a.Frame, a.FromClient, a.Alert));
+            var alerts = c.Rdp.Alerts.ConvertAll(a => new TlsAlertSeen(a.Frame, a.FromClient, a.Alert) { Inferred = a.Inferred });
             tls = new TlsFindings(
                 c.Rdp.ServerHello?.Version,
                 c.Rdp.ClientHello?.MaxVersion,
@@ -217,6 +216,7 @@ internal sealed partial class CaptureAnalyzer
             c.Tcp.ServerHalf.PayloadBytes,
             c.Packets)
         {
+            FileIndex = c.FileIndex,
             StartMicros = c.FirstTimestamp,
             EndMicros = c.LastTimestamp,
         };
@@ -256,6 +256,13 @@ internal sealed partial class CaptureAnalyzer
             return (false, null, null);
         }
 
+        if (c.Tcp.FirstEnd is { Reset: true, ByClient: false } && c.Tcp.ServerDataAfterServerReset > 0)
+        {
+            // Issue 11: a reset with the server's address ended the flow and the server, not knowing, kept
+            // retransmitting to a client that answers with resets: a middlebox's reset, not a stall.
+            return (false, null, null);
+        }
+
         var server = c.Tcp.ServerHalf;
         var client = c.Tcp.ClientHalf;
         bool serverUnacked = server.PayloadBytes > 0 && (!client.HasAck || (int)(server.HighestEnd - client.HighestAck) > 0);
@@ -277,7 +284,7 @@ internal sealed partial class CaptureAnalyzer
             return (true, $"The client's {what} was retransmitted and never acknowledged or answered: packets from the client are not reaching the server (or its answers are dropped).", "client");
         }
 
-        long silence = (ending is Ending.Open or Ending.Timeout ? LastTimestamp : c.LastTimestamp) - c.Tcp.LastClientDataTimestamp;
+        long silence = (ending is Ending.Open or Ending.Timeout ? _fileLastTimestamp : c.LastTimestamp) - c.Tcp.LastClientDataTimestamp;
         if (noAnswer && c.Tcp.LastClientDataTimestamp >= 0 && !clientUnacked && silence >= StallSilenceMicros
             && (c.Tcp.FirstEnd is { ByClient: true } || ending is Ending.Open or Ending.Timeout)
             && c.Current is Phase.Tls or Phase.X224 or Phase.Mcs or Phase.Credssp)
@@ -291,7 +298,7 @@ internal sealed partial class CaptureAnalyzer
     private AnalyzedUdpFlow BuildUdp(UdpFlow u)
     {
         string filter = Filters.Conversation(u.Client, u.Server, "udp");
-        IcmpFinding? icmp = u.Icmp is { } i ? new IcmpFinding(i.Frame, i.Kind, null, u.Server.ToString(), $"udp {u.Client} -> {u.Server}", $"frame.number == {i.Frame}") : null;
+        IcmpFinding? icmp = u.Icmp is { } i ? new IcmpFinding(i.Frame, i.Kind, null, u.Server.ToString(), $"udp {u.Client} -> {u.Server}", $"frame.number == {i.Frame}") { FileIndex = u.FileIndex } : null;
         string summary;
         bool ok = u.SynAck;
         if (u.SynAck)
@@ -323,6 +330,9 @@ internal sealed partial class CaptureAnalyzer
         }
 
         return new AnalyzedUdpFlow(u.Client.ToString(), u.Server.ToString(), u.SynFrames.ToList(), u.SynAck, u.SynAckFrame, u.UdpVersion,
-            u.ClientDatagrams, u.ServerDatagrams, icmp, anomalies, ok, summary, filter);
+            u.ClientDatagrams, u.ServerDatagrams, icmp, anomalies, ok, summary, filter)
+        {
+            FileIndex = u.FileIndex,
+        };
     }
 }

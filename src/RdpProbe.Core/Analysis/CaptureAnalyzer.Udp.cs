@@ -11,6 +11,7 @@ internal sealed class UdpFlow(IpEndpoint client, IpEndpoint server, int frame, l
     public IpEndpoint Client { get; } = client;
     public IpEndpoint Server { get; } = server;
     public int FirstFrame { get; } = frame;
+    public int FileIndex { get; init; }
     public long LastTimestamp { get; set; } = timestamp;
     public List<int> SynFrames { get; } = [];
     public uint ClientIsn { get; set; }
@@ -53,7 +54,7 @@ internal sealed partial class CaptureAnalyzer
                 return;
             }
 
-            flow = new UdpFlow(source, destination, frame, ts);
+            flow = new UdpFlow(source, destination, frame, ts) { FileIndex = FileIndex };
             _udp[key] = flow;
         }
 
@@ -135,7 +136,7 @@ internal sealed partial class CaptureAnalyzer
 
     // ---------------- ICMP ----------------
 
-    private readonly List<(int Frame, string Kind, int? Mtu, IpEndpoint QuotedSource, IpEndpoint QuotedDestination, byte Protocol, IpEndpoint? Server)> _icmp = [];
+    private readonly List<(int Frame, string Kind, int? Mtu, IpEndpoint QuotedSource, IpEndpoint QuotedDestination, byte Protocol, IpEndpoint? Server, int File)> _icmp = [];
     private const int MaxIcmpEntries = 10_000;
     public long IcmpDropped { get; private set; }
 
@@ -229,7 +230,7 @@ internal sealed partial class CaptureAnalyzer
 
         if (_icmp.Count < MaxIcmpEntries)
         {
-            _icmp.Add((frame, kind, mtu, qs, qd, quoted.Protocol, server));
+            _icmp.Add((frame, kind, mtu, qs, qd, quoted.Protocol, server, FileIndex));
         }
         else
         {

@@ -116,10 +116,79 @@ internal sealed partial class CaptureAnalyzer
     public long EvictedFlows { get; private set; }
     public int LiveUdpFlows => _udp.Count;
 
+    /// <summary>Index (0-based, in the order given) of the file being read; every finding names the file it came from.</summary>
+    public int FileIndex { get; private set; }
+
+    /// <summary>Frames read from the current file: the number Wireshark gives the current frame in that file.</summary>
+    private int _fileFrames;
+
+    /// <summary>Capture time of the current file's latest frame: "the capture ended" means this file's end.</summary>
+    private long _fileLastTimestamp;
+
+    /// <summary>Per file, the fragment counters it added (filled as each file ends).</summary>
+    private readonly List<FragmentCounts> _fragmentsPerFile = [];
+    private FragmentCounts _fragmentsBefore;
+
+    /// <summary>
+    /// Starts file <paramref name="index"/>. Each file is a capture of its own (Wireshark numbers its frames from 1, and
+    /// two files may be two vantage points of the same connection): the flows of the file before end with it, as at
+    /// the end of a capture, and frame numbers start again at 1.
+    /// </summary>
+    public void BeginFile(int index)
+    {
+        if (index != FileIndex || _fileFrames > 0)
+        {
+            EndFile();
+        }
+
+        FileIndex = index;
+        _fileFrames = 0;
+        _fileLastTimestamp = 0;
+    }
+
+    /// <summary>Ends every live flow of the current file (reported as the end of a capture reports them).</summary>
+    private void EndFile()
+    {
+        foreach (var (_, c) in _tcp)
+        {
+            c.Finish();
+            if (IsReportable(c))
+            {
+                Finished(BuildConnection(c));
+            }
+        }
+
+        _tcp.Clear();
+        _finishedUdp.AddRange(_udp.Values);
+        _udp.Clear();
+        Incomplete += _fragments.Count;
+        _fragments.Clear();
+        var now = new FragmentCounts(Ipv4Fragments, Ipv6Fragments, Reassembled, Incomplete);
+        while (_fragmentsPerFile.Count < FileIndex)
+        {
+            _fragmentsPerFile.Add(default);
+        }
+
+        _fragmentsPerFile.Add(new FragmentCounts(now.Ipv4 - _fragmentsBefore.Ipv4, now.Ipv6 - _fragmentsBefore.Ipv6,
+            now.Reassembled - _fragmentsBefore.Reassembled, now.Incomplete - _fragmentsBefore.Incomplete));
+        _fragmentsBefore = now;
+    }
+
+    /// <summary>
+    /// Capture time (microseconds) no live TCP flow started before, as of the last sweep (a lower bound: flows retired
+    /// since only raise it, flows started since start later); <see cref="long.MinValue"/> before the first sweep. Lets
+    /// a streaming reader know which connections can still appear with an earlier start.
+    /// </summary>
+    public long OldestLiveStartMicros { get; private set; } = long.MinValue;
+
+    /// <summary>The capture clock as a streaming reader of finished connections needs it.</summary>
+    public AnalyzerClock Clock => new(LastTimestamp, OldestLiveStartMicros);
+
     /// <summary>Hot path: one captured frame. <paramref name="timestampMicros"/> is microseconds since the epoch.</summary>
     public void OnFrame(int linkType, ReadOnlySpan<byte> frame, int wireLength, long timestampMicros)
     {
-        int number = (int)++Frames;
+        ++Frames;
+        int number = ++_fileFrames;
         Bytes += wireLength;
         if (FirstTimestamp < 0)
         {
@@ -131,7 +200,12 @@ internal sealed partial class CaptureAnalyzer
             LastTimestamp = timestampMicros;
         }
 
-        if ((number & (SweepEveryFrames - 1)) == 0)
+        if (timestampMicros > _fileLastTimestamp)
+        {
+            _fileLastTimestamp = timestampMicros;
+        }
+
+        if ((Frames & (SweepEveryFrames - 1)) == 0)
         {
             Sweep(timestampMicros);
         }
@@ -236,6 +310,7 @@ internal sealed partial class CaptureAnalyzer
 
         connection = new TcpConnection(key, client, server, frame, ts)
         {
+            FileIndex = FileIndex,
             StartedBeforeCapture = !synOnly && !synAck && !LooksLikeConnectionRequest(p.Payload),
         };
         _tcp[key] = connection;
@@ -301,9 +376,15 @@ internal sealed partial class CaptureAnalyzer
     private void Sweep(long now)
     {
         _sweepKeys.Clear();
+        long oldest = now;
         foreach (var (key, c) in _tcp)
         {
             long idle = now - c.LastTimestamp;
+            if (c.FirstTimestamp < oldest)
+            {
+                oldest = c.FirstTimestamp;
+            }
+
             if ((c.Closed && idle > ClosedLingerMicros) || idle > _idleMicros)
             {
                 _sweepKeys.Add(key);
@@ -317,7 +398,12 @@ internal sealed partial class CaptureAnalyzer
             Retire(key, c);
         }
 
+        OldestLiveStartMicros = oldest;
         SweepUdp(now);
         SweepFragments(now);
     }
 }
+
+/// <param name="NowMicros">The latest frame time read so far.</param>
+/// <param name="OldestLiveStartMicros">No TCP flow still live started before this (as of the last sweep).</param>
+public readonly record struct AnalyzerClock(long NowMicros, long OldestLiveStartMicros);

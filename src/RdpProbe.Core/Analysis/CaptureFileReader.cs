@@ -33,6 +33,7 @@ internal static class CaptureFileReader
 
     public static CaptureReadResult Read(string path, CaptureAnalyzer analyzer, Action<long>? progress, CancellationToken cancellationToken)
     {
+        // Frame numbers and flows count per file (CaptureAnalyzer.BeginFile); a caller reading one file starts it here.
         if (!File.Exists(path))
         {
             return new CaptureReadResult(CaptureReadStatus.Unreadable, $"{path}: no such file", 0);
@@ -48,7 +49,7 @@ internal static class CaptureFileReader
         {
             // The file may be fine: the library that reads it is absent (no libpcap / Npcap) or too old (a wpcap.dll
             // without pcap_open_offline_with_tstamp_precision throws EntryPointNotFoundException).
-            return new CaptureReadResult(CaptureReadStatus.NoCaptureLibrary, $"{path}: cannot read captures: {missing}", 0);
+            return new CaptureReadResult(CaptureReadStatus.NoCaptureLibrary, $"{missing} (needed to read {path})", 0);
         }
         catch (Exception e) when (e is PcapException or IOException or ArgumentException or InvalidOperationException)
         {
@@ -173,9 +174,16 @@ public static class CaptureFiles
     /// <param name="onConnection">When set, receives each connection as it ends and the findings list none (see
     /// <see cref="CaptureAnalyzer(AnalyzerOptions, Action{AnalyzedConnection})"/>).</param>
     public static Result Analyze(IReadOnlyList<string> files, AnalyzerOptions options, Action<long, long>? progress = null,
-        CancellationToken cancellationToken = default, Action<AnalyzedConnection>? onConnection = null)
+        CancellationToken cancellationToken = default, Action<AnalyzedConnection>? onConnection = null) =>
+        Analyze(files, options, progress, cancellationToken, onConnection is null ? null : (c, _) => onConnection(c));
+
+    /// <summary>As <see cref="Analyze(IReadOnlyList{string}, AnalyzerOptions, Action{long, long}?, CancellationToken, Action{AnalyzedConnection}?)"/>,
+    /// each connection handed over with the capture clock at the moment it ended (for a streaming reader).</summary>
+    public static Result Analyze(IReadOnlyList<string> files, AnalyzerOptions options, Action<long, long>? progress,
+        CancellationToken cancellationToken, Action<AnalyzedConnection, AnalyzerClock>? onConnection)
     {
-        var analyzer = new CaptureAnalyzer(options, onConnection);
+        CaptureAnalyzer? analyzer = null;
+        analyzer = new CaptureAnalyzer(options, onConnection is null ? null : c => onConnection(c, analyzer!.Clock));
         long total = files.Sum(f => File.Exists(f) ? new FileInfo(f).Length : 0);
         long done = 0;
         var errors = new List<string>();
@@ -183,8 +191,10 @@ public static class CaptureFiles
         var worst = CaptureReadStatus.Ok;
         string? damage = null;
         int unreadable = 0;
-        foreach (var file in files)
+        for (int index = 0; index < files.Count; index++)
         {
+            string file = files[index];
+            analyzer.BeginFile(index);
             long before = done;
             var result = CaptureFileReader.Read(file, analyzer, progress is null ? null : read => progress(before + read, total), cancellationToken);
             done += File.Exists(file) ? new FileInfo(file).Length : 0;

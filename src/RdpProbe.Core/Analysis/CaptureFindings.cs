@@ -18,7 +18,11 @@ public sealed record CaptureFindings(
     IReadOnlyList<IcmpFinding> Icmp,
     FragmentCounts Fragments,
     string? Damage,
-    IReadOnlyList<string> Warnings);
+    IReadOnlyList<string> Warnings)
+{
+    /// <summary>The fragment counters per file, in the order of <see cref="Files"/>.</summary>
+    public IReadOnlyList<FragmentCounts> FragmentsPerFile { get; init; } = [];
+}
 
 /// <summary>One RDP-over-TCP connection, from its first to its last frame.</summary>
 /// <param name="RequestedProtocols">From the X.224 Connection Request; null when none was seen (MS-RDPBCGR 2.2.1.1.1: absent means PROTOCOL_RDP).</param>
@@ -50,6 +54,9 @@ public sealed record AnalyzedConnection(
     long ServerBytes,
     long Packets)
 {
+    /// <summary>The file the connection was read from (index into <see cref="CaptureFindings.Files"/>); every frame number of the connection counts in that file, from 1, as Wireshark numbers it.</summary>
+    public int FileIndex { get; init; }
+
     /// <summary>Capture time of the connection's first frame, microseconds since the Unix epoch.</summary>
     public long StartMicros { get; init; }
 
@@ -85,7 +92,11 @@ public sealed record TlsFindings(
 }
 
 /// <summary>An alert; <paramref name="Alert"/> is null when it was encrypted (sent after ChangeCipherSpec, or TLS 1.3).</summary>
-public readonly record struct TlsAlertSeen(int Frame, bool FromClient, TlsAlert? Alert);
+public readonly record struct TlsAlertSeen(int Frame, bool FromClient, TlsAlert? Alert)
+{
+    /// <summary>Not a record of type alert: a TLS 1.3 application-data record whose length fits a 2-byte alert (RFC 8446 §5.2).</summary>
+    public bool Inferred { get; init; }
+}
 
 /// <summary>What the encrypted record sizes say about the CredSSP exchange (MS-CSSP 3.1.5); all of it is inferred.</summary>
 public sealed record CredsspFindings(
@@ -112,7 +123,11 @@ public sealed record StandardSecurityFindings(
 public readonly record struct PhaseSpan(Phase Phase, string Status, int FirstFrame, int LastFrame, bool Inferred);
 
 /// <summary>An anomaly kind with the frames it was seen in (the first few) and how often; a Wireshark filter to find them.</summary>
-public readonly record struct AnomalyFinding(string Kind, IReadOnlyList<int> Frames, int Count, Phase? Phase, string? From, string? Detail, string Filter);
+public readonly record struct AnomalyFinding(string Kind, IReadOnlyList<int> Frames, int Count, Phase? Phase, string? From, string? Detail, string Filter)
+{
+    /// <summary>Concluded rather than read from the wire (a TLS 1.3 alert recognised by its record length); <see cref="Detail"/> says so too.</summary>
+    public bool Inferred { get; init; }
+}
 
 /// <summary>An RDP-UDP flow (MS-RDPEUDP): whether the SYN was answered.</summary>
 /// <param name="UdpVersion">uUdpVer of the SYN+ACK's SYNEX data (MS-RDPEUDP 2.2.2.9), when present.</param>
@@ -129,9 +144,17 @@ public sealed record AnalyzedUdpFlow(
     IReadOnlyList<AnomalyFinding> Anomalies,
     bool Ok,
     string Summary,
-    string Filter);
+    string Filter)
+{
+    /// <summary>The file the flow was read from (index into <see cref="CaptureFindings.Files"/>); its frame numbers count in that file.</summary>
+    public int FileIndex { get; init; }
+}
 
 /// <summary>An ICMP error about an RDP flow (or any flow, when listed on its own).</summary>
-public sealed record IcmpFinding(int Frame, string Kind, int? Mtu, string About, string Quoted, string Filter);
+public sealed record IcmpFinding(int Frame, string Kind, int? Mtu, string About, string Quoted, string Filter)
+{
+    /// <summary>The file the message was read from (index into <see cref="CaptureFindings.Files"/>); <see cref="Frame"/> counts in that file.</summary>
+    public int FileIndex { get; init; }
+}
 
 public readonly record struct FragmentCounts(long Ipv4, long Ipv6, long Reassembled, long Incomplete);

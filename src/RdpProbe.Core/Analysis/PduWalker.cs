@@ -28,6 +28,12 @@ internal interface IPduSink
     /// <summary>The stream stopped making sense (unknown framing, or capture loss over a header).</summary>
     void OnLostSync(bool fromClient, int frame, string reason);
 
+    /// <summary>
+    /// Bytes that start with no known framing where a PDU should begin (issue 11: another protocol's banner or answer):
+    /// the rest of the segment from that point, called once, before <see cref="OnLostSync"/>.
+    /// </summary>
+    void OnUnframed(bool fromClient, ReadOnlySpan<byte> data, int frame);
+
     /// <summary>The direction ended: no more PDUs come from it.</summary>
     void OnStreamEnd(bool fromClient, int frame);
 }
@@ -81,7 +87,7 @@ internal sealed class PduWalker : IStreamConsumer
                 if (_headerCount == 0)
                 {
                     _firstFrame = frame;
-                    if (!StartHeader(data[0], frame))
+                    if (!StartHeader(data, frame))
                     {
                         return;
                     }
@@ -170,8 +176,9 @@ internal sealed class PduWalker : IStreamConsumer
         }
     }
 
-    private bool StartHeader(byte first, int frame)
+    private bool StartHeader(ReadOnlySpan<byte> data, int frame)
     {
+        byte first = data[0];
         if (first == 0x03)
         {
             _framing = PduFraming.Tpkt;
@@ -195,6 +202,7 @@ internal sealed class PduWalker : IStreamConsumer
         }
         else
         {
+            _sink.OnUnframed(_fromClient, data, frame);
             Lose(frame, $"unexpected byte 0x{first:x2} where a TPKT, TLS or fast-path header should start");
             return false;
         }

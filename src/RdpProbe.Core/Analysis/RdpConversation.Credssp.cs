@@ -98,8 +98,9 @@ internal sealed partial class RdpConversation
         // (close_notify or an error), not CredSSP or RDP data.
         if (Tls13 && PlaintextEstimate(length) is 2)
         {
-            Alerts.Add((firstFrame, fromClient, null));
-            Anomalies.Add(AnomalyKinds.TlsAlert, Current, fromClient ? "client" : "server", firstFrame, "encrypted alert");
+            Alerts.Add((firstFrame, fromClient, null, true));
+            Anomalies.Add(AnomalyKinds.TlsAlert, Current, fromClient ? "client" : "server", firstFrame,
+                "encrypted alert (inferred: a TLS 1.3 application-data record with 2 bytes of plaintext, the size of an alert)", inferred: true);
             if (!fromClient && ExpectsCredssp && FlightCount == 3 && _lastFlightFromClient)
             {
                 AlertSizedAnswer = true;

@@ -34,8 +34,16 @@ internal sealed partial class RdpConversation : IPduSink
         Anomalies.Add(AnomalyKinds.LostSync, Current, fromClient ? "client" : "server", frame, reason);
     }
 
+    public void OnUnframed(bool fromClient, ReadOnlySpan<byte> data, int frame) => IdentifyService(fromClient, data, frame);
+
     public void OnPdu(bool fromClient, PduFraming framing, byte type, int length, ReadOnlySpan<byte> body, bool damaged, int firstFrame, int lastFrame)
     {
+        if (framing == PduFraming.Tls && !fromClient && Confirm is null && !body.IsEmpty && !damaged)
+        {
+            // A TLS record from the server before any Connection Confirm: a TLS-first service, not RDP (issue 11).
+            IdentifyService(false, body, firstFrame);
+        }
+
         switch (framing)
         {
             case PduFraming.Tpkt:

@@ -61,7 +61,7 @@ internal sealed partial class RdpConversation
                         alert = a;
                     }
 
-                    Alerts.Add((firstFrame, fromClient, alert));
+                    Alerts.Add((firstFrame, fromClient, alert, false));
                     string detail = alert is { } al ? $"{(al.Level == TlsAlertLevel.Fatal ? "fatal" : "warning")} {TlsNames.AlertName(al.Description)}" : "encrypted alert";
                     Anomalies.Add(AnomalyKinds.TlsAlert, Current, fromClient ? "client" : "server", firstFrame, detail);
                     _phases.TouchCurrent(lastFrame);

@@ -41,6 +41,34 @@ internal sealed partial class RdpConversation
     public int? ServerUltimatumFrame { get; private set; }
     public string? NotRdpReason { get; private set; }
 
+    /// <summary>Issue 11: the service the server's first non-RDP bytes identify (before any Connection Confirm).</summary>
+    public ServiceFingerprint? ServerService { get; private set; }
+
+    /// <summary>The frame that carried <see cref="ServerService"/>'s bytes.</summary>
+    public int? ServerServiceFrame { get; private set; }
+
+    /// <summary>The service the client's first non-RDP bytes identify (an HTTP or SSH client on the RDP port).</summary>
+    public ServiceFingerprint? ClientService { get; private set; }
+
+    private void IdentifyService(bool fromClient, ReadOnlySpan<byte> data, int frame)
+    {
+        if (fromClient)
+        {
+            if (Request is null && ClientService is null && ServiceFingerprints.Identify(data) is { Kind: not ServiceKind.Rdp } client)
+            {
+                ClientService = client;
+            }
+
+            return;
+        }
+
+        if (Confirm is null && ServerService is null && ServiceFingerprints.Identify(data) is { Kind: not ServiceKind.Rdp } server)
+        {
+            ServerService = server;
+            ServerServiceFrame = frame;
+        }
+    }
+
     // TLS.
     public TlsClientHello? ClientHello { get; private set; }
     public TlsServerHello? ServerHello { get; private set; }
@@ -51,7 +79,7 @@ internal sealed partial class RdpConversation
 
     /// <summary>The server certificate's facts (TLS 1.2 and older send it in clear; TLS 1.3 encrypts it: null).</summary>
     public CertificateFacts? Certificate { get; private set; }
-    public List<(int Frame, bool FromClient, TlsAlert? Alert)> Alerts { get; } = [];
+    public List<(int Frame, bool FromClient, TlsAlert? Alert, bool Inferred)> Alerts { get; } = [];
     public bool ClientCcs { get; private set; }
     public bool ServerCcs { get; private set; }
     public bool TlsDone { get; private set; }

@@ -25,6 +25,9 @@ internal sealed class TcpConnection
     }
 
     public FlowKey Key { get; }
+
+    /// <summary>The file (index in the order given) the connection was read from; its frame numbers count in that file.</summary>
+    public int FileIndex { get; init; }
     public IpEndpoint Client { get; }
     public IpEndpoint Server { get; }
     public int FirstFrame { get; }

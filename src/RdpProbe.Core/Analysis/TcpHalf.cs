@@ -68,6 +68,24 @@ internal sealed class TcpHalf
     public ushort LastWindow { get; set; }
     public int LastAckFrame { get; set; }
 
+    /// <summary>
+    /// Wireshark's per-direction analysis state (its tcp_analyze_seq_info): the highest sequence number + length this
+    /// side sent, SYN and FIN counted (<see cref="AckRuleNextSeq"/>), the ACK and window of its previous segment, and
+    /// whether that segment was a keep-alive. Kept apart from reassembly's <see cref="NextSeq"/>, which counts only
+    /// in-order data, so the ACK classification agrees with tcp.analysis.* frame for frame.
+    /// </summary>
+    public uint AckRuleNextSeq { get; set; }
+
+    public bool AckRuleHasNextSeq { get; set; }
+
+    public uint AckRuleLastAck { get; set; }
+
+    public ushort AckRuleWindow { get; set; }
+
+    public bool AckRuleSeen { get; set; }
+
+    public bool LastWasKeepAlive { get; set; }
+
     public long PayloadBytes { get; private set; }
     public long Segments { get; set; }
     public long DeliveredBytes { get; private set; }

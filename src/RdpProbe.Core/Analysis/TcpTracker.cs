@@ -45,6 +45,18 @@ internal sealed class TcpTracker
     /// <summary>The first FIN or RST: who ended the connection and how.</summary>
     public (int Frame, bool ByClient, bool Reset)? FirstEnd { get; private set; }
 
+    /// <summary>When <see cref="FirstEnd"/> happened (capture microseconds), -1 before.</summary>
+    public long FirstEndTimestamp { get; private set; } = -1;
+
+    /// <summary>Server segments carrying data after a reset with the server's address ended the flow (issue 11: then a middlebox sent it).</summary>
+    public int ServerDataAfterServerReset { get; private set; }
+
+    /// <summary>Server sequence space the capture never saw before a later server segment (bytes lost on the way; issue 11).</summary>
+    public long ServerBytesMissing { get; private set; }
+
+    /// <summary>A server segment arrived beyond a hole: the tail of a flight whose start never came.</summary>
+    public bool ServerTailAfterHole { get; private set; }
+
     public bool Closed => ResetSeen || (ClientHalf.FinSeen && ServerHalf.FinSeen);
 
     /// <summary>Path MTU announced by ICMP for packets sent by the client (index 0) or the server (index 1).</summary>
@@ -58,6 +70,7 @@ internal sealed class TcpTracker
         half.Segments++;
         var flags = p.Flags;
         string side = fromClient ? "client" : "server";
+        var ackKind = AckRules.Classify(half, peer, p.Sequence, p.Acknowledgment, flags, p.Window, p.PayloadWireLength);
 
         if ((flags & TcpFlags.Syn) != 0)
         {
@@ -86,6 +99,19 @@ internal sealed class TcpTracker
             half.SetBase(p.Sequence);
         }
 
+        if (!fromClient && half.HasBase && (flags & (TcpFlags.Syn | TcpFlags.Rst)) == 0 && (int)(p.Sequence - half.HighestEnd) > 0)
+        {
+            // The server's own sequence number is ahead of everything the capture saw from it: bytes lost on the way.
+            long missing = (int)(p.Sequence - half.HighestEnd);
+            ServerBytesMissing = Math.Max(ServerBytesMissing, missing);
+            ServerTailAfterHole |= p.PayloadWireLength > 0;
+        }
+
+        if (!fromClient && p.PayloadWireLength > 0 && (flags & TcpFlags.Rst) == 0 && FirstEnd is { Reset: true, ByClient: false })
+        {
+            ServerDataAfterServerReset++;
+        }
+
         if ((flags & TcpFlags.Rst) != 0)
         {
             if (!ResetSeen)
@@ -105,7 +131,12 @@ internal sealed class TcpTracker
                 half.HasAck = true;
             }
 
-            FirstEnd ??= (frame, fromClient, true);
+            if (FirstEnd is null)
+            {
+                FirstEnd = (frame, fromClient, true);
+                FirstEndTimestamp = timestamp;
+            }
+
             return;
         }
 
@@ -159,7 +190,11 @@ internal sealed class TcpTracker
                 half.FinSeen = true;
                 half.FinFrame = frame;
                 FirstFinByClient ??= fromClient;
-                FirstEnd ??= (frame, fromClient, false);
+                if (FirstEnd is null)
+                {
+                    FirstEnd = (frame, fromClient, false);
+                    FirstEndTimestamp = timestamp;
+                }
                 uint finSeq = ((flags & TcpFlags.Syn) != 0 ? p.Sequence + 1 : p.Sequence) + (uint)p.PayloadWireLength;
                 _finSeq[fromClient ? 0 : 1] = finSeq;
             }
@@ -188,8 +223,8 @@ internal sealed class TcpTracker
                 _anomalies.Add(AnomalyKinds.LostSegment, _phases.Current, fromClient ? "server" : "client", frame, "segment missing from the capture");
             }
 
-            if (p.PayloadWireLength == 0 && (flags & (TcpFlags.Syn | TcpFlags.Fin)) == 0 && half.HasAck && ack == half.LastAck
-                && p.Window == half.LastWindow && peer.HasBase && peer.HighestEnd != ack)
+            // Wireshark's rule, not "the same ACK again": a keep-alive, its ACK and a window update repeat the ACK too.
+            if (ackKind == AckKind.DuplicateAck)
             {
                 _anomalies.Add(AnomalyKinds.DuplicateAck, _phases.Current, side, frame);
             }
@@ -210,7 +245,8 @@ internal sealed class TcpTracker
             }
         }
 
-        if (p.Window == 0 && (flags & TcpFlags.Syn) == 0)
+        // tcp.analysis.zero_window: a window of 0 on a segment that is not SYN, FIN or RST (RST returned above).
+        if (p.Window == 0 && (flags & (TcpFlags.Syn | TcpFlags.Fin)) == 0)
         {
             _anomalies.Add(AnomalyKinds.ZeroWindow, _phases.Current, side, frame);
         }

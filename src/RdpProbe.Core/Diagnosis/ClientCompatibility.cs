@@ -273,10 +273,30 @@ public static class ClientCompatibility
         private ClientVerdict Tls(SecurityProtocols protocol)
         {
             bool undecided = false;
+            var simulated = facts.ClientHandshakes is { } handshakes && handshakes.TryGetValue(profile.Name, out var h) ? h : null;
 
             // TLS versions: the client's offer against what the server accepts (RFC 5246 E.1, RFC 8446 4.2.1).
             var common = profile.TlsVersions.Where(v => facts.Accepts(v) == true).ToList();
-            if (common.Count == 0)
+            if (simulated is { Outcome: SimulatedTlsOutcome.Accepted })
+            {
+                // The client simulation sent this client's own ClientHello: its answer beats the per-version facts.
+                steps.Add($"a connection with its own ClientHello ({OfferText(profile)}) completed TLS: the server chose "
+                          + $"{(simulated.Version is { } sv ? TlsName(sv) : "a version")} with {simulated.CipherSuite}");
+            }
+            else if (simulated is { Outcome: SimulatedTlsOutcome.Refused, NotOffered.Count: 0 })
+            {
+                steps.Add($"a connection with its own ClientHello ({OfferText(profile)}) was turned down by the server: {simulated.Detail}");
+                if (common.Count == 0)
+                {
+                    var accepted = facts.TlsVersionsAccepted?.Where(kv => kv.Value == true).Select(kv => TlsName(kv.Key)).ToList() ?? [];
+                    steps.Add($"the server accepts only {(accepted.Count > 0 ? string.Join(", ", accepted) : "none of its versions")}: no common TLS version");
+                    return Fail(Phase.Tls, "no_common_tls_version", protocol);
+                }
+
+                steps.Add($"the server speaks {TlsName(common.Max())} but accepts none of the client's cipher suites");
+                return Fail(Phase.Tls, "no_common_cipher_suite", protocol);
+            }
+            else if (common.Count == 0)
             {
                 var unknown = profile.TlsVersions.Where(v => facts.Accepts(v) is null).ToList();
                 if (unknown.Count > 0)
@@ -294,9 +314,16 @@ public static class ClientCompatibility
             else
             {
                 steps.Add($"TLS: both speak {TlsName(common.Max())}");
+                if (simulated is { Outcome: SimulatedTlsOutcome.Refused } partial)
+                {
+                    // Refused, but without suites RdpProbe's TLS library cannot send: maybe the server wanted one of those.
+                    steps.Add($"a connection with its own ClientHello was turned down ({partial.Detail}), but it lacked {string.Join(", ", partial.NotOffered)}");
+                    needs.Add($"whether the server accepts {string.Join(" or ", partial.NotOffered)}, which RdpProbe's TLS library cannot offer");
+                    undecided = true;
+                }
             }
 
-            if (facts.Failure is { Phase: Phase.Tls } tlsFailure && facts.TlsSelected)
+            if (facts.Failure is { Phase: Phase.Tls } tlsFailure && facts.TlsSelected && simulated is not { Outcome: SimulatedTlsOutcome.Accepted })
             {
                 steps.Add($"the probe's own TLS handshake failed ({tlsFailure.Ending.ToReportName()}{(tlsFailure.Code is null ? "" : " " + tlsFailure.Code)}); a client offering less fails too");
                 return Fail(Phase.Tls, tlsFailure.Code ?? "tls_handshake_failed", protocol);
@@ -449,6 +476,9 @@ public static class ClientCompatibility
             steps.Add($"the server ended the probe's connection at {f.Phase.ToReportName()} ({f.Ending.ToReportName()}{(f.Code is null ? "" : " " + f.Code)}) over the same protocol; the client meets the same");
             return Fail(f.Phase, f.Code ?? f.Ending.ToReportName(), protocol);
         }
+
+        private static string OfferText(ClientProfile p)
+            => $"{string.Join(", ", p.TlsVersions.Select(TlsName))}; {p.TlsCipherSuites.Count} cipher suites";
 
         private ClientVerdict Fail(Phase phase, string reason, SecurityProtocols? protocol)
             => new(profile.Name, Compatibility.Fails, protocol, phase, reason, [.. steps], [.. warnings], [.. needs]);

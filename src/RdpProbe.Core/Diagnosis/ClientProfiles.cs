@@ -55,6 +55,15 @@ public sealed record ClientProfile
     /// <summary>TLS versions the client offers (with its default settings on its current platform).</summary>
     public required IReadOnlyList<TlsVersion> TlsVersions { get; init; }
 
+    /// <summary>
+    /// The cipher suites of its ClientHello, in its order (IANA code points from <see cref="ClientTlsOffers"/>); empty
+    /// when not modelled (then the client simulation does not make a connection for it).
+    /// </summary>
+    public IReadOnlyList<int> TlsCipherSuites { get; init; } = [];
+
+    /// <summary>The ClientHello this client sends after asking for <paramref name="request"/> at X.224.</summary>
+    public ClientOffer OfferFor(SecurityProtocols request) => new(request, TlsVersions, TlsCipherSuites);
+
     /// <summary>Self-signed certificate or a chain to a root the client does not trust.</summary>
     public CertificateBehaviour UntrustedCertificate { get; init; }
 
@@ -132,6 +141,9 @@ public static class ClientProfiles
         // Windows 11 ships TLS 1.0 and 1.1 disabled in Schannel (Microsoft, "TLS 1.0 and TLS 1.1 soon to be disabled in
         // Windows", 2023); TLS 1.3 is in Schannel since Windows 11 / Server 2022.
         TlsVersions = Tls12Up,
+
+        // Schannel's default suite order on Windows 11 (ClientTlsOffers.Windows11 names the source).
+        TlsCipherSuites = ClientTlsOffers.Windows11,
         UntrustedCertificate = CertificateBehaviour.WarnsAndAllowsContinue,
         ExpiredCertificate = CertificateBehaviour.WarnsAndAllowsContinue,
         NameMismatch = CertificateBehaviour.WarnsAndAllowsContinue,
@@ -154,6 +166,7 @@ public static class ClientProfiles
 
         // Windows 10's Schannel enables TLS 1.0-1.2 by default; TLS 1.3 is not enabled for clients on Windows 10.
         TlsVersions = [TlsVersion.Tls10, TlsVersion.Tls11, TlsVersion.Tls12],
+        TlsCipherSuites = ClientTlsOffers.Windows10,
         Unverified =
         [
             "fallback to Standard RDP Security after SSL_CERT_NOT_ON_SERVER",
@@ -176,6 +189,7 @@ public static class ClientProfiles
 
         // RDP on Windows 7 / 2008 R2 uses TLS 1.0 only until KB3080079 adds TLS 1.1 and 1.2.
         TlsVersions = [TlsVersion.Tls10],
+        TlsCipherSuites = ClientTlsOffers.Windows7,
         UntrustedCertificate = CertificateBehaviour.WarnsAndAllowsContinue,
         ExpiredCertificate = CertificateBehaviour.WarnsAndAllowsContinue,
         NameMismatch = CertificateBehaviour.WarnsAndAllowsContinue,
@@ -197,6 +211,9 @@ public static class ClientProfiles
         WarnsOnStandardRdpSecurity = true,
         TlsVersions = Tls12Up,
 
+        // Not documented: assumed to be Windows 11's (listed in Unverified).
+        TlsCipherSuites = ClientTlsOffers.Windows11,
+
         // It shows a "Verify certificate" sheet with Continue for certificates it cannot verify.
         UntrustedCertificate = CertificateBehaviour.WarnsAndAllowsContinue,
         ExpiredCertificate = CertificateBehaviour.WarnsAndAllowsContinue,
@@ -208,6 +225,7 @@ public static class ClientProfiles
             "fallback to and acceptance of Standard RDP Security",
             "TLS versions offered (assumed 1.2 and 1.3 on current macOS / iOS)",
             "minimum CredSSP version (assumed patched, like current Windows)",
+            "cipher suites offered (assumed like Windows 11's Schannel)",
         ],
     };
 
@@ -235,6 +253,10 @@ public static class ClientProfiles
         // xfreerdp fails against a TLS-1.0-only xrdp with ERRCONNECT_TLS_CONNECT_FAILED.
         TlsVersions = Tls12Up,
         TlsSecurityLevel = 1,
+
+        // OpenSSL 3's DEFAULT list, measured in xfreerdp's ClientHello (ClientTlsOffers.OpenSsl3Default). Its
+        // supported_versions also lists TLS 1.1 and 1.0, but OpenSSL 3 at level 1 does not complete them.
+        TlsCipherSuites = ClientTlsOffers.OpenSsl3Default,
 
         // OpenSSL SSL_CTX_set_security_level: level 1 (80 bits) prohibits RSA keys shorter than 1024 bits.
         MinimumRsaKeyBits = 1024,

@@ -49,6 +49,24 @@ public static class Codes
     public static readonly Code McsDisconnectProviderUltimatum = new("mcs_disconnect_provider_ultimatum");
     /// <summary>The server answered with an X.224 Disconnect Request.</summary>
     public static readonly Code X224DisconnectRequest = new("x224_disconnect_request");
+    /// <summary>The server accepted TCP and never sent a Connection Confirm (a hung or stopped listener; issue 11).</summary>
+    public static readonly Code NoConnectionConfirm = new("no_connection_confirm");
+
+    // ---- x224: a foreign service identified on the port (issue 11; Diagnosis/ForeignService.cs)
+    /// <summary>An HTTP server answers on the port (its status line, an HTML page, or its answer to an HTTP request).</summary>
+    public static readonly Code ForeignHttp = new("foreign_http");
+    /// <summary>An SSH server answers on the port (its identification string, RFC 4253 §4.2).</summary>
+    public static readonly Code ForeignSsh = new("foreign_ssh");
+    /// <summary>A TLS server answers on the port (a ServerHello or an alert to a ClientHello, or TLS where X.224 was due).</summary>
+    public static readonly Code ForeignTls = new("foreign_tls");
+    /// <summary>A mail server (SMTP, POP3, IMAP) greets on the port.</summary>
+    public static readonly Code ForeignMail = new("foreign_mail");
+    /// <summary>An FTP server greets on the port.</summary>
+    public static readonly Code ForeignFtp = new("foreign_ftp");
+    /// <summary>Another text protocol greets on the port.</summary>
+    public static readonly Code ForeignText = new("foreign_text");
+    /// <summary>The extra connections that try to identify the service got no banner and no answer to HTTP or TLS.</summary>
+    public static readonly Code ServiceUnidentified = new("service_unidentified");
 
     // ---- tls
     /// <summary>The TLS handshake failed (reset, close, timeout) before any ServerHello.</summary>
@@ -59,6 +77,30 @@ public static class Codes
     // ---- credssp
     /// <summary>The server closed after the client's NEGOTIATE without an answer.</summary>
     public static readonly Code AfterNegotiate = new("after_negotiate");
+    /// <summary>A bare TCP reset right after the NTLM AUTHENTICATE, without the alert and FIN of a rejected logon (issue 11).</summary>
+    public static readonly Code ResetAfterAuthenticate = new("reset_after_authenticate");
+
+    // ---- kerberos (issue 12; RFC 4120)
+    /// <summary>No KDC found for the realm: no --kdc, none in krb5.conf, no DNS SRV record.</summary>
+    public static readonly Code KdcNotFound = new("kdc_not_found");
+    /// <summary>The KDC answered neither over UDP nor over TCP.</summary>
+    public static readonly Code KdcUnreachable = new("kdc_unreachable");
+    /// <summary>MIT krb5 failed with an error that is not one of the KDC's.</summary>
+    public static readonly Code KerberosLibrary = new("kerberos_library_error");
+
+    // ---- credssp with SPNEGO (issue 12; RFC 4178, MS-SPNG)
+    /// <summary>The server answered the SPNEGO token with negState reject (RFC 4178 §4.2.2): no offered mechanism is acceptable.</summary>
+    public static readonly Code SpnegoReject = new("spnego_reject");
+    /// <summary>With --auth kerberos: the server chose NTLM, which the client may not use (Restrict NTLM, Protected Users).</summary>
+    public static readonly Code ServerChoseNtlm = new("server_chose_ntlm");
+    /// <summary>With --auth kerberos: no Kerberos token could be had (no ticket for the SPN, no KDC, wrong password).</summary>
+    public static readonly Code KerberosUnavailable = new("kerberos_unavailable");
+    /// <summary>With --auth kerberos against a literal IP address: there is no TERMSRV/&lt;name&gt; service principal to ask a ticket for.</summary>
+    public static readonly Code KerberosNoSpn = new("kerberos_no_spn");
+    /// <summary>The server's Kerberos AP-REP or its SPNEGO mechListMIC did not verify (RFC 4121 §4.1, RFC 4178 §5).</summary>
+    public static readonly Code KerberosMutualAuthFailed = new("kerberos_mutual_auth_failed");
+    /// <summary>The server closed or reset right after the client's SPNEGO token: it does not speak SPNEGO in CredSSP (FreeRDP 2).</summary>
+    public static readonly Code SpnegoNotUnderstood = new("spnego_not_understood");
 
     // ---- early user authorization (MS-RDPBCGR 2.2.10.2)
     /// <summary>The Early User Authorization Result said access denied.</summary>
@@ -75,6 +117,8 @@ public static class Codes
     public static readonly Code NoEncryption = new("no_encryption");
     /// <summary>The client refuses the TLS version the server offers.</summary>
     public static readonly Code TlsVersionRefusedByClient = new("tls_version_refused_by_client");
+    /// <summary>The server turned down this client's own ClientHello although a TLS version is common: none of its cipher suites (client simulation).</summary>
+    public static readonly Code CipherSuitesRefusedForClient = new("no_common_cipher_suite");
     /// <summary>The client refuses the certificate's key.</summary>
     public static readonly Code CertificateKeyRefusedByClient = new("certificate_key_refused_by_client");
     /// <summary>The client refuses the certificate.</summary>
@@ -115,6 +159,9 @@ public static class Codes
     // ---- families named by protocol values
     /// <summary>An RDP_NEG_FAILURE failureCode (MS-RDPBCGR 2.2.1.2.2).</summary>
     public static Code NegotiationFailure(NegotiationFailureCode code) => new(code.ToReportName());
+
+    /// <summary>A KDC error code (RFC 4120 §7.5.9) by its name in lower case: kdc_err_preauth_failed, krb_ap_err_skew ….</summary>
+    public static Code KerberosError(int code) => new(Kerberos.ErrorName(code).ToLowerInvariant());
 
     /// <summary>A TLS alert description (RFC 8446 6).</summary>
     public static Code TlsAlert(TlsAlertDescription description) => new(TlsNames.AlertName(description));

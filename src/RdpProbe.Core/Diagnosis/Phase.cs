@@ -10,6 +10,9 @@ public enum Phase
     Tcp,
     X224,
     Tls,
+
+    /// <summary>The client's Kerberos exchanges with the KDC before CredSSP (issue 12): only when Kerberos was asked for.</summary>
+    Kerberos,
     Credssp,
     EarlyAuth,
     Mcs,
@@ -25,6 +28,9 @@ public enum Phase
     EncryptionLevels,
     Udp,
     Mtu,
+
+    /// <summary>Issue 10: connections with each client profile's exact X.224 request, TLS versions and cipher suites.</summary>
+    ClientSimulation,
 }
 
 /// <summary>How a phase ended (docs/REPORTS.md, "Endings").</summary>

@@ -40,6 +40,15 @@ public sealed class PhaseRecord
 
     public List<WireMessage> Messages { get; } = [];
 
+    /// <summary>
+    /// What the phase knows about who ended the connection and with what (issue 11), when it knows more than its
+    /// ending says (the sender of a TLS alert, a cleartext PDU where TLS was due); null: derived from the ending.
+    /// </summary>
+    public Attribution? Attribution { get; set; }
+
+    /// <summary>x224 only: what identified (or failed to identify) the service on the port when no Connection Confirm came (issue 11).</summary>
+    public ServiceEvidence? Service { get; set; }
+
     public void Fail(Ending ending, Code? code = null, string? detail = null)
     {
         Status = PhaseStatus.Failed;

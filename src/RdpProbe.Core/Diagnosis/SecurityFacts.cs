@@ -129,7 +129,8 @@ public sealed record SecurityFacts
 
     /// <summary>
     /// Every request of the probe's own attempts and the server's answer, the main connection's included (earlier
-    /// attempts were refused and retried with a client's fallback request); empty when not known.
+    /// attempts were refused and retried with a client's fallback request) and of the client simulation's connections;
+    /// empty when not known.
     /// </summary>
     public IReadOnlyList<ObservedNegotiation> Negotiations { get; init; } = [];
 
@@ -149,6 +150,12 @@ public sealed record SecurityFacts
     public string? CipherSuite { get; init; }
 
     public CertificateFacts? Certificate { get; init; }
+
+    /// <summary>
+    /// The client simulation: per profile name, what a connection with that profile's exact X.224 request, TLS versions
+    /// and cipher suites found; null when it did not run, a profile missing when it made no connection for it.
+    /// </summary>
+    public IReadOnlyDictionary<string, SimulatedHandshake>? ClientHandshakes { get; init; }
 
     // ---- CredSSP / NTLM (MS-CSSP 2.2.1, MS-NLMP 2.2.2.1)
 

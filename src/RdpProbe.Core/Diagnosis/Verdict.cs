@@ -20,6 +20,15 @@ public sealed record Verdict(
     /// </summary>
     public bool Inferred { get; init; }
 
+    /// <summary>Who sent the last meaningful bytes, what they were and how the connection ended (issue 11); null when not attributed.</summary>
+    public Attribution? Attribution { get; init; }
+
+    /// <summary>The evidence that ranks the first cause, in one line (<see cref="Attribution.Evidence"/>).</summary>
+    public string? Evidence { get; init; }
+
+    /// <summary>When the evidence cannot decide: the possibilities that remain and what would tell them apart.</summary>
+    public IReadOnlyList<string> Undecided { get; init; } = [];
+
     /// <summary>
     /// Computes the verdict from phase records only (never from exception text). Skipped phases are neither failures
     /// nor successes. An empty list gives a failed verdict at the tcp phase.
@@ -32,7 +41,28 @@ public sealed record Verdict(
         if (failed is not null)
         {
             var explanation = Symptoms.Explain(failed.Phase, failed.Ending, failed.Code);
-            return new Verdict(false, failed.Phase, failed.Ending, failed.Code, explanation.Summary, explanation.Causes, explanation.Remedies);
+            if (failed.Service is { } service)
+            {
+                // A service identified on the port (or the steps that found none) outranks the ending's generic causes.
+                explanation = ForeignService.Explain(service, failed.Ending, explanation);
+            }
+
+            var verdict = new Verdict(false, failed.Phase, failed.Ending, failed.Code, explanation.Summary, explanation.Causes, explanation.Remedies);
+            var attribution = failed.Attribution ?? LiveAttribution.Of(failed, ran);
+            if (failed.Service is { IsForeign: true })
+            {
+                // The service's own bytes already name the cause; the attribution is kept as evidence only.
+                return verdict with { Attribution = attribution, Evidence = attribution.Evidence() };
+            }
+
+            var ranked = CauseRanking.Apply(verdict, attribution);
+            if (failed.Service is not null)
+            {
+                // Identification ran and named nothing: its summary and "what remains possible" stay first.
+                return ranked with { Summary = verdict.Summary, Causes = CauseRanking.Dedupe(verdict.Causes.Take(1).Concat(ranked.Causes)) };
+            }
+
+            return ranked;
         }
 
         if (ran.Count == 0)

@@ -74,10 +74,29 @@ public sealed class Platform
     /// <summary>The interface name to suggest for --capture-interface, as this OS spells a typical one.</summary>
     public string InterfaceHint => Os switch
     {
-        HostOs.Windows => "see the Npcap device names with `getmac /v` or Wireshark's interface list",
-        HostOs.MacOs => "see `ifconfig -l`",
-        _ => "see `ip link`",
+        HostOs.Windows => "Npcap names interfaces \\Device\\NPF_{GUID} (the GUIDs: `getmac /v`, or Wireshark's interface list); loopback is \\Device\\NPF_Loopback",
+        HostOs.MacOs => "see `ifconfig -l`; loopback is lo0",
+        HostOs.Linux => "see `ip link`; loopback is lo",
+        _ => "see `ifconfig -a`; loopback is usually lo0",
     };
+
+    /// <summary>
+    /// The capture interface for a loopback target: Linux's "lo", the BSDs' and macOS's "lo0", and on Windows the
+    /// Npcap Loopback Adapter (only Npcap captures loopback traffic; WinPcap could not).
+    /// </summary>
+    public string LoopbackCaptureInterface => Os switch
+    {
+        HostOs.Linux => "lo",
+        HostOs.Windows => @"\Device\NPF_Loopback",
+        _ => "lo0",
+    };
+
+    /// <summary>
+    /// The capture device name of a network interface: the interface name on Linux and macOS; on Windows, Npcap's
+    /// \Device\NPF_{GUID} built from the adapter's GUID (the friendly name "Ethernet" is not a device name).
+    /// </summary>
+    public string CaptureDeviceName(string interfaceName, string interfaceId) =>
+        Os == HostOs.Windows ? $@"\Device\NPF_{interfaceId}" : interfaceName;
 
     /// <summary>
     /// The message for an exception that means the capture library itself is absent or too old, or null when the
@@ -90,10 +109,10 @@ public sealed class Platform
             switch (e)
             {
                 case DllNotFoundException:
-                    return $"{PcapLibrary} is not installed: {PcapInstallHint}";
+                    return $"capture library missing: {PcapLibrary} is not installed; {PcapInstallHint}";
                 case EntryPointNotFoundException:
                     // An old WinPcap (or libpcap before 1.5) lacks pcap_open_offline_with_tstamp_precision and friends.
-                    return $"the installed {PcapLibrary} is too old ({OneLine(e.Message)}): {PcapInstallHint}";
+                    return $"capture library missing: the installed {PcapLibrary} is too old ({OneLine(e.Message)}); {PcapInstallHint}";
             }
         }
 

@@ -24,7 +24,7 @@ internal static class ClientJudgement
         report.ClientVerdict = profile == options.Client && report.Compatibility.FirstOrDefault(v => v.Profile == profile.Name) is { } same
             ? same
             : ClientCompatibility.Evaluate(profile, facts);
-        report.Verdict = Combine(Verdict.From(report.Phases), report.ClientVerdict, profile, facts, report);
+        report.Verdict = Phases.KerberosPhase.Specialise(Combine(Verdict.From(report.Phases), report.ClientVerdict, profile, facts, report), report.Kerberos);
     }
 
     /// <summary>
@@ -92,6 +92,7 @@ internal static class ClientJudgement
         return (Ending.ClientRefused, reason switch
         {
             "no_common_tls_version" => Codes.TlsVersionRefusedByClient,
+            "no_common_cipher_suite" => Codes.CipherSuitesRefusedForClient,
             "certificate_key_too_small" => Codes.CertificateKeyRefusedByClient,
             "certificate_refused" => Codes.CertificateRefusedByClient,
             "credssp_version_unpatched" => Codes.CredSspVersionRefusedByClient,

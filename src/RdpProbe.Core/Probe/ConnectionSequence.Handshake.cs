@@ -54,7 +54,7 @@ internal sealed partial class ConnectionSequence
     }
 
     /// <summary>The x224 phase (MS-RDPBCGR 2.2.1.1–2.2.1.2): the protocol the server selected, or null when it did not.</summary>
-    private async Task<SecurityProtocols?> X224Async(ProbeConnection open)
+    private async Task<SecurityProtocols?> X224Async(ProbeConnection open, IPEndPoint endPoint, ProbeTarget target)
     {
         var negotiation = report.Negotiation;
         negotiation.RequestedProtocols = options.RequestedProtocols;
@@ -77,7 +77,39 @@ internal sealed partial class ConnectionSequence
 
             ReportFacts.Negotiation(negotiation, confirm, record);
         }).ConfigureAwait(false);
+        await IdentifyServiceAsync(x224, endPoint, target).ConfigureAwait(false);
         return x224.Status == PhaseStatus.Ok ? negotiation.SelectedProtocol ?? SecurityProtocols.Rdp : null;
+    }
+
+    /// <summary>
+    /// Issue 11: when the x224 phase got no Connection Confirm, name what holds the port. Bytes that came on the probe's
+    /// own connection (X224Exchange put them in the record) are evidence enough; after a timeout, close or reset with
+    /// nothing said, <see cref="ServiceIdentify"/> asks on up to two extra connections.
+    /// </summary>
+    private async Task IdentifyServiceAsync(PhaseRecord x224, IPEndPoint endPoint, ProbeTarget target)
+    {
+        if (x224.Status != PhaseStatus.Failed)
+        {
+            return;
+        }
+
+        if (x224.Service is { } own)
+        {
+            x224.Service = own with { Port = endPoint.Port };
+            return;
+        }
+
+        if (!options.IdentifyService || x224.Ending is not (Ending.Timeout or Ending.Closed or Ending.Reset) || (x224.Code is { } code && code != Codes.Truncated))
+        {
+            return;
+        }
+
+        var evidence = await ServiceIdentify.RunAsync(endPoint, target.IsLiteral ? null : target.Host, runner.PhaseTimeout, runner.UserToken).ConfigureAwait(false);
+        x224.Service = evidence;
+        if (evidence.IsForeign)
+        {
+            x224.Code = ForeignService.CodeOf(evidence.Service);
+        }
     }
 
     /// <summary>The tls phase: the handshake over the X.224 connection; true when it completed.</summary>
@@ -114,14 +146,32 @@ internal sealed partial class ConnectionSequence
         return tls is not null && record.Status == PhaseStatus.Ok;
     }
 
-    /// <summary>The credssp phase (HYBRID / HYBRID_EX): NEGOTIATE → CHALLENGE, and with credentials the logon; true when ok.</summary>
-    private async Task<bool> CredSspAsync(ProbeConnection open)
+    /// <summary>
+    /// The kerberos phase (issue 12): KDC, AS and TGS exchanges for TERMSRV/name, with the KDC and not the server; true
+    /// when ok or skipped (a target given by address, no user, no realm: then clients go straight to NTLM).
+    /// </summary>
+    private async Task<bool> KerberosAsync(ProbeTarget target)
     {
+        var record = new PhaseRecord(Phase.Kerberos);
+        report.Phases.Add(record);
+        await runner.RunAsync(record, null, KerberosPhase.Budget, async context =>
+        {
+            context.OnTimeout = () => (Codes.KdcUnreachable, $"the Kerberos exchanges did not finish within {PhaseRunner.Describe(KerberosPhase.Budget)}");
+            context.AllWire = true;
+            report.Kerberos = await KerberosPhase.RunAsync(options.Kerberos!, target, credentials, context.Record, context.Token).ConfigureAwait(false);
+        }).ConfigureAwait(false);
+        return record.Status != PhaseStatus.Failed;
+    }
+
+    /// <summary>The credssp phase (HYBRID / HYBRID_EX): NEGOTIATE → CHALLENGE, and with credentials the logon; true when ok.</summary>
+    private async Task<bool> CredSspAsync(ProbeConnection open, ProbeTarget target)
+    {
+        var auth = CredSspAuthFor(options, credentials, target);
         var credssp = await runner.RunAsync(Phase.Credssp, report.Phases, open.Stream, async context =>
         {
             var record = context.Record;
             context.OnTimeout = () => (null, "the server did not answer the CredSSP TSRequest in time");
-            var result = await CredSspPhase.RunAsync(tls!, report.Tls?.ServerSubjectPublicKey ?? [], credentials, record, context.Token).ConfigureAwait(false);
+            var result = await CredSspPhase.RunAsync(tls!, report.Tls?.ServerSubjectPublicKey ?? [], credentials, record, auth, context.Token).ConfigureAwait(false);
             report.CredSsp = ReportFacts.CredSsp(result);
             if (record is { Status: PhaseStatus.Failed, Ending: Ending.Closed, Code: null } && result.ServerVersion is null)
             {
@@ -130,6 +180,21 @@ internal sealed partial class ConnectionSequence
             }
         }).ConfigureAwait(false);
         return credssp.Status == PhaseStatus.Ok;
+    }
+
+    /// <summary>
+    /// CredSSP's mechanism for this target (issue 12): --auth, else negotiate when a realm is known (--realm) and NTLM
+    /// otherwise; the SPN is TERMSRV/&lt;name as given&gt;, none for a literal IP.
+    /// </summary>
+    internal static CredSspAuth CredSspAuthFor(ProbeOptions options, CredSspCredentials? credentials, ProbeTarget target)
+    {
+        // Only a realm the user named (--realm) switches the default: a user given as user@domain alone does not make
+        // a workgroup probe start with Kerberos, but it names the principal's realm when Kerberos is asked for.
+        string? realm = string.IsNullOrEmpty(options.Realm) ? null : options.Realm.ToUpperInvariant();
+        var mechanism = AuthMechanisms.Default(options.Auth, realm);
+        return mechanism == AuthMechanism.Ntlm
+            ? CredSspAuth.Ntlm
+            : new CredSspAuth(mechanism, KerberosContext.SpnFor(target.Host, target.IsLiteral), realm ?? KerberosContext.RealmOf(credentials));
     }
 
     /// <summary>The early_auth phase (HYBRID_EX, after CredSSP sent the credentials): MS-RDPBCGR 2.2.10.2; true when ok.</summary>

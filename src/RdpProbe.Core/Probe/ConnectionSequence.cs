@@ -53,7 +53,7 @@ internal sealed partial class ConnectionSequence
             }
 
             // The server's choice decides the path (MS-RDPBCGR 2.2.1.2.1); PROTOCOL_RDP means Standard RDP Security.
-            if (await X224Async(open).ConfigureAwait(false) is not { } selected)
+            if (await X224Async(open, endPoint, target).ConfigureAwait(false) is not { } selected)
             {
                 return;
             }
@@ -66,8 +66,14 @@ internal sealed partial class ConnectionSequence
 
             if (nla)
             {
+                // The client's Kerberos exchanges come before its first CredSSP message (issue 12; only when asked for).
+                if (options.Kerberos is not null && !await KerberosAsync(target).ConfigureAwait(false))
+                {
+                    return;
+                }
+
                 // Without credentials CredSSP stops, correctly, after the NTLM challenge: nothing after it can run.
-                if (!await CredSspAsync(open).ConfigureAwait(false) || report.CredSsp is not { Authenticated: true })
+                if (!await CredSspAsync(open, target).ConfigureAwait(false) || report.CredSsp is not { Authenticated: true })
                 {
                     return;
                 }

@@ -46,6 +46,24 @@ internal static class ExtraChecks
             tasks.Add(TlsVersionsCheck.RunAsync(report, versions, endPoint, target, options, runner, gate));
         }
 
+        // Client simulation (issue 10): worth connections only when the server may do TLS for a client's request. Not
+        // when the first request asked for TLS and the server said SSL_NOT_ALLOWED_BY_SERVER (it does Standard RDP
+        // Security only, MS-RDPBCGR 2.2.1.2.2) or selected PROTOCOL_RDP anyway (a server that supports TLS selects it
+        // when asked, 3.3.5.3.1); nor when it never answered the Connection Request.
+        PhaseRecord? simulation = null;
+        bool x224Answered = report.Phases.Any(p => p.Phase == Phase.X224 && (p.Status == PhaseStatus.Ok || p.Ending == Ending.NegotiationFailure));
+        var first = report.Attempts.Count > 0 ? report.Attempts[0] : null;
+        var firstRequest = first?.RequestedProtocols ?? report.Negotiation.RequestedProtocols;
+        bool askedTls = (firstRequest & (SecurityProtocols.Ssl | SecurityProtocols.Hybrid | SecurityProtocols.HybridEx | SecurityProtocols.RdsTls)) != 0;
+        var firstSelected = first is null ? report.Negotiation.SelectedProtocol : first.SelectedProtocol;
+        var firstFailure = first is null ? report.Negotiation.FailureCode : first.FailureCode;
+        bool noTls = askedTls && (firstFailure == NegotiationFailureCode.SslNotAllowedByServer || firstSelected == SecurityProtocols.Rdp);
+        if (options.ClientSimulation && x224Answered && !noTls && ClientSimulationCheck.Profiles(options).Count > 0)
+        {
+            simulation = new PhaseRecord(Phase.ClientSimulation);
+            tasks.Add(ClientSimulationCheck.RunAsync(report, simulation, endPoint, target, options, runner, gate));
+        }
+
         await Task.WhenAll(tasks).ConfigureAwait(false);
         if (matrix is not null)
         {
@@ -55,6 +73,11 @@ internal static class ExtraChecks
         if (versions is not null)
         {
             report.Phases.Add(versions);
+        }
+
+        if (simulation is not null)
+        {
+            report.Phases.Add(simulation);
         }
 
         // Standard RDP security is on offer when the main connection selected it or the matrix saw PROTOCOL_RDP

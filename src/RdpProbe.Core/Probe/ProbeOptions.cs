@@ -52,6 +52,18 @@ public sealed record ProbeOptions
     public bool TlsVersions { get; init; } = true;
 
     /// <summary>
+    /// Issue 10's client simulation: one short connection per distinct client offer (a profile's X.224 request, TLS
+    /// versions and cipher suites) to see what the server does with each real client's ClientHello.
+    /// </summary>
+    public bool ClientSimulation { get; init; } = true;
+
+    /// <summary>
+    /// With <see cref="ClientSimulation"/>: simulate every real client (the compatibility table); false simulates only
+    /// <see cref="Client"/> (one connection: what --targets runs use to keep the verdict a real client's).
+    /// </summary>
+    public bool SimulateAllClients { get; init; } = true;
+
+    /// <summary>
     /// When the server accepts standard RDP security, check which of 40/56/128-bit and FIPS it accepts (one connection
     /// per method, like rdp-sec-check).
     /// </summary>
@@ -64,6 +76,24 @@ public sealed record ProbeOptions
     /// server allows without credentials; with NLA only when credentials were given).</summary>
     public bool SessionPhases { get; init; } = true;
 
+    /// <summary>Run the kerberos phase (issue 12) before CredSSP: realm, KDC, SPN name. Null: no Kerberos.</summary>
+    public KerberosOptions? Kerberos { get; init; }
+
     /// <summary>Probe every resolved address instead of the first.</summary>
     public bool AllAddresses { get; init; }
+
+    /// <summary>
+    /// After a timeout, close or reset at x224, identify the service on the port with up to two short extra connections
+    /// (a banner or an HTTP answer, then a TLS ClientHello; ServiceIdentify) and give it to the verdict as evidence.
+    /// </summary>
+    public bool IdentifyService { get; init; } = true;
+
+    /// <summary>
+    /// CredSSP's mechanism (--auth, issue 12); null takes <see cref="AuthMechanisms.Default"/>: negotiate when a realm
+    /// is known (<see cref="Realm"/>), NTLM otherwise.
+    /// </summary>
+    public AuthMechanism? Auth { get; init; }
+
+    /// <summary>The Kerberos realm the client belongs to (issue 12), when known; the KDC itself is MIT krb5's business.</summary>
+    public string? Realm { get; init; }
 }

@@ -101,6 +101,40 @@ public sealed class CredSspFacts
     public bool Authenticated { get; set; }
 
     public NtlmFacts? Ntlm { get; set; }
+
+    /// <summary>The mechanism asked for: "negotiate", "kerberos" or "ntlm" (--auth or its default).</summary>
+    public string Auth { get; set; } = "ntlm";
+
+    /// <summary>The mechanism the exchange used, once the server answered with one: "kerberos" or "ntlm".</summary>
+    public string? Mechanism { get; set; }
+
+    /// <summary>The SPNEGO exchange (issue 12); null with raw NTLM.</summary>
+    public SpnegoFacts? Spnego { get; set; }
+}
+
+/// <summary>What happened in SPNEGO (docs/REPORTS.md, "credssp.spnego").</summary>
+public sealed class SpnegoFacts
+{
+    /// <summary>mechTypes of the NegTokenInit as sent ("ms_krb5", "krb5", "ntlm"); empty when nothing was sent.</summary>
+    public IReadOnlyList<string> Offered { get; set; } = [];
+
+    /// <summary>TERMSRV/&lt;name&gt;; null for a literal IP address.</summary>
+    public string? Spn { get; set; }
+
+    /// <summary>Why no Kerberos token was offered ("no_spn", the library's status word such as "unknown_credentials"); null when one was.</summary>
+    public string? KerberosUnavailable { get; set; }
+
+    /// <summary>negState of the server's first NegTokenResp (accept-completed, accept-incomplete, reject, request-mic).</summary>
+    public string? NegState { get; set; }
+
+    /// <summary>supportedMech of the server's first NegTokenResp, as a mechanism word.</summary>
+    public string? SupportedMech { get; set; }
+
+    /// <summary>What the server did with the Kerberos ticket: kerberos_accepted, ntlm_chosen, rejected, not_understood; null when none was offered.</summary>
+    public string? ServerChoice { get; set; }
+
+    /// <summary>The server's AP-REP verified: it holds the key of the SPN (RFC 4120 §3.2.5).</summary>
+    public bool MutualAuth { get; set; }
 }
 
 public sealed class NtlmFacts
@@ -227,6 +261,9 @@ public sealed class ProbeReport
 
     public CredSspFacts? CredSsp { get; set; }
 
+    /// <summary>The kerberos phase's evidence (issue 12), when it ran.</summary>
+    public KerberosFacts? Kerberos { get; set; }
+
     public SessionFacts? Session { get; set; }
 
     /// <summary>
@@ -253,6 +290,12 @@ public sealed class ProbeReport
     /// on to the next address when one does not answer at tcp, as clients do). Empty for an address target.
     /// </summary>
     public IReadOnlyList<AddressAttempt> AddressAttempts { get; set; } = [];
+
+    /// <summary>The client simulation's connections (<see cref="ClientSimulationCheck"/>), in the order they were made; empty when it did not run.</summary>
+    public IReadOnlyList<SimulatedConnection> ClientSimulation { get; set; } = [];
+
+    /// <summary>The client simulation per profile name: the last connection of that profile's walk; null when it did not run.</summary>
+    public IReadOnlyDictionary<string, SimulatedHandshake>? ClientHandshakes { get; set; }
 
     /// <summary>What the user can do to let the probe go further (the CLI says how: which option, which variable).</summary>
     public NextStep NextStep { get; set; }

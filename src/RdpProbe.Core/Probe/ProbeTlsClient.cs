@@ -52,13 +52,20 @@ internal sealed class ProbeTlsClient : DefaultTlsClient
     private readonly string? serverName;
     private readonly long start;
 
-    public ProbeTlsClient(ProtocolVersion[] versions, string? serverName, long start)
+    /// <summary>The suites to offer instead of the wide default list (the client simulation: a profile's exact list).</summary>
+    private readonly int[]? suites;
+
+    public ProbeTlsClient(ProtocolVersion[] versions, string? serverName, long start, int[]? suites = null)
         : base(new BcTlsCrypto())
     {
         this.versions = versions;
         this.serverName = serverName;
         this.start = start;
+        this.suites = suites;
     }
+
+    /// <summary>The suites of <paramref name="wanted"/> this TLS library can offer, in their order.</summary>
+    public static int[] Offerable(IEnumerable<int> wanted) => TlsUtilities.GetSupportedCipherSuites(new BcTlsCrypto(), [.. wanted]);
 
     public ProtocolVersion? ServerVersion { get; private set; }
 
@@ -79,7 +86,7 @@ internal sealed class ProbeTlsClient : DefaultTlsClient
 
     protected override ProtocolVersion[] GetSupportedVersions() => versions;
 
-    protected override int[] GetSupportedCipherSuites() => TlsUtilities.GetSupportedCipherSuites(Crypto, Suites);
+    protected override int[] GetSupportedCipherSuites() => TlsUtilities.GetSupportedCipherSuites(Crypto, suites ?? Suites);
 
     protected override IList<ServerName>? GetSniServerNames()
     {

@@ -104,6 +104,18 @@ internal static class ReportFacts
             ClockSkewSeconds = n.ClockSkewSeconds,
             NegotiateFlags = $"0x{(uint)n.NegotiateFlags:x8}",
         },
+        Auth = AuthMechanisms.Word(result.Auth),
+        Mechanism = result.Mechanism,
+        Spnego = !result.Spnego ? null : new SpnegoFacts
+        {
+            Offered = result.SpnegoOffered,
+            Spn = result.Spn,
+            KerberosUnavailable = result.KerberosUnavailable,
+            NegState = result.NegState,
+            SupportedMech = result.SupportedMech,
+            ServerChoice = result.ServerChoice is { } choice ? System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(choice.ToString()) : null,
+            MutualAuth = result.KerberosMutualAuth,
+        },
     };
 
     /// <summary>What the session phases learnt, as far as they got.</summary>

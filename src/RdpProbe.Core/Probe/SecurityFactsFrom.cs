@@ -32,7 +32,11 @@ public static class SecurityFactsFrom
             SelectedProtocol = n.SelectedProtocol,
             FailureCode = n.FailureCode,
             LegacyConfirm = n.Legacy,
-            Negotiations = [.. report.Attempts.Select(a => new ObservedNegotiation(a.RequestedProtocols, a.SelectedProtocol, a.FailureCode))],
+            // The client simulation's X.224 answers are the server's answers to the real clients' requests too.
+            Negotiations = [.. report.Attempts.Select(a => new ObservedNegotiation(a.RequestedProtocols, a.SelectedProtocol, a.FailureCode)),
+                .. report.ClientSimulation.Where(c => c.Result.Selected is not null || c.Result.FailureCode is not null)
+                    .Select(c => new ObservedNegotiation(c.Offer.RequestedProtocols, c.Result.Selected, c.Result.FailureCode))],
+            ClientHandshakes = report.ClientHandshakes,
             Matrix = n.Matrix?.ToDictionary(e => e.Protocol, e => new ProtocolOutcome(Support(e.Status), e.Selected, e.FailureCode)),
             NlaRequired = n.NlaRequired,
             TlsVersionsAccepted = tls?.Versions is { } versions

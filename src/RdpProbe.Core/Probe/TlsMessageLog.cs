@@ -19,6 +19,9 @@ internal sealed class TlsMessageLog(PhaseRecord record, PhaseClock clock)
 
     public bool ServerHelloSeen { get; private set; }
 
+    /// <summary>The phase's record (the handshake attributes its ending there, issue 11).</summary>
+    public PhaseRecord Record => record;
+
     public int ServerBytes { get; private set; }
 
     /// <summary>Stop logging (after the handshake: application data is CredSSP's business).</summary>

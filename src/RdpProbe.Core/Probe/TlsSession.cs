@@ -44,6 +44,7 @@ internal sealed class TlsSession : Stream
         {
             protocol.Connect(client);
             await session.FlushOutputAsync(ct).ConfigureAwait(false);
+            bool sniffed = false;
             while (protocol.IsHandshaking)
             {
                 int n = await net.ReadAsync(session.readBuffer, ct).ConfigureAwait(false);
@@ -52,6 +53,15 @@ internal sealed class TlsSession : Stream
                     throw new PhaseFailedException(Ending.Closed, Stage(log),
                         log.ServerHelloSeen ? "the server closed the connection (FIN) during the TLS handshake"
                             : "the server closed the connection (FIN) after the ClientHello without sending a ServerHello");
+                }
+
+                if (!sniffed)
+                {
+                    // Issue 11: look at the server's first bytes BEFORE the TLS stack does. A server that selected TLS
+                    // and then cannot use its certificate (xrdp) sends a cleartext MCS Disconnect Provider Ultimatum
+                    // here; handed to the TLS stack it would become the probe's own unexpected_message alert.
+                    n = await session.SniffFirstBytesAsync(n, log, ct).ConfigureAwait(false);
+                    sniffed = true;
                 }
 
                 firstOffered ??= session.readBuffer.AsSpan(0, Math.Min(n, 16)).ToArray();
@@ -71,6 +81,12 @@ internal sealed class TlsSession : Stream
         catch (TlsFatalAlertReceived ex)
         {
             string name = TlsNames.AlertName((TlsAlertDescription)ex.AlertDescription);
+            log.Record.Attribution = new Attribution(Party.Server, LastBytes.TlsAlert, EndedHow.Alert, Party.Server)
+            {
+                Alert = new TlsAlert(TlsAlertLevel.Fatal, (TlsAlertDescription)ex.AlertDescription),
+                AfterServerHello = log.ServerHelloSeen,
+                TlsSelected = true,
+            };
             throw new PhaseFailedException(Ending.TlsAlert, Codes.TlsAlert((TlsAlertDescription)ex.AlertDescription), $"the server sent a fatal TLS alert {name} ({ex.AlertDescription}) {(log.ServerHelloSeen ? "during the handshake" : "in answer to the ClientHello")}");
         }
         catch (TlsFatalAlert ex)
@@ -81,6 +97,12 @@ internal sealed class TlsSession : Stream
                 throw new PhaseFailedException(Ending.ProtocolViolation, Codes.Sniffed(sniff), $"the server answered the ClientHello with {sniff.Description}, not TLS");
             }
 
+            log.Record.Attribution = new Attribution(Party.Client, LastBytes.TlsAlert, EndedHow.Alert, Party.Client)
+            {
+                Alert = new TlsAlert(TlsAlertLevel.Fatal, (TlsAlertDescription)ex.AlertDescription),
+                AfterServerHello = log.ServerHelloSeen,
+                TlsSelected = true,
+            };
             throw new PhaseFailedException(Ending.TlsAlert, Codes.TlsAlert((TlsAlertDescription)ex.AlertDescription), $"the client aborted the handshake with a fatal {name} alert: {ex.Message}");
         }
         catch (IOException ex) when (ex.InnerException is SocketException { SocketErrorCode: SocketError.ConnectionReset or SocketError.ConnectionAborted })
@@ -89,6 +111,47 @@ internal sealed class TlsSession : Stream
                 log.ServerHelloSeen ? "the connection was reset during the TLS handshake" : "the connection was reset right after the ClientHello, before any ServerHello");
         }
     }
+
+    /// <summary>
+    /// The server's first bytes after the ClientHello, classified before the TLS stack sees them (ByteSniffer): reads on
+    /// (bounded: <see cref="SniffLimit"/> bytes) while the prefix is too short to tell, returns how many bytes the read
+    /// buffer now holds, and ends the phase when they are not TLS (MS-RDPBCGR 5.4.5.1: after PROTOCOL_SSL is selected the
+    /// next bytes are the server's TLS records).
+    /// </summary>
+    private async Task<int> SniffFirstBytesAsync(int n, TlsMessageLog log, CancellationToken ct)
+    {
+        var sniff = ByteSniffer.Classify(readBuffer.AsSpan(0, n));
+        while (sniff.Kind == SniffKind.NeedMoreData && n < SniffLimit)
+        {
+            int more = await net.ReadAsync(readBuffer.AsMemory(n, SniffLimit - n), ct).ConfigureAwait(false);
+            if (more == 0)
+            {
+                break;
+            }
+
+            n += more;
+            sniff = ByteSniffer.Classify(readBuffer.AsSpan(0, n));
+        }
+
+        if (sniff.Kind is SniffKind.TlsHandshake or SniffKind.TlsAlert or SniffKind.TlsOther or SniffKind.NeedMoreData)
+        {
+            return n;
+        }
+
+        bool mcs = sniff.Kind == SniffKind.McsDisconnectProviderUltimatum;
+        log.Record.Messages.Add(new WireMessage(Direction.Received, log.Record.Messages.Count > 0 ? log.Record.Messages[^1].AtMs : 0, n, sniff.Description));
+        log.Record.Attribution = new Attribution(Party.Server, mcs ? LastBytes.McsPdu : sniff.Kind is SniffKind.X224Data or SniffKind.X224DisconnectRequest or SniffKind.X224Error or SniffKind.X224ConnectionConfirm ? LastBytes.X224 : LastBytes.Foreign,
+            EndedHow.Open, Party.Client)
+        {
+            WhatDetail = mcs ? "Disconnect Provider Ultimatum" : sniff.Description,
+            TlsSelected = true,
+        };
+        string what = mcs ? "a cleartext MCS Disconnect Provider Ultimatum (X.224 Data TPDU)" : sniff.Description;
+        throw new PhaseFailedException(Ending.ProtocolViolation, Codes.Sniffed(sniff), $"the server answered the ClientHello with {what} instead of a ServerHello, not TLS");
+    }
+
+    /// <summary>How many first bytes the sniffer may wait for before the TLS stack decides (a TLS record header is 5).</summary>
+    private const int SniffLimit = 64;
 
     /// <summary>What a phase timeout means at this point of the handshake (the engine owns the timeout itself).</summary>
     public static (Code? Code, string Detail) DescribeTimeout(TlsMessageLog log) => log.ServerHelloSeen

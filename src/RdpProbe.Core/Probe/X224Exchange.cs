@@ -100,6 +100,12 @@ internal static class X224Exchange
     private static X224ConnectionConfirm Conclude(RecordingStream stream, ReadOnlySpan<byte> data, SniffResult sniff, PhaseRecord record, PhaseClock clock)
     {
         record.Messages.Add(new WireMessage(Direction.Received, ArrivalMs(stream, clock), data.Length, sniff.Description));
+        if (sniff.IsOtherProtocol && ServiceFingerprints.Identify(data) is { Kind: not ServiceKind.Rdp } service)
+        {
+            // Issue 11: the answer itself names the service (the port is added by the sequence).
+            record.Service = new ServiceEvidence(service, "the probe's own connection", [$"the probe's own connection got {service.Evidence}"]) { SameConnection = true };
+        }
+
         var (ending, code) = sniff.Kind switch
         {
             SniffKind.McsDisconnectProviderUltimatum => (Ending.Closed, Codes.Sniffed(sniff)),

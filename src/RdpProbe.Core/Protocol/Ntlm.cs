@@ -513,6 +513,34 @@ internal sealed class NtlmSession
         _sealIn = NtlmV2.NewRc4(asServer ? ClientSealKey : ServerSealKey);
         _signOut = asServer ? ServerSignKey : ClientSignKey;
         _signIn = asServer ? ClientSignKey : ServerSignKey;
+        _sealKeyOut = asServer ? ServerSealKey : ClientSealKey;
+        _sealKeyIn = asServer ? ClientSealKey : ServerSealKey;
+    }
+
+    private readonly byte[] _sealKeyOut;
+    private readonly byte[] _sealKeyIn;
+
+    /// <summary>
+    /// The SPNEGO mechListMIC over NTLM (RFC 4178 §5): an NTLM signature (MS-NLMP 3.4.4.2) of <paramref name="message"/>
+    /// with the next sequence number. MS-SPNG 3.3.5.1: the RC4 handle is put back to its state before the MIC, so the
+    /// first message the application seals sees the same RC4 state; the MIC comes before anything is sealed, so that
+    /// state is the fresh handle. The sequence number still advances.
+    /// </summary>
+    public byte[] Sign(ReadOnlySpan<byte> message)
+    {
+        var signature = new byte[SignatureSize];
+        WriteSignature(signature, _signOut, NtlmV2.NewRc4(_sealKeyOut), SendSequence, message);
+        SendSequence++;
+        return signature;
+    }
+
+    /// <summary>Checks the peer's mechListMIC the same way (<see cref="Sign"/>); false when it does not verify.</summary>
+    public bool Verify(ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature)
+    {
+        Span<byte> expected = stackalloc byte[SignatureSize];
+        WriteSignature(expected, _signIn, NtlmV2.NewRc4(_sealKeyIn), ReceiveSequence, message);
+        ReceiveSequence++;
+        return signature.Length == SignatureSize && System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(expected, signature);
     }
 
     public byte[] ClientSignKey { get; }

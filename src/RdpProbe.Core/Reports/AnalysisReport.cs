@@ -69,11 +69,17 @@ public sealed record ConnectionReport(
     long ServerBytes,
     long Packets)
 {
+    /// <summary>The capture file the connection was read from, as given (one of files[]); every frame number of the connection counts in it.</summary>
+    public string File { get; init; } = "";
+
     /// <summary>Findings from the facts the connection shows in clear, most severe first.</summary>
     public IReadOnlyList<FindingReport> Findings { get; init; } = [];
 
     /// <summary>What the default client profile (windows11) would do against the facts; null when the server never answered the X.224 request.</summary>
     public ClientVerdictReport? ClientVerdict { get; init; }
+
+    /// <summary>Every client profile (ClientProfiles.All) against the same facts, as in the probe; empty when <see cref="ClientVerdict"/> is null.</summary>
+    public IReadOnlyList<ClientVerdictReport> Compatibility { get; init; } = [];
 
     /// <summary>The attempt chain this connection belongs to (chains[].id); null when it is no part of one.</summary>
     public int? ChainId { get; init; }
@@ -116,7 +122,11 @@ public sealed record ChainReport(
     bool FellBack,
     string Summary,
     IReadOnlyList<FindingReport> Findings,
-    ClientVerdictReport? ClientVerdict);
+    ClientVerdictReport? ClientVerdict)
+{
+    /// <summary>The capture file of the chain's connections (a chain never spans files); its frame numbers count in it.</summary>
+    public string File { get; init; } = "";
+}
 
 /// <param name="Connection">0-based index into connections[].</param>
 public sealed record ChainAttemptReport(
@@ -158,7 +168,11 @@ public sealed record CertificateReport(
     IReadOnlyList<string> IpAddresses);
 
 /// <summary>An alert; level and description are null when the alert was encrypted (sent after ChangeCipherSpec).</summary>
-public sealed record TlsAlertReport(int Frame, string From, string? Level, string? Description, bool Encrypted);
+public sealed record TlsAlertReport(int Frame, string From, string? Level, string? Description, bool Encrypted)
+{
+    /// <summary>No alert record was seen: a TLS 1.3 application-data record whose length fits an alert was taken for one.</summary>
+    public bool Inferred { get; init; }
+}
 
 /// <summary>What the encrypted record sizes say about the CredSSP exchange; all of it is inferred.</summary>
 public sealed record CredsspReport(
@@ -183,9 +197,23 @@ public sealed record StandardSecurityReport(
 
 public sealed record PhaseReportEntry(string Name, string Status, int FirstFrame, int LastFrame, bool Inferred);
 
-public sealed record AnomalyReport(string Kind, IReadOnlyList<int> Frames, int Count, string? Phase, string? From, string? Detail, string Filter);
+public sealed record AnomalyReport(string Kind, IReadOnlyList<int> Frames, int Count, string? Phase, string? From, string? Detail, string Filter)
+{
+    /// <summary>The capture file the frames are in (that of the connection or flow).</summary>
+    public string File { get; init; } = "";
 
-public sealed record VerdictReport(bool Ok, string Phase, string Ending, string? Code, string Summary, IReadOnlyList<string> Causes, IReadOnlyList<string> Remedies, bool Inferred);
+    /// <summary>Concluded from what surrounds it, not read from the wire (the detail says how).</summary>
+    public bool Inferred { get; init; }
+}
+
+public sealed record VerdictReport(bool Ok, string Phase, string Ending, string? Code, string Summary, IReadOnlyList<string> Causes, IReadOnlyList<string> Remedies, bool Inferred)
+{
+    /// <summary>The attribution evidence that ranks the first cause (issue 11); null when not attributed.</summary>
+    public string? Evidence { get; init; }
+
+    /// <summary>Possibilities the evidence cannot decide between, and what would tell them apart.</summary>
+    public IReadOnlyList<string>? Undecided { get; init; }
+}
 
 public sealed record UdpFlowReport(
     string Client,
@@ -199,10 +227,25 @@ public sealed record UdpFlowReport(
     IcmpReport? Icmp,
     IReadOnlyList<AnomalyReport> Anomalies,
     UdpVerdictReport Verdict,
-    string Filter);
+    string Filter)
+{
+    /// <summary>The capture file the flow was read from; its frame numbers count in it.</summary>
+    public string File { get; init; } = "";
+}
 
 public sealed record UdpVerdictReport(bool Ok, string Summary);
 
-public sealed record IcmpReport(int Frame, string Kind, int? Mtu, string About, string Quoted, string Filter);
+public sealed record IcmpReport(int Frame, string Kind, int? Mtu, string About, string Quoted, string Filter)
+{
+    /// <summary>The capture file the message was read from; <see cref="Frame"/> counts in it.</summary>
+    public string File { get; init; } = "";
+}
 
-public sealed record FragmentReport(long Ipv4, long Ipv6, long Reassembled, long Incomplete);
+public sealed record FragmentReport(long Ipv4, long Ipv6, long Reassembled, long Incomplete)
+{
+    /// <summary>The same counters per capture file, in the order of files[] (the frames of fragmented datagrams are in the ip_fragment anomalies of their connection or flow).</summary>
+    public IReadOnlyList<FileFragmentReport> PerFile { get; init; } = [];
+}
+
+/// <summary>The fragment counters of one capture file.</summary>
+public sealed record FileFragmentReport(string File, long Ipv4, long Ipv6, long Reassembled, long Incomplete);

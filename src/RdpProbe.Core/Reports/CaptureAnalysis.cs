@@ -27,17 +27,33 @@ public static class CaptureAnalysis
         var chains = new AttemptChains(options.AttemptChainWindow);
         var run = CaptureFiles.Analyze(files, options, progress, cancellationToken, c =>
         {
-            connections.Add(Connection(c, pool));
+            connections.Add(Connection(c, pool, files));
             chains.Add(c);
         });
-        return new Result(ToReport(run.Findings, connections.OrderBy(c => c.FirstFrame).ToList(), chains.Build()), run.Status, run.Errors);
+        return new Result(ToReport(run.Findings, connections.OrderBy(c => FileOrder(files, c.File)).ThenBy(c => c.FirstFrame).ToList(), chains.Build()), run.Status, run.Errors);
     }
 
     /// <summary>The analysis document for <paramref name="f"/>, attempt chains grouped within <paramref name="chainWindow"/> (default <see cref="AttemptChains.DefaultWindow"/>).</summary>
     public static AnalysisReport ToReport(CaptureFindings f, TimeSpan? chainWindow = null)
     {
         var pool = new ReportPool();
-        return ToReport(f, Map(f.Connections, c => Connection(c, pool)), AttemptChains.Build(f.Connections, chainWindow));
+        return ToReport(f, Map(f.Connections, c => Connection(c, pool, f.Files)), AttemptChains.Build(f.Connections, chainWindow));
+    }
+
+    /// <summary>The name of file <paramref name="index"/> as given; "" when the findings name no files (built in memory).</summary>
+    internal static string FileName(IReadOnlyList<string> files, int index) => (uint)index < (uint)files.Count ? files[index] : "";
+
+    private static int FileOrder(IReadOnlyList<string> files, string file)
+    {
+        for (int i = 0; i < files.Count; i++)
+        {
+            if (ReferenceEquals(files[i], file) || files[i] == file)
+            {
+                return i;
+            }
+        }
+
+        return -1;
     }
 
     private static AnalysisReport ToReport(CaptureFindings f, IReadOnlyList<ConnectionReport> connections, AttemptChains.Result chains)
@@ -52,9 +68,9 @@ public static class CaptureAnalysis
 
         return new(AnalysisReport.SchemaName, f.Files, f.Packets, f.Bytes, f.Seconds,
             marked,
-            Map(f.Udp, Udp),
-            Map(f.Icmp, Icmp),
-            new FragmentReport(f.Fragments.Ipv4, f.Fragments.Ipv6, f.Fragments.Reassembled, f.Fragments.Incomplete),
+            Map(f.Udp, u => Udp(u, f.Files)),
+            Map(f.Icmp, i => Icmp(i, f.Files)),
+            Fragments(f),
             f.Damage,
             f.Warnings)
         {
@@ -82,13 +98,31 @@ public static class CaptureAnalysis
         ch.FellBack,
         ch.Summary,
         Map(ch.Findings, Finding),
-        ch.ClientVerdict is { } v ? ClientVerdict(v, ch.InferredFacts) : null);
+        ch.ClientVerdict is { } v ? ClientVerdict(v, ch.InferredFacts) : null)
+    {
+        File = connections[ch.Attempts[0]].File,
+    };
 
     /// <summary>A finding in the probe document's words: snake_case code, lower-case severity.</summary>
     internal static FindingReport Finding(Finding f) =>
         new(f.Code, f.Severity.ToString().ToLowerInvariant(), f.Title, f.Evidence, f.Remedy, f.Affects);
 
-    internal static ClientVerdictReport ClientVerdict(ClientVerdict v, IReadOnlyList<string> inferredFacts) => new(
+    /// <summary>
+    /// Every profile against the connection's facts (the same <see cref="CaptureSecurityFacts"/> its verdict used), at
+    /// report time rather than kept per connection during the analysis; repeated texts go through the pool.
+    /// </summary>
+    private static IReadOnlyList<ClientVerdictReport> CompatibilityTable(AnalyzedConnection c, ReportPool pool)
+    {
+        if (c.ClientVerdict is null)
+        {
+            return [];
+        }
+
+        var (facts, inferred) = CaptureSecurityFacts.From(c);
+        return [.. ClientCompatibility.EvaluateAll(facts).Select(v => ClientVerdict(v, inferred, pool))];
+    }
+
+    internal static ClientVerdictReport ClientVerdict(ClientVerdict v, IReadOnlyList<string> inferredFacts, ReportPool? pool = null) => new(
         v.Profile,
         v.Result switch
         {
@@ -101,16 +135,23 @@ public static class CaptureAnalysis
         v.Protocol is { } p ? string.Join("|", p.ToReportNames()) : null,
         v.FailPhase is { } phase ? Word(phase) : null,
         v.Reason,
-        v.Summary,
-        v.Steps,
-        v.Warnings,
-        v.NeedsConnection,
-        inferredFacts,
+        pool is null ? v.Summary : pool.Share(v.Summary)!,
+        pool is null ? v.Steps : pool.Share(v.Steps)!,
+        pool is null ? v.Warnings : pool.Share(v.Warnings)!,
+        pool is null ? v.NeedsConnection : pool.Share(v.NeedsConnection)!,
+        pool is null ? inferredFacts : pool.Share(inferredFacts)!,
         inferredFacts.Count > 0);
+
+    /// <summary>The fragment counters, in all and per file.</summary>
+    internal static FragmentReport Fragments(CaptureFindings f) =>
+        new(f.Fragments.Ipv4, f.Fragments.Ipv6, f.Fragments.Reassembled, f.Fragments.Incomplete)
+        {
+            PerFile = f.FragmentsPerFile.Select((p, i) => new FileFragmentReport(FileName(f.Files, i), p.Ipv4, p.Ipv6, p.Reassembled, p.Incomplete)).ToArray(),
+        };
 
     // Texts and lists that repeat from connection to connection (server, cookie, verdict words) are shared through
     // the pool: a capture of many similar connections then keeps one copy of each instead of one per connection.
-    private static ConnectionReport Connection(AnalyzedConnection c, ReportPool pool) => new(
+    internal static ConnectionReport Connection(AnalyzedConnection c, ReportPool pool, IReadOnlyList<string> files) => new(
         c.Client,
         pool.Share(c.Server),
         c.FirstFrame,
@@ -127,7 +168,7 @@ public static class CaptureAnalysis
         Word(c.LastPhase),
         Word(c.Ending),
         c.EndedBy,
-        Map(c.Anomalies, Anomaly),
+        Map(c.Anomalies, a => Anomaly(a, FileName(files, c.FileIndex))),
         Verdict(c.Verdict, pool),
         c.Filter,
         c.StartedBeforeCapture,
@@ -135,8 +176,10 @@ public static class CaptureAnalysis
         c.ServerBytes,
         c.Packets)
     {
+        File = FileName(files, c.FileIndex),
         Findings = Map(c.Findings, Finding),
         ClientVerdict = c.ClientVerdict is { } v ? ClientVerdict(v, c.InferredFacts) : null,
+        Compatibility = CompatibilityTable(c, pool),
     };
 
     private static TlsReport Tls(TlsFindings t) => new(
@@ -152,7 +195,7 @@ public static class CaptureAnalysis
             a.FromClient ? "client" : "server",
             a.Alert is { } al ? (al.Level == TlsAlertLevel.Fatal ? "fatal" : "warning") : null,
             a.Alert is { } named ? TlsNames.AlertName(named.Description) : null,
-            a.Alert is null)),
+            a.Alert is null) { Inferred = a.Inferred }),
         t.ClientHelloFrame,
         t.ServerHelloFrame)
     {
@@ -174,12 +217,13 @@ public static class CaptureAnalysis
         s.SecurityExchangeSeen,
         s.ClientInfoSeen);
 
-    private static AnomalyReport Anomaly(AnomalyFinding a) =>
-        new(a.Kind, a.Frames, a.Count, a.Phase is { } p ? Word(p) : null, a.From, a.Detail, a.Filter);
+    private static AnomalyReport Anomaly(AnomalyFinding a, string file) =>
+        new(a.Kind, a.Frames, a.Count, a.Phase is { } p ? Word(p) : null, a.From, a.Detail, a.Filter) { File = file, Inferred = a.Inferred };
 
-    private static IcmpReport Icmp(IcmpFinding i) => new(i.Frame, i.Kind, i.Mtu, i.About, i.Quoted, i.Filter);
+    internal static IcmpReport Icmp(IcmpFinding i, IReadOnlyList<string> files) =>
+        new(i.Frame, i.Kind, i.Mtu, i.About, i.Quoted, i.Filter) { File = FileName(files, i.FileIndex) };
 
-    private static UdpFlowReport Udp(AnalyzedUdpFlow u) => new(
+    internal static UdpFlowReport Udp(AnalyzedUdpFlow u, IReadOnlyList<string> files) => new(
         u.Client,
         u.Server,
         u.SynFrames,
@@ -188,19 +232,30 @@ public static class CaptureAnalysis
         UdpVersionName(u.UdpVersion),
         u.ClientDatagrams,
         u.ServerDatagrams,
-        u.Icmp is { } i ? Icmp(i) : null,
-        Map(u.Anomalies, Anomaly),
+        u.Icmp is { } i ? Icmp(i, files) : null,
+        Map(u.Anomalies, a => Anomaly(a, FileName(files, u.FileIndex))),
         new UdpVerdictReport(u.Ok, u.Summary),
-        u.Filter);
+        u.Filter)
+    {
+        File = FileName(files, u.FileIndex),
+    };
 
     /// <summary>The shared verdict in report words: snake_case phase and ending names.</summary>
     internal static VerdictReport Verdict(Verdict v) =>
-        new(v.Ok, Word(v.Phase), Word(v.Ending), v.Code?.Word, v.Summary, v.Causes, v.Remedies, v.Inferred);
+        new(v.Ok, Word(v.Phase), Word(v.Ending), v.Code?.Word, v.Summary, v.Causes, v.Remedies, v.Inferred)
+        {
+            Evidence = v.Ok ? null : v.Evidence,
+            Undecided = v.Undecided.Count > 0 ? v.Undecided : null,
+        };
 
     private static VerdictReport Verdict(Verdict v, ReportPool pool) =>
-        new(v.Ok, Word(v.Phase), Word(v.Ending), v.Code?.Word, pool.Share(v.Summary), pool.Share(v.Causes), pool.Share(v.Remedies), v.Inferred);
+        new(v.Ok, Word(v.Phase), Word(v.Ending), v.Code?.Word, pool.Share(v.Summary), pool.Share(v.Causes), pool.Share(v.Remedies), v.Inferred)
+        {
+            Evidence = v.Ok ? null : v.Evidence,
+            Undecided = v.Undecided.Count > 0 ? pool.Share(v.Undecided) : null,
+        };
 
-    private static string Word(Phase phase) => (uint)phase < (uint)PhaseWords.Length ? PhaseWords[(int)phase] ?? phase.ToReportName() : phase.ToReportName();
+    internal static string Word(Phase phase) => (uint)phase < (uint)PhaseWords.Length ? PhaseWords[(int)phase] ?? phase.ToReportName() : phase.ToReportName();
 
     private static string Word(Ending ending) => (uint)ending < (uint)EndingWords.Length ? EndingWords[(int)ending] ?? ending.ToReportName() : ending.ToReportName();
 

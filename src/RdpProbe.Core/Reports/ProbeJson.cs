@@ -26,7 +26,54 @@ public sealed record ProbeJsonDocument(
     ProbeJsonClientVerdict? ClientVerdict,
     IReadOnlyList<ProbeJsonClientVerdict> Compatibility,
     IReadOnlyList<ProbeJsonAttempt> Attempts,
-    IReadOnlyList<ProbeJsonAddressAttempt> AddressAttempts);
+    IReadOnlyList<ProbeJsonAddressAttempt> AddressAttempts,
+    IReadOnlyList<ProbeJsonSimulatedConnection> ClientSimulation)
+{
+    /// <summary>The kerberos phase's evidence (issue 12); null when the phase did not run.</summary>
+    public ProbeJsonKerberos? Kerberos { get; init; }
+}
+
+/// <summary>
+/// One connection of the client simulation: the profiles whose offer it is, the X.224 request, the ClientHello's
+/// versions and suites (notOffered: the profile's suites the TLS library cannot send), and what the server did:
+/// outcome accepted | refused | no_tls | unknown.
+/// </summary>
+public sealed record ProbeJsonSimulatedConnection(
+    IReadOnlyList<string> Profiles,
+    IReadOnlyList<string> RequestedProtocols,
+    IReadOnlyList<string> TlsVersions,
+    IReadOnlyList<string> CipherSuites,
+    IReadOnlyList<string> NotOffered,
+    string Outcome,
+    string? SelectedProtocol,
+    string? FailureCode,
+    string? Version,
+    string? CipherSuite,
+    string Detail,
+    double Ms);
+
+/// <summary>The kerberos phase: realm, SPN, KDC and how it was found, reachability, clock skew, etypes, AS and TGS.</summary>
+public sealed record ProbeJsonKerberos(
+    string? Realm,
+    string? RealmSource,
+    string? Spn,
+    string? Config,
+    string? Kdc,
+    string? KdcSource,
+    IReadOnlyList<string> KdcCandidates,
+    string? SrvLookup,
+    ProbeJsonKdcReach? Udp,
+    ProbeJsonKdcReach? Tcp,
+    double? ClockSkewSeconds,
+    string? KdcAnswer,
+    IReadOnlyList<string> EtypesRequested,
+    IReadOnlyList<string> AccountEtypes,
+    ProbeJsonKerberosExchange? As,
+    ProbeJsonKerberosExchange? Tgs);
+
+public sealed record ProbeJsonKdcReach(bool Reachable, double? Ms, string Detail);
+
+public sealed record ProbeJsonKerberosExchange(bool Ok, string? Error, string? Message, string? TicketEtype, string? SessionKeyEtype, double Ms);
 
 /// <summary>One finding: severity critical | high | medium | low | info; affects = the client profiles it stops or warns.</summary>
 public sealed record ProbeJsonFinding(string Code, string Severity, string Title, string Evidence, string Remedy, IReadOnlyList<string> Affects);
@@ -79,7 +126,16 @@ public sealed record ProbeJsonPhase(
     double? WallMs,
     double? ClientMs,
     int? RoundTrips,
-    IReadOnlyList<ProbeJsonMessage> Messages);
+    IReadOnlyList<ProbeJsonMessage> Messages,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] ProbeJsonService? Service = null);
+
+/// <summary>x224 only (issue 11): the service identified on the port, or the steps that identified none.</summary>
+public sealed record ProbeJsonService(string? Kind, string? Name, string? Product, string? Evidence, string Source, int? Port, IReadOnlyList<string> Steps)
+{
+    public static ProbeJsonService? From(ServiceEvidence? e) => e is null ? null : new(
+        e.Service is { } s ? System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(s.Kind.ToString()) : null,
+        e.Service?.Name, e.Service?.Product, e.Service?.Evidence, e.Source, e.Port, e.Steps);
+}
 
 public sealed record ProbeJsonMatrixEntry(string Status, string? Selected, string? FailureCode, string Ending, string? Code, string Detail, double Ms);
 
@@ -135,7 +191,18 @@ public sealed record ProbeJsonNtlm(
     double? ClockSkewSeconds,
     string? NegotiateFlags);
 
-public sealed record ProbeJsonCredSsp(int? ServerVersion, string? ErrorCode, ProbeJsonNtlm? Ntlm, bool Authenticated);
+public sealed record ProbeJsonCredSsp(int? ServerVersion, string? ErrorCode, ProbeJsonNtlm? Ntlm, bool Authenticated,
+    string Auth = "ntlm", string? Mechanism = null, ProbeJsonSpnego? Spnego = null);
+
+/// <summary>credssp.spnego (issue 12): what the SPNEGO exchange offered and what the server did with it.</summary>
+public sealed record ProbeJsonSpnego(
+    IReadOnlyList<string> Offered,
+    string? Spn,
+    string? KerberosUnavailable,
+    string? NegState,
+    string? SupportedMech,
+    string? ServerChoice,
+    bool MutualAuth);
 
 public sealed record ProbeJsonSession(
     string? McsResult,
@@ -152,7 +219,14 @@ public sealed record ProbeJsonSession(
     string? DemandActive,
     string? ErrorInfo);
 
-public sealed record ProbeJsonVerdict(bool Ok, string Phase, string Ending, string? Code, string Summary, IReadOnlyList<string> Causes, IReadOnlyList<string> Remedies);
+public sealed record ProbeJsonVerdict(bool Ok, string Phase, string Ending, string? Code, string Summary, IReadOnlyList<string> Causes, IReadOnlyList<string> Remedies)
+{
+    /// <summary>The attribution evidence that ranks the first cause (issue 11); null when not attributed.</summary>
+    public string? Evidence { get; init; }
+
+    /// <summary>Possibilities the evidence cannot decide between, and what would tell them apart.</summary>
+    public IReadOnlyList<string>? Undecided { get; init; }
+}
 
 #pragma warning restore SA1402
 
@@ -211,8 +285,43 @@ public static class ProbeJson
                 a.PasswordWithheld,
                 a.Phases.Select(ToPhase).ToList())).ToList(),
             report.AddressAttempts.Select(a => new ProbeJsonAddressAttempt(
-                a.Address.ToString(), a.Answered, a.Phase.ToReportName(), a.Ending.ToReportName(), a.Code, a.Detail, a.Ms)).ToList());
+                a.Address.ToString(), a.Answered, a.Phase.ToReportName(), a.Ending.ToReportName(), a.Code, a.Detail, a.Ms)).ToList(),
+            report.ClientSimulation.Select(ToSimulated).ToList())
+        {
+            Kerberos = report.Kerberos is { } k ? ToKerberos(k) : null,
+        };
     }
+
+    /// <summary>The report's TLS version words ("tls1.2").</summary>
+    public static string TlsWord(TlsVersion v) => v switch
+    {
+        TlsVersion.Tls10 => "tls1.0",
+        TlsVersion.Tls11 => "tls1.1",
+        TlsVersion.Tls12 => "tls1.2",
+        _ => "tls1.3",
+    };
+
+    private static ProbeJsonSimulatedConnection ToSimulated(SimulatedConnection c) => new(
+        c.Profiles,
+        c.Offer.RequestedProtocols.ToReportNames(),
+        c.Offer.Versions.Select(TlsWord).ToList(),
+        c.Offer.CipherSuites.Select(CipherSuiteNames.Get).ToList(),
+        c.Result.NotOffered,
+        ClientSimulationCheck.Word(c.Result.Outcome),
+        c.Result.Selected?.ToReportName(),
+        c.Result.FailureCode?.ToReportName(),
+        c.Result.Version is { } v ? TlsWord(v) : null,
+        c.Result.CipherSuite,
+        c.Result.Detail,
+        c.Ms);
+
+    private static ProbeJsonKerberos ToKerberos(KerberosFacts k) => new(
+        k.Realm, k.RealmSource, k.Spn, k.Config, k.Kdc, k.KdcSource, [.. k.KdcCandidates], k.SrvLookup,
+        k.Udp is { } u ? new ProbeJsonKdcReach(u.Reachable, u.Ms, u.Detail) : null,
+        k.Tcp is { } t ? new ProbeJsonKdcReach(t.Reachable, t.Ms, t.Detail) : null,
+        k.ClockSkewSeconds, k.KdcAnswer, [.. k.EtypesRequested], [.. k.AccountEtypes],
+        k.As is { } a ? new ProbeJsonKerberosExchange(a.Ok, a.Error, a.Message, a.TicketEtype, a.SessionKeyEtype, a.Ms) : null,
+        k.Tgs is { } g ? new ProbeJsonKerberosExchange(g.Ok, g.Error, g.Message, g.TicketEtype, g.SessionKeyEtype, g.Ms) : null);
 
     /// <summary>The words of <see cref="Compatibility"/> in the JSON ("connects_after_warning").</summary>
     public static string ResultWord(Compatibility result) => PhaseNames.SnakeCase(result.ToString());
@@ -230,7 +339,11 @@ public static class ProbeJson
         v.NeedsConnection);
 
     public static ProbeJsonVerdict ToVerdict(Verdict v)
-        => new(v.Ok, v.Phase.ToReportName(), v.Ending.ToReportName(), v.Code?.Word, v.Summary, v.Causes, v.Remedies);
+        => new(v.Ok, v.Phase.ToReportName(), v.Ending.ToReportName(), v.Code?.Word, v.Summary, v.Causes, v.Remedies)
+        {
+            Evidence = v.Evidence,
+            Undecided = v.Undecided.Count > 0 ? v.Undecided : null,
+        };
 
     private static ProbeJsonPhase ToPhase(PhaseRecord p) => new(
         p.Phase.ToReportName(),
@@ -242,7 +355,8 @@ public static class ProbeJson
         p.WallMs,
         p.ClientMs,
         p.RoundTrips,
-        p.Messages.Select(m => new ProbeJsonMessage(m.Direction == Direction.Sent ? "sent" : "received", m.AtMs, m.Length, m.Description)).ToList());
+        p.Messages.Select(m => new ProbeJsonMessage(m.Direction == Direction.Sent ? "sent" : "received", m.AtMs, m.Length, m.Description)).ToList(),
+        ProbeJsonService.From(p.Service));
 
     private static ProbeJsonTls ToTls(TlsFacts t) => new(
         t.Version,
@@ -258,7 +372,10 @@ public static class ProbeJson
         c.ErrorCode,
         c.Ntlm is not { } n ? null : new ProbeJsonNtlm(n.TargetName, n.NetbiosComputerName, n.NetbiosDomainName, n.DnsComputerName, n.DnsDomainName,
             n.DnsTreeName, n.ProductVersion, n.ServerTime is { } t ? Iso(t) : null, n.ClockSkewSeconds, n.NegotiateFlags),
-        c.Authenticated);
+        c.Authenticated,
+        c.Auth,
+        c.Mechanism,
+        c.Spnego is not { } s ? null : new ProbeJsonSpnego(s.Offered, s.Spn, s.KerberosUnavailable, s.NegState, s.SupportedMech, s.ServerChoice, s.MutualAuth));
 
     private static IReadOnlyList<string> FlagNames(NegotiationResponseFlags flags)
     {

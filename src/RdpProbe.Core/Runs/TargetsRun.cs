@@ -1,4 +1,5 @@
 using System.Text.Json;
+using RdpProbe.Diagnosis;
 using RdpProbe.Probe;
 using RdpProbe.Reports;
 using RdpProbe.Runs.Json;
@@ -12,6 +13,10 @@ public sealed record TargetsRun(IReadOnlyList<TargetOutcome<ProbeReport>> Outcom
     public TargetOutcome<ProbeReport>? FirstFailure => Outcomes.FirstOrDefault(o => o.Report is null || !o.Report.Verdict.Ok);
 
     public int OkCount => Outcomes.Count(o => o.Report?.Verdict.Ok == true);
+
+    /// <summary>Every target's findings at or above <paramref name="threshold"/> (--fail-on), in file order.</summary>
+    public IReadOnlyList<(TargetSpec Target, Finding Finding)> FindingsAtOrAbove(Severity threshold)
+        => [.. Outcomes.Where(o => o.Report is not null).SelectMany(o => o.Report!.Findings.Where(f => f.Severity <= threshold).Select(f => (o.Target, f)))];
 }
 
 /// <summary>--targets FILE --concurrency N: each target probed once (connection sequence only), N at a time.</summary>
@@ -27,7 +32,7 @@ public static class TargetsRunner
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(engine);
-        var perTarget = engine.SequenceOnly();
+        var perTarget = engine.SequenceAndChosenClient();
         var outcomes = await Targets.RunAsync(
             targets,
             async (spec, token) => (await perTarget.RunAsync(spec.Target, token).ConfigureAwait(false))[0],

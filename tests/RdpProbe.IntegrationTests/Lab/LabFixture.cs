@@ -28,6 +28,15 @@ public sealed record LabEndpoints(IPEndPoint Xrdp, IPEndPoint ShadowNla, IPEndPo
     /// <summary>base+8: the NLA shadow server with its clock 7 minutes ahead under libfaketime (shadow-skew).</summary>
     public IPEndPoint ShadowSkew => Offset(8);
 
+    /// <summary>base+11: python3 -m http.server (scripts/lab.sh http), a foreign service on the RDP port.</summary>
+    public IPEndPoint ForeignHttp => Offset(11);
+
+    /// <summary>base+12: openssl s_server -www with a self-signed certificate (tls-server).</summary>
+    public IPEndPoint ForeignTls => Offset(12);
+
+    /// <summary>base+13: sshd on 127.0.0.1 (sshd).</summary>
+    public IPEndPoint ForeignSsh => Offset(13);
+
     private IPEndPoint Offset(int n) => new(IPAddress.Loopback, Xrdp.Port + n);
 }
 
@@ -79,9 +88,9 @@ public sealed class LabFixture : IAsyncLifetime
             return DefaultBasePort;
         }
 
-        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int port) || port < 1 || port + 9 > IPEndPoint.MaxPort)
+        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int port) || port < 1 || port + 15 > IPEndPoint.MaxPort)
         {
-            throw new InvalidOperationException($"RDPPROBE_LAB_BASE must be a port number with room for base+9, got '{text}'");
+            throw new InvalidOperationException($"RDPPROBE_LAB_BASE must be a port number with room for base+15, got '{text}'");
         }
 
         return port;

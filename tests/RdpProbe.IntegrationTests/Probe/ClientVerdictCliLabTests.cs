@@ -82,7 +82,7 @@ public sealed class ClientVerdictCliLabTests(LabFixture lab)
         string pcap = Path.Combine(Path.GetTempPath(), $"rdpprobe-fallback-{Guid.NewGuid():N}.pcap");
         try
         {
-            var engine = new RdpProbe.Probe.ProbeEngine(new RdpProbe.Probe.ProbeOptions { SecurityMatrix = false, TlsVersions = false, EncryptionLevels = false });
+            var engine = new RdpProbe.Probe.ProbeEngine(new RdpProbe.Probe.ProbeOptions { SecurityMatrix = false, TlsVersions = false, ClientSimulation = false, EncryptionLevels = false });
             var run = await RdpProbe.Runs.ProbeRunner.RunAsync(engine, RdpProbe.Probe.ProbeTarget.Parse(lab.Endpoints.ShadowRdp.ToString()), new RdpProbe.Runs.ProbeRunOptions { CapturePath = pcap });
             var report = Assert.Single(run.Reports);
             Assert.True(report.Attempts.Count >= 2);

@@ -33,7 +33,7 @@ public sealed class ProbeLabTests(LabFixture lab)
         Assert.True(report.Verdict.Ok, report.Verdict.Summary);
         Assert.Equal(Phase.Capabilities, report.Verdict.Phase);
         Assert.Equal(
-            [Phase.Tcp, Phase.X224, Phase.Tls, Phase.Mcs, Phase.Channels, Phase.ClientInfo, Phase.Licensing, Phase.Capabilities, Phase.SecurityMatrix, Phase.TlsVersions, Phase.EncryptionLevels],
+            [Phase.Tcp, Phase.X224, Phase.Tls, Phase.Mcs, Phase.Channels, Phase.ClientInfo, Phase.Licensing, Phase.Capabilities, Phase.SecurityMatrix, Phase.TlsVersions, Phase.ClientSimulation, Phase.EncryptionLevels],
             report.Phases.Select(p => p.Phase));
 
         // xrdp also takes standard RDP security, so the probe asks which RC4 key sizes it accepts: only 128-bit
@@ -121,7 +121,7 @@ public sealed class ProbeLabTests(LabFixture lab)
     [Fact]
     public async Task Credentials_never_appear_in_the_report()
     {
-        var engine = new ProbeEngine(Defaults with { SecurityMatrix = false, TlsVersions = false })
+        var engine = new ProbeEngine(Defaults with { SecurityMatrix = false, TlsVersions = false, ClientSimulation = false })
             .WithCredentials($"{LabFixture.Domain}\\{LabFixture.User}", LabFixture.Password);
         var report = Assert.Single(await engine.RunAsync(ProbeTarget.Parse(lab.Endpoints.ShadowNla.ToString()), CancellationToken.None));
         Assert.Contains(report.Phases, p => p.Phase == Phase.Credssp);
@@ -133,7 +133,7 @@ public sealed class ProbeLabTests(LabFixture lab)
     [Fact]
     public async Task Shadow_nla_with_the_right_password_authenticates_and_with_a_wrong_one_fails_at_credssp()
     {
-        var options = Defaults with { SecurityMatrix = false, TlsVersions = false };
+        var options = Defaults with { SecurityMatrix = false, TlsVersions = false, ClientSimulation = false };
         var target = ProbeTarget.Parse(lab.Endpoints.ShadowNla.ToString());
         string user = $"{LabFixture.Domain}\\{LabFixture.User}";
 
@@ -313,7 +313,7 @@ public sealed class ProbeLabTests(LabFixture lab)
         string path = Path.Combine(Path.GetTempPath(), $"rdpprobe-keylog-{Guid.NewGuid():N}.txt");
         try
         {
-            var report = await ProbeAsync(lab.Endpoints.Xrdp, Defaults with { SecurityMatrix = false, TlsVersions = false, TlsKeyLogPath = path });
+            var report = await ProbeAsync(lab.Endpoints.Xrdp, Defaults with { SecurityMatrix = false, TlsVersions = false, ClientSimulation = false, TlsKeyLogPath = path });
             Assert.True(report.Verdict.Ok);
             string[] lines = await File.ReadAllLinesAsync(path);
             if (report.Tls!.Version == "tls1.3")

@@ -46,7 +46,8 @@ public sealed class AnalyzeCommandTests
         Assert.Equal(ExitCodes.ConnectionFailed, exit);
         using var doc = JsonDocument.Parse(output);
         var root = doc.RootElement;
-        Assert.Equal("rdpprobe.analysis/1", root.GetProperty("schema").GetString());
+        Assert.Equal("rdpprobe.analysis/2", root.GetProperty("schema").GetString());
+        JsonReports.ReportSchemas.AssertValid(JsonReports.ReportSchemas.Analysis2, output);
         Assert.Equal(19, root.GetProperty("packets").GetInt64());
         foreach (var key in new[] { "files", "bytes", "seconds", "connections", "udp", "icmp", "fragments" })
         {
@@ -152,6 +153,32 @@ public sealed class AnalyzeCommandTests
     }
 
     [Fact]
+    public void Jsonl_prints_a_start_line_one_line_per_connection_and_a_summary_line()
+    {
+        var (exit, output, _) = Run(TestCaptures.Public("ndpi", "rdp_over_tls.pcap"), "--jsonl");
+        Assert.Equal(ExitCodes.ConnectionFailed, exit);
+        var lines = output.TrimEnd('\n').Split('\n');
+        var types = lines.Select(l => JsonDocument.Parse(l).RootElement.GetProperty("type").GetString()!).ToArray();
+        Assert.Equal<string>(["start", "verdict", "connection", "summary"], types);
+        foreach (var line in lines)
+        {
+            JsonReports.ReportSchemas.AssertValid(JsonReports.ReportSchemas.AnalysisLines, line);
+        }
+
+        using var summary = JsonDocument.Parse(lines[^1]);
+        Assert.Equal(1, summary.RootElement.GetProperty("failedConnections").GetInt32());
+    }
+
+    [Fact]
+    public void Json_and_jsonl_together_are_a_usage_error()
+    {
+        var (exit, output, errors) = Run(TestCaptures.Public("ndpi", "rdp_over_tls.pcap"), "--json", "--jsonl");
+        Assert.Equal(ExitCodes.Usage, exit);
+        Assert.Equal("", output);
+        Assert.Equal("rdpprobe: --json and --jsonl: choose one", errors.Trim());
+    }
+
+    [Fact]
     public void Extra_port_is_analyzed()
     {
         // The socks5 capture's first TCP flow goes to port 42356; with --port 42356 it is tracked from its SYN.
@@ -174,5 +201,42 @@ public sealed class AnalyzeCommandTests
         var (missing, _, errors) = Run(TestCaptures.Public("ndpi", "rdp_over_tls.pcap"), "--explain-frame", "999");
         Assert.Equal(ExitCodes.Usage, missing);
         Assert.Contains("no frame 999", errors, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Explain_frame_with_several_files_takes_file_colon_n_and_decodes_past_tcp()
+    {
+        string a = Path.Combine(TestCaptures.Root, "captures", "lab", "nla-bad-password.pcap");
+        string b = Path.Combine(TestCaptures.Root, "captures", "lab", "xfreerdp-tls10-only-xrdp.pcap");
+        var (ambiguous, _, why) = Run(a, b, "--explain-frame", "4");
+        Assert.Equal(ExitCodes.Usage, ambiguous);
+        Assert.Contains("FILE:N", why, StringComparison.Ordinal);
+
+        var (exit, output, _) = Run(a, b, "--explain-frame", "xfreerdp-tls10-only-xrdp.pcap:9");
+        Assert.Equal(ExitCodes.Ok, exit);
+        Assert.StartsWith($"frame 9 of {b} ", output, StringComparison.Ordinal);
+        Assert.Contains("handshake: ServerHello", output, StringComparison.Ordinal);
+        Assert.Contains("handshake: Certificate", output, StringComparison.Ordinal);
+        Assert.Contains("subject CN=localhost", output, StringComparison.Ordinal);
+
+        var (first, cr, _) = Run(a, b, "--explain-frame", $"{a}:4");
+        Assert.Equal(ExitCodes.Ok, first);
+        Assert.Contains("RDP_NEG_REQ: flags 0x00, requestedProtocols 0x00000003 (ssl, hybrid)", cr, StringComparison.Ordinal);
+
+        var (bad, _, badWhy) = Run(a, "--explain-frame", "x");
+        Assert.Equal(ExitCodes.Usage, bad);
+        Assert.Contains("give a frame number", badWhy, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void With_several_files_the_view_names_the_file_of_each_connection_and_message()
+    {
+        string a = Path.Combine(TestCaptures.Root, "captures", "lab", "nla-bad-password.pcap");
+        string b = Path.Combine(TestCaptures.Root, "captures", "lab", "rdpeudp-syn-port-unreachable.pcap");
+        var (_, output, _) = Run(a, b);
+        Assert.Contains($"frames 1-24 in {a}:", output, StringComparison.Ordinal);
+        Assert.Contains($"-> 127.0.0.1:3389 in {b}: SYN frames 1 3 5", output.Replace("\u0026", "&", StringComparison.Ordinal), StringComparison.Ordinal);
+        Assert.Contains($"frame 2 in {b}: port_unreachable", output, StringComparison.Ordinal);
+        Assert.Contains("(inferred)", output, StringComparison.Ordinal);
     }
 }

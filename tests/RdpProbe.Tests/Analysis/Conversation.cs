@@ -34,6 +34,9 @@ internal sealed class Conversation(string client, ushort clientPort, string serv
 
     public uint ServerSeq => _serverSeq;
 
+    /// <summary>The next sequence number the client sends.</summary>
+    public uint ClientSeq => _clientSeq;
+
     public Conversation SynAck() => Add(false, PacketBuilder.Syn | PacketBuilder.Ack, [], seqAdvance: 1);
 
     public Conversation Ack(bool fromClient) => Add(fromClient, PacketBuilder.Ack, []);

@@ -18,6 +18,7 @@ public sealed partial class CodesTests
         words.UnionWith(NtStatus.KnownCodes.Select(s => Codes.NtStatus(s).Word));
         words.UnionWith(ErrorInfo.KnownCodes.Select(e => Codes.ErrorInfo(e).Word));
         words.UnionWith(Licensing.KnownErrorCodes.Select(e => Codes.License(new LicenseErrorAlert(e, 0)).Word));
+        words.UnionWith(Kerberos.KnownErrorCodes.Select(e => Codes.KerberosError(e).Word));
         words.UnionWith(Enum.GetValues<SniffKind>().Select(k => Codes.Sniffed(new SniffResult(k, "")).Word));
         return words;
     }

@@ -48,7 +48,7 @@ public sealed class PlatformTests
         Assert.Contains(hint, platform.PcapInstallHint, StringComparison.Ordinal);
         string? missing = platform.PcapLibraryProblem(new DllNotFoundException("Unable to load shared library 'wpcap'"));
         Assert.NotNull(missing);
-        Assert.StartsWith($"{library} is not installed", missing, StringComparison.Ordinal);
+        Assert.StartsWith($"capture library missing: {library} is not installed", missing, StringComparison.Ordinal);
         Assert.Contains(hint, missing, StringComparison.Ordinal);
     }
 
@@ -61,6 +61,28 @@ public sealed class PlatformTests
         Assert.NotNull(message);
         Assert.Contains("Npcap is too old", message, StringComparison.Ordinal);
         Assert.Contains("pcap_open_offline_with_tstamp_precision", message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(HostOs.Linux, "lo")]
+    [InlineData(HostOs.MacOs, "lo0")]
+    [InlineData(HostOs.Other, "lo0")]
+    [InlineData(HostOs.Windows, @"\Device\NPF_Loopback")]
+    public void Loopback_is_captured_on_the_interface_each_system_names(HostOs os, string name)
+    {
+        var platform = Platform.For(os);
+        Assert.Equal(name, platform.LoopbackCaptureInterface);
+        Assert.Contains(name, platform.InterfaceHint, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(HostOs.Linux, "eth0")]
+    [InlineData(HostOs.MacOs, "eth0")]
+    [InlineData(HostOs.Windows, @"\Device\NPF_{5B9E7A3C-0000-4C6B-9E0D-1D2C3B4A5F60}")]
+    public void A_network_interface_is_named_as_the_capture_library_names_it(HostOs os, string device)
+    {
+        // Npcap opens \Device\NPF_{GUID}; the friendly name ("Ethernet") is no device on Windows.
+        Assert.Equal(device, Platform.For(os).CaptureDeviceName(os == HostOs.Windows ? "Ethernet" : "eth0", "{5B9E7A3C-0000-4C6B-9E0D-1D2C3B4A5F60}"));
     }
 
     [Fact]

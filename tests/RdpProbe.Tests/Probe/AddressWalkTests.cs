@@ -17,6 +17,7 @@ public sealed class AddressWalkTests
         PhaseTimeout = TimeSpan.FromSeconds(10),
         SecurityMatrix = false,
         TlsVersions = false,
+        ClientSimulation = false,
         EncryptionLevels = false,
         SessionPhases = false,
     };

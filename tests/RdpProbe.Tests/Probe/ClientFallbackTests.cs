@@ -23,6 +23,7 @@ public sealed class ClientFallbackTests
         PhaseTimeout = TimeSpan.FromSeconds(10),
         SecurityMatrix = false,
         TlsVersions = false,
+        ClientSimulation = false,
         EncryptionLevels = false,
     };
 

@@ -31,6 +31,7 @@ public sealed class HostilePeerTests
         PhaseTimeout = TimeSpan.FromSeconds(2),
         SecurityMatrix = false,
         TlsVersions = false,
+        ClientSimulation = false,
         EncryptionLevels = false,
         SessionPhases = false,
     };

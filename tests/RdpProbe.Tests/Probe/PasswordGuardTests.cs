@@ -24,6 +24,7 @@ public sealed class PasswordGuardTests
         PhaseTimeout = TimeSpan.FromSeconds(10),
         SecurityMatrix = false,
         TlsVersions = false,
+        ClientSimulation = false,
         EncryptionLevels = false,
     };
 

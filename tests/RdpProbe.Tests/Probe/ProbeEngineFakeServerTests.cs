@@ -17,6 +17,7 @@ public sealed class ProbeEngineFakeServerTests
         PhaseTimeout = TimeSpan.FromSeconds(10),
         SecurityMatrix = false,
         TlsVersions = false,
+        ClientSimulation = false,
         SessionPhases = false,
     };
 

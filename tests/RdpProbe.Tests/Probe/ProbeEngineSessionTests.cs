@@ -26,6 +26,7 @@ public sealed class ProbeEngineSessionTests
         PhaseTimeout = TimeSpan.FromSeconds(10),
         SecurityMatrix = false,
         TlsVersions = false,
+        ClientSimulation = false,
         EncryptionLevels = false,
         SessionPhases = true,
     };

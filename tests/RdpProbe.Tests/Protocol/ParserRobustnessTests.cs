@@ -65,7 +65,13 @@ public sealed class ParserRobustnessTests
         ["NtlmChallenge.TryRead"] = (NtlmChallenge.Encode(NtlmNegotiate.DefaultFlags, new byte[8], "LAB",
             [new NtlmAvPair(NtlmAvId.NbComputerName, System.Text.Encoding.Unicode.GetBytes("VM"))], null), b => NtlmChallenge.TryRead(b, out _, out _, out _)),
         ["Ntlm.TryReadAvPairs"] = (Ntlm.EncodeAvPairs([new NtlmAvPair(NtlmAvId.NbComputerName, new byte[4])]), b => Ntlm.TryReadAvPairs(b, out _, out _)),
+        ["Spnego.TryRead(init)"] = (SpnegoTests.InitSample(), b => Spnego.TryRead(b, out _, out _, out _)),
+        ["Spnego.TryRead(resp)"] = (SpnegoTests.RespSample(), b => Spnego.TryRead(b, out _, out _, out _)),
         ["EarlyUserAuthorization.TryRead"] = ([0x00, 0x00, 0x00, 0x00], b => EarlyUserAuthorization.TryRead(b, out _, out _, out _)),
+        ["Kerberos.TryReadReply"] = (KerberosTests.PreauthRequired, b => Kerberos.TryReadReply(b, out _, out _, out _)),
+        ["Kerberos.TryReadReply (AS-REP)"] = (KerberosTests.AsReply, b => Kerberos.TryReadReply(b, out _, out _, out _)),
+        ["Kerberos.TryReadTicket"] = (KerberosTests.AsReply, b => Kerberos.TryReadTicket(b, out _, out _, out _)),
+        ["Kerberos.TryReadTcpLength"] = ([0x00, 0x00, 0x00, 0xF1], b => Kerberos.TryReadTcpLength(b, out _, out _)),
         ["RdpeUdp.TryReadSyn"] = (RdpeUdp.Encode(RdpeUdp.CreateClientSyn(0x1234)), b => RdpeUdp.TryReadSyn(b, out _, out _, out _)),
     };
 

@@ -99,7 +99,7 @@ public sealed class AnalysisSchemaTests
         var connection = root["connections"]![0]!;
         connection["anomalies"] = new JsonArray(new JsonObject
         {
-            ["kind"] = "gremlins", ["frames"] = new JsonArray(1), ["count"] = 1, ["phase"] = "tls", ["from"] = "client", ["detail"] = null, ["filter"] = "frame.number == 1",
+            ["kind"] = "gremlins", ["frames"] = new JsonArray(1), ["count"] = 1, ["phase"] = "tls", ["from"] = "client", ["detail"] = null, ["filter"] = "frame.number == 1", ["file"] = "a.pcap", ["inferred"] = false,
         });
         Assert.NotEmpty(ReportSchemas.Errors(ReportSchemas.Analysis, root.ToJsonString()));
         connection["anomalies"]![0]!["kind"] = "retransmission";

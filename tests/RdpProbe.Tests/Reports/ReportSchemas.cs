@@ -12,12 +12,14 @@ internal static class ReportSchemas
 {
     public const string Probe = "probe";
     public const string Analysis = "analysis";
+    public const string Analysis2 = "analysis2";
+    public const string AnalysisLines = "analysis-lines";
     public const string Repeat = "repeat";
     public const string Concurrency = "concurrency";
     public const string Bench = "bench";
 
     /// <summary>Analysis first: the probe schema refers to it for the --capture section.</summary>
-    public static readonly string[] All = [Analysis, Probe, Repeat, Concurrency, Bench];
+    public static readonly string[] All = [Analysis, Analysis2, AnalysisLines, Probe, Repeat, Concurrency, Bench];
 
     private static readonly Lazy<IReadOnlyDictionary<string, JsonSchema>> Schemas = new(Load);
 

@@ -10,7 +10,7 @@ namespace RdpProbe.Tests.Runs;
 /// <summary>The single-target run (loopback only): resolution once, the extra checks' verdict, the capture filter.</summary>
 public sealed class ProbeRunnerTests
 {
-    private static readonly ProbeOptions Quick = new() { PhaseTimeout = TimeSpan.FromSeconds(2), SecurityMatrix = false, TlsVersions = false, EncryptionLevels = false };
+    private static readonly ProbeOptions Quick = new() { PhaseTimeout = TimeSpan.FromSeconds(2), SecurityMatrix = false, TlsVersions = false, ClientSimulation = false, EncryptionLevels = false };
 
     private static int ClosedPort()
     {

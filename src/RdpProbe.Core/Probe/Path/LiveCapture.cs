@@ -108,7 +108,7 @@ public sealed class LiveCapture : IAsyncDisposable
     public int DroppedPackets => Volatile.Read(ref _dropped);
 
     /// <summary>
-    /// Opens <paramref name="interfaceName"/> (default: the interface that routes to the target; "lo" for loopback),
+    /// Opens <paramref name="interfaceName"/> (default: the interface that routes to the target; <see cref="Platform.LoopbackCaptureInterface"/> for loopback),
     /// sets the filter for <paramref name="target"/> and starts writing <paramref name="path"/>.
     /// </summary>
     public static ValueTask<LiveCapture> StartAsync(string path, string? interfaceName, IPEndPoint target, CancellationToken cancellationToken = default)
@@ -143,8 +143,8 @@ public sealed class LiveCapture : IAsyncDisposable
         catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException or PcapException or TypeInitializationException)
         {
             var platform = Platform.Current;
-            string why = platform.PcapLibraryProblem(ex) ?? $"{platform.PcapLibrary} could not list the interfaces: {platform.PcapInstallHint}";
-            throw new LiveCaptureException($"live capture needs {platform.PcapLibrary}; {why}", LiveCaptureFailure.NoLibpcap, ex);
+            string why = platform.PcapLibraryProblem(ex) ?? $"capture library missing: {platform.PcapLibrary} could not list the interfaces; {platform.PcapInstallHint}";
+            throw new LiveCaptureException($"{why} (live capture needs it)", LiveCaptureFailure.NoLibpcap, ex);
         }
 
         if (device is null)
@@ -160,6 +160,13 @@ public sealed class LiveCapture : IAsyncDisposable
             device.Filter = filter;
             writer = new CaptureFileWriterDevice(path, FileMode.Create);
             writer.Open(device);
+        }
+        catch (Exception ex) when (Platform.Current.PcapLibraryProblem(ex) is { } missing)
+        {
+            // A library old enough to list interfaces but without a later entry point (an old wpcap.dll).
+            writer?.Close();
+            device.Close();
+            throw new LiveCaptureException($"{missing} (live capture needs it)", LiveCaptureFailure.NoLibpcap, ex);
         }
         catch (Exception ex) when (ex is PcapException or IOException or UnauthorizedAccessException)
         {
@@ -203,9 +210,10 @@ public sealed class LiveCapture : IAsyncDisposable
     /// <summary>The interface whose address the kernel picks to reach <paramref name="address"/> (a connected UDP socket sends nothing).</summary>
     public static string InterfaceTowards(IPAddress address)
     {
+        var platform = Platform.Current;
         if (IPAddress.IsLoopback(address))
         {
-            return "lo";
+            return platform.LoopbackCaptureInterface;
         }
 
         using var socket = new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
@@ -215,7 +223,7 @@ public sealed class LiveCapture : IAsyncDisposable
         {
             if (nic.GetIPProperties().UnicastAddresses.Any(a => a.Address.Equals(local)))
             {
-                return nic.Name;
+                return platform.CaptureDeviceName(nic.Name, nic.Id);
             }
         }
 

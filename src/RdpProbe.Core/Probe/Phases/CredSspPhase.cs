@@ -17,19 +17,37 @@ internal static partial class CredSspPhase
     /// behaviour: the outcome is in <paramref name="record"/> and the returned result.
     /// </summary>
     internal static Task<CredSspResult> RunAsync(Stream tls, byte[] serverSubjectPublicKey, CredSspCredentials? credentials, PhaseRecord record, CancellationToken ct)
-        => RunAsync(tls, serverSubjectPublicKey, credentials, record, null, ct);
+        => RunAsync(tls, serverSubjectPublicKey, credentials, record, null, CredSspAuth.Ntlm, ct);
+
+    /// <summary>Same, authenticating as <paramref name="auth"/> says (raw NTLM, or SPNEGO with Kerberos first).</summary>
+    internal static Task<CredSspResult> RunAsync(Stream tls, byte[] serverSubjectPublicKey, CredSspCredentials? credentials, PhaseRecord record, CredSspAuth auth, CancellationToken ct)
+        => RunAsync(tls, serverSubjectPublicKey, credentials, record, null, auth, ct);
+
+    internal static Task<CredSspResult> RunAsync(Stream tls, byte[] serverSubjectPublicKey, CredSspCredentials? credentials, PhaseRecord record, CredSspRandomness? randomness, CancellationToken ct)
+        => RunAsync(tls, serverSubjectPublicKey, credentials, record, randomness, CredSspAuth.Ntlm, ct);
 
     /// <summary>
     /// Same, with the client's random values fixed (transcript tests replay a recorded exchange byte for byte).
     /// Null draws them from the system's cryptographic generator.
     /// </summary>
-    internal static async Task<CredSspResult> RunAsync(Stream tls, byte[] serverSubjectPublicKey, CredSspCredentials? credentials, PhaseRecord record, CredSspRandomness? randomness, CancellationToken ct)
+    internal static async Task<CredSspResult> RunAsync(Stream tls, byte[] serverSubjectPublicKey, CredSspCredentials? credentials, PhaseRecord record, CredSspRandomness? randomness, CredSspAuth auth, CancellationToken ct)
     {
-        var result = new CredSspResult();
+        var result = new CredSspResult { Auth = auth.Mechanism };
         var io = new PhaseIo(tls, record, ct);
+        SpnegoNtlm? spnego = null;
         try
         {
-            var exchange = await NegotiateAsync(io, result).ConfigureAwait(false);
+            if (auth.Mechanism != AuthMechanism.Ntlm)
+            {
+                result.Spnego = true;
+                spnego = new SpnegoNtlm();
+                if (await KerberosAsync(io, result, auth, serverSubjectPublicKey, credentials, randomness ?? CredSspRandomness.Fresh(), spnego).ConfigureAwait(false))
+                {
+                    return result;
+                }
+            }
+
+            var exchange = await NegotiateAsync(io, result, spnego).ConfigureAwait(false);
             if (exchange is null)
             {
                 return result;
@@ -41,28 +59,40 @@ internal static partial class CredSspPhase
                 return result;
             }
 
-            await AuthenticateAsync(io, result, exchange.Value.Negotiate, exchange.Value.Challenge, serverSubjectPublicKey, credentials, randomness ?? CredSspRandomness.Fresh()).ConfigureAwait(false);
+            await AuthenticateAsync(io, result, exchange.Value.Negotiate, exchange.Value.Challenge, serverSubjectPublicKey, credentials, randomness ?? CredSspRandomness.Fresh(), spnego).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
             io.RecordFailure(ex);
+        }
+        finally
+        {
+            if (spnego is { InitSent: true })
+            {
+                result.SpnegoOffered = spnego.Offered.Select(SpnegoMechs.Name).ToList();
+            }
+
+            if (result.KerberosNote is { } note)
+            {
+                record.Detail = string.IsNullOrEmpty(record.Detail) ? note : $"{note}; {record.Detail}";
+            }
         }
 
         return result;
     }
 
     /// <summary>First round trip: TSRequest(v6, NEGOTIATE) → TSRequest(CHALLENGE) or TSRequest(errorCode).</summary>
-    private static async Task<(byte[] Negotiate, NtlmChallenge Challenge)?> NegotiateAsync(PhaseIo io, CredSspResult result)
+    private static async Task<(byte[] Negotiate, NtlmChallenge Challenge)?> NegotiateAsync(PhaseIo io, CredSspResult result, SpnegoNtlm? spnego)
     {
         byte[] negotiate = NtlmNegotiate.Encode();
-        var request = new TsRequest(TsRequest.MaxVersion, [negotiate]);
+        var request = new TsRequest(TsRequest.MaxVersion, [spnego is null ? negotiate : spnego.Outgoing(negotiate, mic: null)]);
         io.Doing = "sending the NTLM NEGOTIATE";
-        await io.SendAsync(request.Encode(), $"TSRequest v{TsRequest.MaxVersion} with NTLM NEGOTIATE (flags 0x{(uint)NtlmNegotiate.DefaultFlags:X8})").ConfigureAwait(false);
+        await io.SendAsync(request.Encode(), $"TSRequest v{TsRequest.MaxVersion} with {spnego?.Describe("NTLM NEGOTIATE") ?? "NTLM NEGOTIATE"} (flags 0x{(uint)NtlmNegotiate.DefaultFlags:X8})").ConfigureAwait(false);
 
         io.Doing = "waiting for the answer to the NTLM NEGOTIATE";
         var answer = await ReadTsRequestAsync(io, "after the NTLM NEGOTIATE").ConfigureAwait(false);
-        result.ServerVersion = answer.Version;
-        result.NegotiatedVersion = Math.Min(answer.Version, TsRequest.MaxVersion);
+        result.ServerVersion ??= answer.Version;
+        result.NegotiatedVersion ??= Math.Min(answer.Version, TsRequest.MaxVersion);
         if (answer.ErrorCode is { } code)
         {
             result.ErrorCode = code;
@@ -72,6 +102,22 @@ internal static partial class CredSspPhase
         }
 
         var token = answer.Request.FirstNegoToken;
+        if (spnego is not null && token is not null)
+        {
+            var resp = ReadSpnegoResp(io, answer, token, "after the NTLM NEGOTIATE");
+            if (resp.NegState == SpnegoNegState.Reject)
+            {
+                io.Received(answer.Length, $"TSRequest v{answer.Version} with SPNEGO {resp}");
+                io.Record.Fail(Ending.AuthFailed, Codes.SpnegoReject, "the server rejected NTLM in SPNEGO (negState reject)");
+                return null;
+            }
+
+            result.Mechanism = "ntlm";
+            result.NegState ??= resp.NegState is { } state ? Spnego.StateName(state) : null;
+            result.SupportedMech ??= resp.SupportedMech is { } mech ? SpnegoMechs.Name(mech) : null;
+            token = resp.ResponseToken;
+        }
+
         if (token is null)
         {
             io.Received(answer.Length, $"TSRequest v{answer.Version} without a negoToken");
@@ -99,7 +145,7 @@ internal static partial class CredSspPhase
     /// Second and third flights (MS-CSSP 3.1.5 steps 3–5): AUTHENTICATE with pubKeyAuth (and clientNonce from v5), the
     /// server's pubKeyAuth or errorCode, then authInfo with the sealed password credentials.
     /// </summary>
-    private static async Task AuthenticateAsync(PhaseIo io, CredSspResult result, byte[] negotiate, NtlmChallenge challenge, byte[] serverKey, CredSspCredentials credentials, CredSspRandomness randomness)
+    private static async Task AuthenticateAsync(PhaseIo io, CredSspResult result, byte[] negotiate, NtlmChallenge challenge, byte[] serverKey, CredSspCredentials credentials, CredSspRandomness randomness, SpnegoNtlm? spnego)
     {
         int version = result.NegotiatedVersion ?? TsRequest.MaxVersion;
         if ((challenge.Flags & NtlmNegotiateFlags.ExtendedSessionSecurity) == 0)
@@ -114,11 +160,15 @@ internal static partial class CredSspPhase
         result.Session = session;
 
         byte[]? nonce = CredSspBinding.UsesHash(version) ? randomness.ClientNonce : null;
+
+        // In SPNEGO the mechListMIC comes first (it takes sequence number 0, MS-SPNG 3.3.5.1), then pubKeyAuth.
+        byte[] authToken = spnego is null ? auth.Message : spnego.Outgoing(auth.Message, session.Sign(Spnego.EncodeMechTypeList(spnego.Offered)));
         byte[] pubKeyAuth = session.Seal(CredSspBinding.ClientValue(version, serverKey, nonce));
-        var request = new TsRequest(TsRequest.MaxVersion, [auth.Message], PubKeyAuth: pubKeyAuth, ClientNonce: nonce);
+        var request = new TsRequest(TsRequest.MaxVersion, [authToken], PubKeyAuth: pubKeyAuth, ClientNonce: nonce);
         string binding = nonce is null ? "sealed server public key (CredSSP v2-4)" : "SHA-256 key binding with client nonce (CredSSP v5+)";
+        string what = $"NTLMv2 AUTHENTICATE for {credentials.DisplayName}{(auth.Mic is null ? "" : " (MIC)")}";
         io.Doing = "sending the NTLM AUTHENTICATE";
-        await io.SendAsync(request.Encode(), $"TSRequest v{TsRequest.MaxVersion} with NTLMv2 AUTHENTICATE for {credentials.DisplayName}{(auth.Mic is null ? "" : " (MIC)")} and pubKeyAuth: {binding}").ConfigureAwait(false);
+        await io.SendAsync(request.Encode(), $"TSRequest v{TsRequest.MaxVersion} with {spnego?.Describe(what, withMic: true) ?? what} and pubKeyAuth: {binding}").ConfigureAwait(false);
 
         io.Doing = "waiting for the answer to the NTLM AUTHENTICATE";
         ReadAnswer answer;
@@ -131,6 +181,27 @@ internal static partial class CredSspPhase
             // No errorCode, just the end of the connection: CredSSP v2 servers and FreeRDP (towards every version)
             // report a failed logon this way (MS-CSSP 3.1.5 leaves errorCode optional).
             string how = TransportErrors.IsReset(ex) ? "reset" : "closed";
+            if (TransportErrors.IsReset(ex))
+            {
+                // Issue 11: a rejected logon ends with an encrypted TLS alert and a FIN (FreeRDP) or an errorCode
+                // (MS-CSSP 2.2.1); a bare reset is not the server saying no. CauseRanking words the verdict.
+                io.Record.Attribution = new Attribution(Party.Client, LastBytes.Nothing, EndedHow.Reset, Party.Server)
+                {
+                    WhatDetail = "NTLM AUTHENTICATE",
+                    TlsSelected = true,
+                    AfterServerHello = true,
+                };
+                throw new PhaseFailedException(Ending.Reset, Codes.ResetAfterAuthenticate,
+                    "the connection was reset right after the NTLM AUTHENTICATE, with no TLS alert, FIN or error code from the server");
+            }
+
+            io.Record.Attribution = new Attribution(Party.Server, LastBytes.TlsEncrypted, EndedHow.Fin, Party.Server)
+            {
+                WhatDetail = "alert or close after the NTLM AUTHENTICATE",
+                ServerOrderlyEnd = true,
+                TlsSelected = true,
+                AfterServerHello = true,
+            };
             throw new PhaseFailedException(Ending.AuthFailed, null,
                 $"the server {how} the connection right after the NTLM AUTHENTICATE without an error code: wrong password, unknown user or account not allowed (CredSSP v2 servers and FreeRDP send no error code)");
         }
@@ -141,6 +212,23 @@ internal static partial class CredSspPhase
             io.Received(answer.Length, $"TSRequest v{answer.Version} with errorCode {NtStatus.Name(code)} (0x{code:X8})");
             io.Record.Fail(Ending.AuthFailed, Codes.NtStatus(code), $"the server refused the credentials of {credentials.DisplayName}: {NtStatus.Meaning(code)}");
             return;
+        }
+
+        if (spnego is not null && answer.Request.FirstNegoToken is { } finalToken)
+        {
+            var resp = ReadSpnegoResp(io, answer, finalToken, "after the NTLM AUTHENTICATE");
+            if (resp.NegState == SpnegoNegState.Reject)
+            {
+                io.Received(answer.Length, $"TSRequest v{answer.Version} with SPNEGO {resp}");
+                io.Record.Fail(Ending.AuthFailed, Codes.SpnegoReject, $"the server refused the NTLM logon of {credentials.DisplayName} (SPNEGO negState reject)");
+                return;
+            }
+
+            if (resp.MechListMic is { } serverMic && !session.Verify(Spnego.EncodeMechTypeList(spnego.Offered), serverMic))
+            {
+                io.Received(answer.Length, $"TSRequest v{answer.Version} with a mechListMIC that does not verify");
+                throw new PhaseFailedException(Ending.ProtocolViolation, null, "the server's SPNEGO mechListMIC does not verify with the NTLM session keys (the mechanism list was altered, or a broken server)");
+            }
         }
 
         if (answer.Request.PubKeyAuth is not { } serverProof)

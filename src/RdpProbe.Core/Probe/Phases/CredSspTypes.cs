@@ -87,6 +87,64 @@ internal sealed class CredSspResult
     /// with it after authInfo; kept for callers that want to seal more (tests, transcripts).
     /// </summary>
     public NtlmSession? Session { get; internal set; }
+
+    /// <summary>The mechanism asked for (--auth, or its default).</summary>
+    public AuthMechanism Auth { get; internal set; } = AuthMechanism.Ntlm;
+
+    /// <summary>True when the tokens travelled in SPNEGO (RFC 4178) rather than as raw NTLM.</summary>
+    public bool Spnego { get; internal set; }
+
+    /// <summary>The mechanism the exchange ended up using ("kerberos", "ntlm"), once the server answered with one.</summary>
+    public string? Mechanism { get; internal set; }
+
+    /// <summary>TERMSRV/&lt;name&gt;; null for a literal IP address.</summary>
+    public string? Spn { get; internal set; }
+
+    /// <summary>
+    /// Why no Kerberos token was sent, when none was: "no_spn" (literal IP) or the library's status word
+    /// ("unknown_credentials", "target_unknown", …). Null when one was sent or Kerberos was not asked for.
+    /// </summary>
+    public string? KerberosUnavailable { get; internal set; }
+
+    /// <summary>Why Kerberos was skipped before NTLM, in words for the phase detail (the final detail keeps it).</summary>
+    public string? KerberosNote { get; internal set; }
+
+    /// <summary>The server's first SPNEGO answer: negState and supportedMech (report words).</summary>
+    public string? NegState { get; internal set; }
+
+    public string? SupportedMech { get; internal set; }
+
+    /// <summary>What the server did with the offered Kerberos ticket (null when none was offered).</summary>
+    public SpnegoOutcome? ServerChoice { get; internal set; }
+
+    /// <summary>The mechanism list of the NegTokenInit as sent (report words); empty when none was sent.</summary>
+    public IReadOnlyList<string> SpnegoOffered { get; internal set; } = [];
+
+    /// <summary>The server's Kerberos AP-REP verified (mutual authentication, RFC 4120 §3.2.5).</summary>
+    public bool KerberosMutualAuth { get; internal set; }
+}
+
+/// <summary>What the server did with the client's Kerberos token in SPNEGO (issue 12).</summary>
+internal enum SpnegoOutcome
+{
+    /// <summary>supportedMech Kerberos and an AP-REP: the server took the ticket.</summary>
+    KerberosAccepted,
+
+    /// <summary>supportedMech NTLM: the server wants NTLM instead (RFC 4178 §3: the acceptor picks another offered mech).</summary>
+    NtlmChosen,
+
+    /// <summary>negState reject.</summary>
+    Rejected,
+
+    /// <summary>The server closed, reset or answered with something that is not SPNEGO.</summary>
+    NotUnderstood,
+}
+
+/// <summary>How CredSSP should authenticate: the mechanism, the service principal and the realm (issue 12).</summary>
+internal sealed record CredSspAuth(AuthMechanism Mechanism, string? Spn, string? Realm)
+{
+    /// <summary>Raw NTLM, the probe's behaviour before issue 12 and what FreeRDP 2 does.</summary>
+    public static CredSspAuth Ntlm { get; } = new(AuthMechanism.Ntlm, null, null);
 }
 
 /// <summary>The client's random inputs to one CredSSP exchange: NTLM client challenge, exported session key, CredSSP nonce.</summary>

@@ -29,6 +29,9 @@ internal sealed class PhaseIo
 
     public PhaseRecord Record { get; }
 
+    /// <summary>The phase's cancellation (its timeout and the user's Ctrl+C), for work that is not socket I/O.</summary>
+    public CancellationToken Token => _ct;
+
     /// <summary>When the last complete read finished, in ms since the phase began.</summary>
     public double LastReceivedAtMs { get; private set; }
 

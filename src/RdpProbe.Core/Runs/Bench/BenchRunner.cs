@@ -50,7 +50,7 @@ public static class BenchRunner
     {
         ArgumentNullException.ThrowIfNull(engine);
         ArgumentNullException.ThrowIfNull(target);
-        var sequenceOnly = engine.Derive(o => o with { SecurityMatrix = false, TlsVersions = false, EncryptionLevels = false, AllAddresses = false, TlsKeyLogPath = null, SessionPhases = false });
+        var sequenceOnly = engine.Derive(o => o with { SecurityMatrix = false, TlsVersions = false, ClientSimulation = false, EncryptionLevels = false, AllAddresses = false, TlsKeyLogPath = null, SessionPhases = false });
         return async (_, ct) =>
         {
             var report = await sequenceOnly.ProbeAddressAsync(target, address, [address], null, ct).ConfigureAwait(false);

@@ -1,0 +1,332 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
+
+namespace RdpProbe.Reports;
+
+/// <summary>
+/// The serializer settings of the streamed analysis documents. Connections, chains, RDP-UDP flows and ICMP messages
+/// are written by the source-generated metadata of the "rdpprobe.analysis/1" records (so a key added to those records
+/// appears here too), with two changes: a connection's verdict carries the id of its prose instead of the prose, and
+/// the attempt-chain keys (<c>chainId</c>, <c>attemptIndex</c>, <c>supersededByFallback</c>), which are not known when
+/// a connection is written, are left out: <c>chains[]</c> at the end says which connections each chain holds.
+/// </summary>
+internal sealed class StreamJson
+{
+    private static readonly HashSet<string> ChainKeys = new(StringComparer.Ordinal) { "chainId", "attemptIndex", "supersededByFallback" };
+
+    public StreamJson()
+    {
+        var options = new JsonSerializerOptions
+        {
+            TypeInfoResolver = JsonReportContext.Default.WithAddedModifier(LeaveOutChainKeys),
+            PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+            DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+            Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        };
+        options.Converters.Add(new VerdictRefConverter(this));
+        Encoder = options.Encoder;
+        Connection = (JsonTypeInfo<ConnectionReport>)options.GetTypeInfo(typeof(ConnectionReport));
+        Chains = (JsonTypeInfo<IReadOnlyList<ChainReport>>)options.GetTypeInfo(typeof(IReadOnlyList<ChainReport>));
+        Udp = (JsonTypeInfo<IReadOnlyList<UdpFlowReport>>)options.GetTypeInfo(typeof(IReadOnlyList<UdpFlowReport>));
+        Icmp = (JsonTypeInfo<IReadOnlyList<IcmpReport>>)options.GetTypeInfo(typeof(IReadOnlyList<IcmpReport>));
+        Fragments = (JsonTypeInfo<FragmentReport>)options.GetTypeInfo(typeof(FragmentReport));
+        Tool = (JsonTypeInfo<ToolInfo>)options.GetTypeInfo(typeof(ToolInfo));
+        Strings = (JsonTypeInfo<IReadOnlyList<string>>)options.GetTypeInfo(typeof(IReadOnlyList<string>));
+    }
+
+    public JavaScriptEncoder? Encoder { get; }
+
+    public JsonTypeInfo<ConnectionReport> Connection { get; }
+
+    public JsonTypeInfo<IReadOnlyList<ChainReport>> Chains { get; }
+
+    public JsonTypeInfo<IReadOnlyList<UdpFlowReport>> Udp { get; }
+
+    public JsonTypeInfo<IReadOnlyList<IcmpReport>> Icmp { get; }
+
+    public JsonTypeInfo<FragmentReport> Fragments { get; }
+
+    public JsonTypeInfo<ToolInfo> Tool { get; }
+
+    public JsonTypeInfo<IReadOnlyList<string>> Strings { get; }
+
+    /// <summary>The verdict id of the connection being written (null: its prose goes with it).</summary>
+    public int? CurrentVerdictId { get; set; }
+
+    public Utf8JsonWriter CreateWriter(Stream stream, bool indented) =>
+        new(stream, new JsonWriterOptions { Indented = indented, Encoder = Encoder, SkipValidation = false });
+
+    public void WriteConnection(Utf8JsonWriter writer, ConnectionReport connection, int? verdictId)
+    {
+        CurrentVerdictId = verdictId;
+        JsonSerializer.Serialize(writer, connection, Connection);
+    }
+
+    public static void WriteProse(Utf8JsonWriter writer, VerdictProse prose)
+    {
+        writer.WriteNumber("id", prose.Id);
+        writer.WriteString("summary", prose.Summary);
+        WriteStrings(writer, "causes", prose.Causes);
+        WriteStrings(writer, "remedies", prose.Remedies);
+    }
+
+    public static void WriteStrings(Utf8JsonWriter writer, string name, IReadOnlyList<string> values)
+    {
+        writer.WriteStartArray(name);
+        foreach (var value in values)
+        {
+            writer.WriteStringValue(value);
+        }
+
+        writer.WriteEndArray();
+    }
+
+    /// <summary>The totals known at the end, as keys of the object being written (both forms share them).</summary>
+    public void WriteTotals(Utf8JsonWriter writer, AnalysisSummary summary)
+    {
+        writer.WriteNumber("packets", summary.Packets);
+        writer.WriteNumber("bytes", summary.Bytes);
+        writer.WriteNumber("seconds", summary.Seconds);
+        writer.WriteNumber("connectionCount", summary.Connections);
+        writer.WriteNumber("failedConnections", summary.FailedConnections);
+        writer.WritePropertyName("udp");
+        JsonSerializer.Serialize(writer, summary.Udp, Udp);
+        writer.WritePropertyName("icmp");
+        JsonSerializer.Serialize(writer, summary.Icmp, Icmp);
+        writer.WritePropertyName("fragments");
+        JsonSerializer.Serialize(writer, summary.Fragments, Fragments);
+        if (summary.Damage is null)
+        {
+            writer.WriteNull("damage");
+        }
+        else
+        {
+            writer.WriteString("damage", summary.Damage);
+        }
+
+        writer.WritePropertyName("warnings");
+        JsonSerializer.Serialize(writer, summary.Warnings, Strings);
+        writer.WritePropertyName("chains");
+        JsonSerializer.Serialize(writer, summary.Chains, Chains);
+    }
+
+    public void WriteEnvelope(Utf8JsonWriter writer, string schema)
+    {
+        writer.WriteString("schema", schema);
+        writer.WritePropertyName("tool");
+        JsonSerializer.Serialize(writer, ToolInfo.Current, Tool);
+    }
+
+    private static void LeaveOutChainKeys(JsonTypeInfo info)
+    {
+        if (info.Type != typeof(ConnectionReport))
+        {
+            return;
+        }
+
+        for (int i = info.Properties.Count - 1; i >= 0; i--)
+        {
+            if (ChainKeys.Contains(info.Properties[i].Name))
+            {
+                info.Properties.RemoveAt(i);
+            }
+        }
+    }
+
+    /// <summary>A connection's verdict with an id in place of its prose (the prose itself when it has no id).</summary>
+    private sealed class VerdictRefConverter(StreamJson owner) : JsonConverter<VerdictReport>
+    {
+        public override VerdictReport Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+            throw new NotSupportedException("the streamed analysis documents are written, not read");
+
+        public override void Write(Utf8JsonWriter writer, VerdictReport value, JsonSerializerOptions options)
+        {
+            writer.WriteStartObject();
+            writer.WriteBoolean("ok", value.Ok);
+            writer.WriteString("phase", value.Phase);
+            writer.WriteString("ending", value.Ending);
+            if (value.Code is null)
+            {
+                writer.WriteNull("code");
+            }
+            else
+            {
+                writer.WriteString("code", value.Code);
+            }
+
+            writer.WriteBoolean("inferred", value.Inferred);
+            if (owner.CurrentVerdictId is int id)
+            {
+                writer.WriteNumber("id", id);
+            }
+            else
+            {
+                writer.WriteNull("id");
+                writer.WriteString("summary", value.Summary);
+                WriteStrings(writer, "causes", value.Causes);
+                WriteStrings(writer, "remedies", value.Remedies);
+            }
+
+            writer.WriteEndObject();
+        }
+    }
+}
+
+/// <summary>
+/// Output is flushed when this much is pending or this long has passed since the last flush, so a reader of a pipe
+/// sees each connection soon after it ended without one write per connection.
+/// </summary>
+internal static class FlushPolicy
+{
+    public const int PendingBytes = 64 * 1024;
+    public const long Milliseconds = 200;
+}
+
+/// <summary>
+/// "rdpprobe.analysis/2": one JSON document written as the analysis runs. <c>connections</c> is an array streamed
+/// one object at a time; the totals, RDP-UDP flows, ICMP messages, attempt chains and the table of distinct verdict
+/// texts (<c>verdicts</c>) follow it at the end. docs/REPORTS.md and docs/schemas/analysis2.schema.json describe it.
+/// </summary>
+public sealed class AnalysisJsonWriter : IAnalysisSink, IDisposable
+{
+    private readonly Stream _stream;
+    private readonly StreamJson _json = new();
+    private readonly Utf8JsonWriter _writer;
+    private long _lastFlush = Environment.TickCount64;
+
+    public AnalysisJsonWriter(Stream stream, bool indented = true)
+    {
+        _stream = stream;
+        _writer = _json.CreateWriter(stream, indented);
+    }
+
+    public void Begin(IReadOnlyList<string> files)
+    {
+        _writer.WriteStartObject();
+        _json.WriteEnvelope(_writer, AnalysisStream.SchemaName);
+        StreamJson.WriteStrings(_writer, "files", files);
+        _writer.WriteStartArray("connections");
+    }
+
+    public void Connection(int index, ConnectionReport connection, int? verdictId, VerdictProse? newVerdict)
+    {
+        _json.WriteConnection(_writer, connection, verdictId);
+        MaybeFlush();
+    }
+
+    public void End(AnalysisSummary summary)
+    {
+        _writer.WriteEndArray();
+        _json.WriteTotals(_writer, summary);
+        _writer.WriteStartArray("verdicts");
+        foreach (var prose in summary.Verdicts)
+        {
+            _writer.WriteStartObject();
+            StreamJson.WriteProse(_writer, prose);
+            _writer.WriteEndObject();
+        }
+
+        _writer.WriteEndArray();
+        _writer.WriteEndObject();
+        _writer.Flush();
+        _stream.WriteByte((byte)'\n');
+        _stream.Flush();
+    }
+
+    public void Dispose() => _writer.Dispose();
+
+    private void MaybeFlush()
+    {
+        long now = Environment.TickCount64;
+        if (_writer.BytesPending >= FlushPolicy.PendingBytes || now - _lastFlush >= FlushPolicy.Milliseconds)
+        {
+            _writer.Flush();
+            _stream.Flush();
+            _lastFlush = now;
+        }
+    }
+}
+
+/// <summary>
+/// "rdpprobe.analysis-lines/1": JSON Lines, one compact object per line, each with a <c>type</c> first:
+/// <c>start</c> (schema, tool, files), <c>verdict</c> (a distinct verdict text, before the first connection that refers
+/// to it), <c>connection</c> (one per connection, as soon as it ended) and <c>summary</c> (the last line: the totals,
+/// RDP-UDP, ICMP and the attempt chains). docs/schemas/analysis-lines.schema.json describes every line.
+/// </summary>
+public sealed class AnalysisJsonLinesWriter : IAnalysisSink, IDisposable
+{
+    private readonly Stream _stream;
+    private readonly StreamJson _json = new();
+    private readonly Utf8JsonWriter _writer;
+    private long _lastFlush = Environment.TickCount64;
+
+    public AnalysisJsonLinesWriter(Stream stream)
+    {
+        _stream = stream;
+        _writer = _json.CreateWriter(stream, indented: false);
+    }
+
+    public void Begin(IReadOnlyList<string> files)
+    {
+        _writer.WriteStartObject();
+        _writer.WriteString("type", "start");
+        _json.WriteEnvelope(_writer, AnalysisStream.LinesSchemaName);
+        StreamJson.WriteStrings(_writer, "files", files);
+        _writer.WriteEndObject();
+        EndLine();
+    }
+
+    public void Connection(int index, ConnectionReport connection, int? verdictId, VerdictProse? newVerdict)
+    {
+        if (newVerdict is not null)
+        {
+            _writer.WriteStartObject();
+            _writer.WriteString("type", "verdict");
+            StreamJson.WriteProse(_writer, newVerdict);
+            _writer.WriteEndObject();
+            EndLine();
+        }
+
+        // {"type":"connection","index":N,"connection":{...}}: the object is the one the document's connections[] holds.
+        _writer.WriteStartObject();
+        _writer.WriteString("type", "connection");
+        _writer.WriteNumber("index", index);
+        _writer.WritePropertyName("connection");
+        _json.WriteConnection(_writer, connection, verdictId);
+        _writer.WriteEndObject();
+        EndLine();
+        MaybeFlush();
+    }
+
+    public void End(AnalysisSummary summary)
+    {
+        _writer.WriteStartObject();
+        _writer.WriteString("type", "summary");
+        _json.WriteTotals(_writer, summary);
+        _writer.WriteEndObject();
+        EndLine();
+        _writer.Flush();
+        _stream.Flush();
+    }
+
+    public void Dispose() => _writer.Dispose();
+
+    private void EndLine()
+    {
+        _writer.Flush();
+        _stream.WriteByte((byte)'\n');
+        _writer.Reset(_stream);
+    }
+
+    private void MaybeFlush()
+    {
+        long now = Environment.TickCount64;
+        if (now - _lastFlush >= FlushPolicy.Milliseconds)
+        {
+            _stream.Flush();
+            _lastFlush = now;
+        }
+    }
+}
