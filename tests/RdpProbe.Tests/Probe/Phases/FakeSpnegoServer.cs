@@ -227,6 +227,7 @@ internal sealed class SpnegoTlsServer : IAsyncDisposable
         PhaseTimeout = TimeSpan.FromSeconds(15),
         SecurityMatrix = false,
         TlsVersions = false,
+        ClientSimulation = false,
         EncryptionLevels = false,
         SessionPhases = false,
         Auth = auth,
