@@ -286,7 +286,7 @@ internal static class AnalyzeCommand
         return report.Connections.Any(c => !c.Verdict.Ok && !c.SupersededByFallback) ? ExitCodes.ConnectionFailed : ExitCodes.Ok;
     }
 
-    private static IAnsiConsole CreateConsole(TextWriter writer)
+    internal static IAnsiConsole CreateConsole(TextWriter writer)
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(writer) });
         bool redirected = writer == Console.Out ? Console.IsOutputRedirected : Console.IsErrorRedirected;

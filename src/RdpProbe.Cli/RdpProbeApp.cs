@@ -9,7 +9,10 @@ internal static class RdpProbeApp
     {
         var root = new RootCommand("rdpprobe — walks the RDP handshake step by step and names the phase that fails");
         ProbeCommand.Configure(root, io);
-        root.Subcommands.Add(AnalyzeCommand.Create());
+        // The process's own streams by default; a caller's writers (the in-process CLI tests) get the output instead.
+        root.Subcommands.Add(ReferenceEquals(io.Out, Console.Out)
+            ? AnalyzeCommand.Create()
+            : AnalyzeCommand.Create(AnalyzeCommand.CreateConsole(io.Out), AnalyzeCommand.CreateConsole(io.Error)));
         root.Subcommands.Add(BenchCommand.Create(io));
         root.Subcommands.Add(ServeCommand.Create(io));
 

@@ -26,7 +26,7 @@ public sealed class ProbeCliLabTests(LabFixture lab)
             (int Exit, string Out, string Err) run;
             using (Faults.ResetAtClientHello(lab.Endpoints.Xrdp.Port))
             {
-                run = await RunAsync(lab.Endpoints.Xrdp.ToString(), "--json", "--capture", pcap, "--no-matrix", "--no-tls-versions", "--no-encryption-levels");
+                run = await RunAsync(lab.Endpoints.Xrdp.ToString(), "--json", "--capture", pcap, "--no-matrix", "--no-tls-versions", "--no-client-sim", "--no-encryption-levels");
             }
 
             Assert.True(run.Exit == ExitCodes.Tls, run.Err + run.Out);
@@ -58,7 +58,7 @@ public sealed class ProbeCliLabTests(LabFixture lab)
         Assert.Equal("rdpprobe.probe/1", root.GetProperty("schema").GetString());
         Assert.Equal("127.0.0.1", root.GetProperty("target").GetProperty("address").GetString());
         Assert.Equal(lab.Endpoints.Xrdp.Port, root.GetProperty("target").GetProperty("port").GetInt32());
-        Assert.Equal(["tcp", "x224", "tls", "mcs", "channels", "client_info", "licensing", "capabilities", "security_matrix", "tls_versions", "encryption_levels"],
+        Assert.Equal(["tcp", "x224", "tls", "mcs", "channels", "client_info", "licensing", "capabilities", "security_matrix", "tls_versions", "client_simulation", "encryption_levels"],
             root.GetProperty("phases").EnumerateArray().Select(p => p.GetProperty("name").GetString()!));
         var negotiation = root.GetProperty("negotiation");
         var levels = negotiation.GetProperty("encryptionLevels");
@@ -75,7 +75,7 @@ public sealed class ProbeCliLabTests(LabFixture lab)
         Assert.Equal("rt-successful", root.GetProperty("session").GetProperty("mcsResult").GetString());
 
         // --handshake-only stops after TLS.
-        var (exit2, output2, _) = await RunAsync(lab.Endpoints.Xrdp.ToString(), "--json", "--handshake-only", "--no-matrix", "--no-tls-versions");
+        var (exit2, output2, _) = await RunAsync(lab.Endpoints.Xrdp.ToString(), "--json", "--handshake-only", "--no-matrix", "--no-tls-versions", "--no-client-sim");
         Assert.Equal(ExitCodes.Ok, exit2);
         var root2 = JsonDocument.Parse(output2).RootElement;
         Assert.Equal(["tcp", "x224", "tls"], root2.GetProperty("phases").EnumerateArray().Select(p => p.GetProperty("name").GetString()!));

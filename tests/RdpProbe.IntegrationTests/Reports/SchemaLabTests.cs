@@ -102,7 +102,7 @@ public sealed class SchemaLabTests(LabFixture lab)
         string path = Path.Combine(ReportSchemas.RepositoryRoot, capture);
         var (_, output, error) = await AnalyzeAsync(path, "--json", "--port", "3391", "--port", "3397", "--port", "3388", "--port", "3390");
         Assert.False(string.IsNullOrWhiteSpace(output), error);
-        ReportSchemas.AssertValid(ReportSchemas.Analysis, output);
+        ReportSchemas.AssertValid(ReportSchemas.Analysis2, output);
         Assert.NotEqual(0, JsonDocument.Parse(output).RootElement.GetProperty("connections").GetArrayLength() + JsonDocument.Parse(output).RootElement.GetProperty("udp").GetArrayLength());
     }
 }
