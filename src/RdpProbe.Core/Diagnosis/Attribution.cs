@@ -130,6 +130,14 @@ public sealed record Attribution(Party LastSender, LastBytes What, EndedHow End,
     public string Evidence()
     {
         var parts = new List<string>();
+        if (End == EndedHow.Open && EndedBy == Party.Client && What == LastBytes.Nothing)
+        {
+            // The client's own refusal (a live probe that will not go on, e.g. after a downgrade): nothing was cut.
+            parts.Add("the client stopped on its own, refusing what the server had answered");
+            parts.Add("the server neither reset nor closed the connection");
+            return string.Join("; ", parts);
+        }
+
         string what = What switch
         {
             LastBytes.Nothing => "nothing after the last request",
@@ -158,6 +166,7 @@ public sealed record Attribution(Party LastSender, LastBytes What, EndedHow End,
             EndedHow.Reset => $"ended by a RST from the {Name(EndedBy)}",
             EndedHow.Alert => $"ended by a fatal TLS alert from the {Name(EndedBy)}",
             EndedHow.Silence => "ended in silence (nothing more arrived)",
+            EndedHow.Open when EndedBy == Party.Client => "the client stopped on its own (nothing was reset or closed)",
             _ => "still open at the end of the observation",
         };
         if (EndAfterMs is { } ms)

@@ -123,7 +123,8 @@ public static class CauseRanking
                 a.ServerSentAfterReset
                     ? []
                     : ["a middlebox or the server: a client-side capture shows whether the server keeps sending after the reset (then a middlebox sent it); the server's log shows whether it saw the Connect Initial"],
-                DropTable: a.ServerSentAfterReset)
+                // The lead names both possibilities; the table's rows for a reset here say the same in other words.
+                DropTable: true)
             {
                 RuledOut = ["MTU", "black hole"],
             };
