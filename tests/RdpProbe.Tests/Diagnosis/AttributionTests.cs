@@ -201,6 +201,19 @@ public sealed class AttributionTests
     }
 
     [Fact]
+    public void A_live_clients_own_refusal_reads_as_the_client_stopping_not_as_silence_from_the_server()
+    {
+        // The probe refusing to send the password after a downgrade: Client Info phase, ClientRefused, no message.
+        var tcp = new PhaseRecord(Phase.Tcp);
+        var info = new PhaseRecord(Phase.ClientInfo);
+        info.Fail(Ending.ClientRefused, Codes.DowngradedToStandardSecurity);
+        var v = Verdict.From([tcp, info]);
+        Assert.Equal((EndedHow.Open, Party.Client), (v.Attribution!.End, v.Attribution.EndedBy));
+        Assert.Equal("the client stopped on its own, refusing what the server had answered; the server neither reset nor closed the connection", v.Evidence);
+        Assert.StartsWith("the server could not load its TLS certificate or key", v.Causes[0], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void An_ok_verdict_is_not_reworded()
     {
         var ok = Verdict.From([new PhaseRecord(Phase.Tcp), new PhaseRecord(Phase.X224)]);
