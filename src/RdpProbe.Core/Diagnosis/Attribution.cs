@@ -102,6 +102,12 @@ public sealed record Attribution(Party LastSender, LastBytes What, EndedHow End,
     /// <summary>The server's large segments were retransmitted and never acknowledged.</summary>
     public bool LargeSegmentsUnacknowledged { get; init; }
 
+    /// <summary>
+    /// The probe's own MTU check (--mtu) on another connection found that the server's large segments are dropped on
+    /// the path while small ones arrive: the black hole measured, not inferred from a silence.
+    /// </summary>
+    public bool MtuCheckBlackHole { get; init; }
+
     /// <summary>Milliseconds from the last client data to the end (reset, alert or close); silence length for a stall.</summary>
     public double? EndAfterMs { get; init; }
 
@@ -182,6 +188,11 @@ public sealed record Attribution(Party LastSender, LastBytes What, EndedHow End,
         else if (LargeSegmentsUnacknowledged)
         {
             parts.Add("the server's large segments were never acknowledged");
+        }
+
+        if (MtuCheckBlackHole)
+        {
+            parts.Add("the MTU check (--mtu) found the server's large segments dropped on the path while small ones arrive");
         }
 
         if (ClientBytesUnacknowledged is > 0 and var unacked)

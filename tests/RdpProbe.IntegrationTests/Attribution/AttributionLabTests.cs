@@ -1,8 +1,11 @@
 using System.Net;
+using System.Text.Json;
+using RdpProbe.Cli;
 using RdpProbe.Diagnosis;
 using RdpProbe.IntegrationTests.Lab;
 using RdpProbe.Probe;
 using RdpProbe.Protocol;
+using Spectre.Console.Testing;
 using Xunit.Abstractions;
 
 namespace RdpProbe.IntegrationTests.Attribution;
@@ -194,6 +197,34 @@ public sealed class AttributionLabTests(LabFixture lab, ITestOutputHelper output
             Assert.StartsWith("an MTU black hole or a hung server", open, StringComparison.Ordinal);
             Assert.Contains("--mtu", open, StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public async Task The_same_black_hole_measured_by_the_mtu_check_is_decided()
+    {
+        // rdpprobe --mtu: its own connections with padded ClientHellos find that small server segments arrive and
+        // large ones vanish, which is the evidence the verdict above said would decide.
+        var endpoint = lab.Endpoints.ShadowTls;
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int exit;
+        using (Faults.DropLargeServerSegments(endpoint.Port))
+        {
+            exit = await RdpProbeApp.RunAsync(
+                [endpoint.ToString(), "--json", "--mtu", "--timeout", "3s", "--no-matrix", "--no-tls-versions", "--no-client-sim", "--no-encryption-levels"],
+                new CliIo(stdout, stderr, new TestConsole()));
+        }
+
+        output.WriteLine(stdout.ToString());
+        Assert.True(exit == ExitCodes.Tls, $"exit {exit}: {stderr}");
+        var root = JsonDocument.Parse(stdout.ToString()).RootElement;
+        Assert.Contains(root.GetProperty("phases").EnumerateArray(), p => p.GetProperty("name").GetString() == "mtu" && p.GetProperty("code").GetString() == "mtu_black_hole");
+        var v = root.GetProperty("verdict");
+        Assert.Equal(("tls", "before_server_hello"), (v.GetProperty("phase").GetString(), v.GetProperty("code").GetString()));
+        Assert.Contains("the MTU check (--mtu) found the path drops the server's large segments", v.GetProperty("summary").GetString(), StringComparison.Ordinal);
+        Assert.StartsWith("path MTU black hole", Assert.Single(v.GetProperty("causes").EnumerateArray()).GetString(), StringComparison.Ordinal);
+        Assert.Equal(JsonValueKind.Null, v.GetProperty("undecided").ValueKind);
+        Assert.Contains("the MTU check (--mtu) found the server's large segments dropped", v.GetProperty("evidence").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]
