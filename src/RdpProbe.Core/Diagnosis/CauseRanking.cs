@@ -161,7 +161,8 @@ public static class CauseRanking
             {
                 // Measured on the same path (small segments pass, large ones vanish): nothing left to decide.
                 return new Ranked(
-                    "The server's answer never arrived and the MTU check (--mtu) found the path drops the server's large segments while small ones pass: an MTU black hole (ICMP fragmentation-needed not getting through), not a hung server or a TLS version or cipher problem.",
+                    "The server's answer never arrived and the MTU check (--mtu) found the path drops the server's large segments while small ones pass: an MTU black hole (ICMP fragmentation-needed not getting through), not a hung server"
+                        + (v.Phase == Phase.Tls ? " or a TLS version or cipher problem." : "."),
                     ["path MTU black hole: full-size segments dropped and ICMP fragmentation-needed filtered (VPN, PPPoE, GRE, IPsec)"],
                     ["lower the MTU on the VPN/tunnel adapter or clamp the TCP MSS on the router", "allow ICMP type 3 code 4 (IPv6: type 2) through firewalls"],
                     [],
