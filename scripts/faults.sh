@@ -13,9 +13,11 @@
 #                                                          middlebox resetting mid-handshake (after NTLM AUTHENTICATE,
 #                                                          on the MCS Connect Initial, ... depending on N)
 #   scripts/faults.sh add|del mss-clamp PORT MSS           the client's SYN to PORT announces MSS instead of 65495, so
-#                                                          the server splits its flights into MSS-sized segments (with
-#                                                          "blackhole" the tail of a flight then still arrives, as it
-#                                                          does behind a real MTU-limited hop)
+#                                                          the server splits its flights into MSS-sized segments on
+#                                                          the wire; on lo, TSO hands iptables the unsplit flight, so
+#                                                          with "blackhole" the whole flight is dropped, tail included
+#                                                          (measured: MSS 1200 on the shadow TLS server); the tail-only
+#                                                          black hole needs scripts/netns.sh
 #   scripts/faults.sh add|del sigstop PORT                 the process listening on PORT is stopped (SIGSTOP; "del"
 #                                                          continues it): the kernel still accepts connections, nothing
 #                                                          answers them. The pid is kept in /tmp/rdpprobe-sigstop-PORT.

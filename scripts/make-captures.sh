@@ -189,6 +189,11 @@ if want attrib-sigstop; then
   capture attrib-sigstop "tcp port $XRDP" 8 xf "/v:127.0.0.1:$XRDP" /u:probe /p:x +auth-only || true
   cleanup_attrib
 fi
+# Foreign services on the RDP port (lab.sh: base+11 python3 -m http.server, base+12 openssl s_server, base+13 sshd).
+readonly HTTP=$((BASE + 11)) TLS_SERVER=$((BASE + 12)) SSHD=$((BASE + 13))
+want foreign-http && capture foreign-http "tcp port $HTTP" 8 xf "/v:127.0.0.1:$HTTP" /u:probe /p:x +auth-only
+want foreign-tls && capture foreign-tls "tcp port $TLS_SERVER" 8 xf "/v:127.0.0.1:$TLS_SERVER" /u:probe /p:x +auth-only
+want foreign-ssh && capture foreign-ssh "tcp port $SSHD" 8 xf "/v:127.0.0.1:$SSHD" /u:probe /p:x +auth-only
 # ---- end lane attrib
 
 want closed-port && capture closed-port "tcp port $CLOSED" 10 \

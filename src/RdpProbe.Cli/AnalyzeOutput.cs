@@ -182,9 +182,20 @@ internal static class AnalyzeOutput
 
         Line(console, "  phases: " + string.Join(", ", c.Phases.Select(p => $"{p.Name} {p.FirstFrame}-{p.LastFrame} {p.Status}{(p.Inferred ? " (inferred)" : "")}")));
         console.MarkupLine($"  verdict: {(c.Verdict.Ok ? "[green]" : "[red]")}{Markup.Escape(c.Verdict.Summary)}[/]{(c.Verdict.Inferred ? " (inferred)" : "")}");
+        if (c.Verdict.Evidence is { } evidence)
+        {
+            // Issue 11: who sent the last bytes and how the connection ended, which ranks the first cause.
+            Line(console, $"  evidence: {evidence}");
+        }
+
         if (c.Verdict.Causes.Count > 0)
         {
             Line(console, $"  likely causes: {string.Join("; ", c.Verdict.Causes)}");
+        }
+
+        if (c.Verdict.Undecided is { Count: > 0 } undecided)
+        {
+            Line(console, $"  undecided: {string.Join("; ", undecided)}");
         }
 
         if (c.Verdict.Remedies.Count > 0)

@@ -253,11 +253,23 @@ internal static class ProbeView
             new Markup($"[bold {color}]{(v.Ok ? "OK" : "FAILED")}[/] at [bold]{Esc(v.Phase.ToReportName())}[/]: {Esc(v.Ending.ToReportName())}{(v.Code is null ? string.Empty : $" ({Esc(v.Code.Value.Word)})")}"),
             new Markup(Esc(v.Summary)),
         };
+        if (!v.Ok && v.Evidence is not null)
+        {
+            // Issue 11: who sent the last bytes and how the connection ended, which ranks the first cause.
+            rows.Add(new Markup($"[bold]evidence[/]: {Esc(v.Evidence)}"));
+        }
+
         if (v.Causes.Count > 0)
         {
             rows.Add(Text.Empty);
             rows.Add(new Markup("[bold]likely causes[/]"));
             rows.Add(Bullets(v.Causes));
+        }
+
+        if (v.Undecided.Count > 0)
+        {
+            rows.Add(new Markup("[bold]undecided (what would tell them apart)[/]"));
+            rows.Add(Bullets(v.Undecided));
         }
 
         if (v.Remedies.Count > 0)

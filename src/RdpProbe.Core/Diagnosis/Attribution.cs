@@ -102,6 +102,12 @@ public sealed record Attribution(Party LastSender, LastBytes What, EndedHow End,
     /// <summary>The server's large segments were retransmitted and never acknowledged.</summary>
     public bool LargeSegmentsUnacknowledged { get; init; }
 
+    /// <summary>
+    /// The probe's own MTU check (--mtu) on another connection found that the server's large segments are dropped on
+    /// the path while small ones arrive: the black hole measured, not inferred from a silence.
+    /// </summary>
+    public bool MtuCheckBlackHole { get; init; }
+
     /// <summary>Milliseconds from the last client data to the end (reset, alert or close); silence length for a stall.</summary>
     public double? EndAfterMs { get; init; }
 
@@ -130,6 +136,14 @@ public sealed record Attribution(Party LastSender, LastBytes What, EndedHow End,
     public string Evidence()
     {
         var parts = new List<string>();
+        if (End == EndedHow.Open && EndedBy == Party.Client && What == LastBytes.Nothing)
+        {
+            // The client's own refusal (a live probe that will not go on, e.g. after a downgrade): nothing was cut.
+            parts.Add("the client stopped on its own, refusing what the server had answered");
+            parts.Add("the server neither reset nor closed the connection");
+            return string.Join("; ", parts);
+        }
+
         string what = What switch
         {
             LastBytes.Nothing => "nothing after the last request",
@@ -158,6 +172,7 @@ public sealed record Attribution(Party LastSender, LastBytes What, EndedHow End,
             EndedHow.Reset => $"ended by a RST from the {Name(EndedBy)}",
             EndedHow.Alert => $"ended by a fatal TLS alert from the {Name(EndedBy)}",
             EndedHow.Silence => "ended in silence (nothing more arrived)",
+            EndedHow.Open when EndedBy == Party.Client => "the client stopped on its own (nothing was reset or closed)",
             _ => "still open at the end of the observation",
         };
         if (EndAfterMs is { } ms)
@@ -173,6 +188,11 @@ public sealed record Attribution(Party LastSender, LastBytes What, EndedHow End,
         else if (LargeSegmentsUnacknowledged)
         {
             parts.Add("the server's large segments were never acknowledged");
+        }
+
+        if (MtuCheckBlackHole)
+        {
+            parts.Add("the MTU check (--mtu) found the server's large segments dropped on the path while small ones arrive");
         }
 
         if (ClientBytesUnacknowledged is > 0 and var unacked)

@@ -123,7 +123,8 @@ public static class CauseRanking
                 a.ServerSentAfterReset
                     ? []
                     : ["a middlebox or the server: a client-side capture shows whether the server keeps sending after the reset (then a middlebox sent it); the server's log shows whether it saw the Connect Initial"],
-                DropTable: a.ServerSentAfterReset)
+                // The lead names both possibilities; the table's rows for a reset here say the same in other words.
+                DropTable: true)
             {
                 RuledOut = ["MTU", "black hole"],
             };
@@ -154,6 +155,18 @@ public static class CauseRanking
                     [],
                     DropTable: true,
                     Code: v.Code == Codes.Stall ? Codes.NoConnectionConfirm : v.Code);
+            }
+
+            if (a.MtuCheckBlackHole && v.Phase is Phase.Tls or Phase.Credssp or Phase.Mcs)
+            {
+                // Measured on the same path (small segments pass, large ones vanish): nothing left to decide.
+                return new Ranked(
+                    "The server's answer never arrived and the MTU check (--mtu) found the path drops the server's large segments while small ones pass: an MTU black hole (ICMP fragmentation-needed not getting through), not a hung server"
+                        + (v.Phase == Phase.Tls ? " or a TLS version or cipher problem." : "."),
+                    ["path MTU black hole: full-size segments dropped and ICMP fragmentation-needed filtered (VPN, PPPoE, GRE, IPsec)"],
+                    ["lower the MTU on the VPN/tunnel adapter or clamp the TCP MSS on the router", "allow ICMP type 3 code 4 (IPv6: type 2) through firewalls"],
+                    [],
+                    DropTable: true);
             }
 
             if (a.ServerTailOnly || a.ServerBytesMissing is > 0 || a.LargeSegmentsUnacknowledged)

@@ -49,6 +49,12 @@ public sealed record Verdict(
 
             var verdict = new Verdict(false, failed.Phase, failed.Ending, failed.Code, explanation.Summary, explanation.Causes, explanation.Remedies);
             var attribution = failed.Attribution ?? LiveAttribution.Of(failed, ran);
+            if (ran.Any(p => p.Phase == Phase.Mtu && p.Code == Codes.MtuBlackHole))
+            {
+                // The MTU check ran on its own connection and measured the black hole (issue 11: evidence, not a guess).
+                attribution = attribution with { MtuCheckBlackHole = true };
+            }
+
             if (failed.Service is { IsForeign: true })
             {
                 // The service's own bytes already name the cause; the attribution is kept as evidence only.

@@ -27,6 +27,8 @@ internal sealed class RecordingStream : Stream
     private readonly Task pump;
     private Chunk? current;
     private int currentOffset;
+    private byte[]? pushedBack;
+    private int pushedBackOffset;
 
     public RecordingStream(Stream inner)
     {
@@ -104,8 +106,44 @@ internal sealed class RecordingStream : Stream
         }
     }
 
+    /// <summary>
+    /// Hands bytes a parser read past the end of its message back to the stream: the next reads return them first.
+    /// A server may send its next PDU in the same segment as the last one (xrdp's Connection Confirm and, right behind
+    /// it, a cleartext Disconnect Provider Ultimatum): they belong to the next phase, not to the one that read them.
+    /// </summary>
+    public void PushBack(ReadOnlySpan<byte> data)
+    {
+        if (data.IsEmpty)
+        {
+            return;
+        }
+
+        if (pushedBack is not null)
+        {
+            throw new InvalidOperationException("bytes pushed back earlier have not been read yet");
+        }
+
+        pushedBack = data.ToArray();
+        pushedBackOffset = 0;
+        BytesRead -= data.Length;
+    }
+
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
+        if (pushedBack is { } back)
+        {
+            int taken = Math.Min(buffer.Length, back.Length - pushedBackOffset);
+            back.AsSpan(pushedBackOffset, taken).CopyTo(buffer.Span);
+            pushedBackOffset += taken;
+            if (pushedBackOffset >= back.Length)
+            {
+                pushedBack = null;
+            }
+
+            BytesRead += taken;
+            return taken;
+        }
+
         if (current is null || currentOffset >= current.Data.Length)
         {
             if (current is { Data.Length: 0, Error: null })

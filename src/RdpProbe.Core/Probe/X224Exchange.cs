@@ -72,7 +72,13 @@ internal static class X224Exchange
 
                     if (sniff.Kind == SniffKind.X224ConnectionConfirm)
                     {
-                        return DecodeConfirm(stream, data[..frameLength], record, clock);
+                        var confirm = DecodeConfirm(stream, data[..frameLength], record, clock);
+
+                        // Issue 11: bytes after the Confirm in the same read are the next phase's (a TLS record, or
+                        // xrdp's cleartext Disconnect Provider Ultimatum when it cannot use its key); dropping them
+                        // turned that ultimatum into "closed before the ServerHello" whenever the two arrived together.
+                        stream.PushBack(data[frameLength..]);
+                        return confirm;
                     }
 
                     return Conclude(stream, data[..frameLength], sniff, record, clock);

@@ -22,8 +22,6 @@ namespace RdpProbe.IntegrationTests.Foreign;
 [Collection(LabCollection.Name)]
 public sealed class ForeignServiceLabTests(LabFixture lab, ITestOutputHelper output)
 {
-    private static readonly TimeSpan ClientTimeout = TimeSpan.FromSeconds(60);
-
     private static readonly ProbeOptions Options = new()
     {
         PhaseTimeout = TimeSpan.FromSeconds(3),
@@ -128,72 +126,8 @@ public sealed class ForeignServiceLabTests(LabFixture lab, ITestOutputHelper out
     }
 
     /// <summary>xfreerdp against the endpoint with tcpdump on lo filtering its port; the analyzer's connections and xfreerdp's log.</summary>
-    private async Task<(IReadOnlyList<ConnectionReport> Connections, string Log)> CaptureXfreerdpAsync(IPEndPoint endpoint)
-    {
-        string pcap = Path.Combine(Path.GetTempPath(), $"rdpprobe-foreign-{endpoint.Port}-{Guid.NewGuid():N}.pcap");
-        var dump = new ProcessStartInfo("tcpdump") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        // --immediate-mode: with TPACKET_V3 the frames of a block that has not timed out yet (1 s) never reach the file
-        // when tcpdump is stopped, and a client refused at once is over in milliseconds.
-        foreach (string a in new[] { "-i", "lo", "-U", "--immediate-mode", "-n", "-w", pcap, $"tcp port {endpoint.Port}" })
-        {
-            dump.ArgumentList.Add(a);
-        }
-
-        using var tcpdump = Process.Start(dump) ?? throw new InvalidOperationException("could not start tcpdump");
-        try
-        {
-            // tcpdump says "listening on lo" once its filter is in place.
-            var ready = new TaskCompletionSource();
-            tcpdump.ErrorDataReceived += (_, e) =>
-            {
-                if (e.Data?.Contains("listening on", StringComparison.Ordinal) == true)
-                {
-                    ready.TrySetResult();
-                }
-            };
-            tcpdump.BeginErrorReadLine();
-            await ready.Task.WaitAsync(TimeSpan.FromSeconds(10));
-
-            string log = await RunXfreerdpAsync(endpoint);
-            output.WriteLine(string.Join(Environment.NewLine, log.Split('\n').Where(l => l.Contains("ERROR", StringComparison.Ordinal)).Take(6)));
-            await Task.Delay(300);
-
-            // SIGINT to the tcpdump this test started (by its pid), so it flushes and closes the file.
-            await RunAsync("kill", ["-INT", tcpdump.Id.ToString(CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(10));
-            await tcpdump.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
-
-            output.WriteLine($"capture {pcap}: {new FileInfo(pcap).Length} bytes, tcpdump exit {tcpdump.ExitCode}");
-            var result = CaptureAnalysis.Run([pcap], new AnalyzerOptions { Ports = [endpoint.Port] });
-            Assert.Equal(CaptureReadStatus.Ok, result.Status);
-            foreach (var c in result.Report.Connections)
-            {
-                output.WriteLine($"analyze: {c.Verdict.Phase} {c.Verdict.Ending} {c.Verdict.Code} — {c.Verdict.Summary}");
-            }
-
-            return (result.Report.Connections, log);
-        }
-        finally
-        {
-            if (!tcpdump.HasExited)
-            {
-                tcpdump.Kill();
-            }
-
-            if (Environment.GetEnvironmentVariable("RDPPROBE_KEEP_CAPTURES") is null)
-            {
-                File.Delete(pcap);
-            }
-        }
-    }
-
-    private async Task<string> RunXfreerdpAsync(IPEndPoint endpoint)
-    {
-        var (displayExit, display) = await LabScripts.RunAsync("lab.sh", ["display", "--base", lab.BasePort.ToString(CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(60));
-        Assert.True(displayExit == 0, display);
-        display = display.Trim().Split('\n')[^1].Trim();
-        var environment = new Dictionary<string, string> { ["DISPLAY"] = display };
-        return await RunAsync("xfreerdp", [$"/v:{endpoint.Address}:{endpoint.Port}", $"/u:{LabFixture.User}", "/p:x", "/cert:ignore", "+auth-only"], ClientTimeout, environment);
-    }
+    private Task<(IReadOnlyList<ConnectionReport> Connections, string Log)> CaptureXfreerdpAsync(IPEndPoint endpoint)
+        => XfreerdpCapture.RunAsync(lab, output, endpoint, $"/u:{LabFixture.User}", "/p:x");
 
     private static async Task<string> RunAsync(string file, string[] arguments, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment = null)
     {

@@ -27,6 +27,19 @@ public static class Faults
     /// <summary>UDP datagrams to <paramref name="port"/> are dropped: no answer, no ICMP port unreachable.</summary>
     public static IDisposable DropUdp(int port) => Add("udp-drop", Port(port));
 
+    /// <summary>
+    /// A middlebox reset: once the client has sent <paramref name="bytes"/> IP bytes on a connection to
+    /// <paramref name="port"/> (connbytes), its next segment is answered with a TCP RST the server never sees.
+    /// </summary>
+    public static IDisposable ResetAfterClientBytes(int port, int bytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(bytes, 1);
+        return Add("reset-after-bytes", Port(port), bytes.ToString(CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>The process listening on <paramref name="port"/> is stopped (SIGSTOP) until Dispose continues it: the kernel still accepts, nothing answers.</summary>
+    public static IDisposable StopListener(int port) => Add("sigstop", Port(port));
+
     /// <summary>The marked rules currently installed, as iptables -S lines.</summary>
     internal static IReadOnlyList<string> InstalledRules()
     {

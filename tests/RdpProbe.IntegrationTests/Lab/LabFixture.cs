@@ -28,6 +28,9 @@ public sealed record LabEndpoints(IPEndPoint Xrdp, IPEndPoint ShadowNla, IPEndPo
     /// <summary>base+8: the NLA shadow server with its clock 7 minutes ahead under libfaketime (shadow-skew).</summary>
     public IPEndPoint ShadowSkew => Offset(8);
 
+    /// <summary>base+10: xrdp whose private key does not belong to its certificate (xrdp-badkey): a cleartext MCS Disconnect Provider Ultimatum where the ServerHello was due.</summary>
+    public IPEndPoint XrdpBadKey => Offset(10);
+
     /// <summary>base+11: python3 -m http.server (scripts/lab.sh http), a foreign service on the RDP port.</summary>
     public IPEndPoint ForeignHttp => Offset(11);
 

@@ -32,6 +32,18 @@ public sealed class AnalyzeCommandTests
     }
 
     [Fact]
+    public void A_failed_connection_shows_the_attribution_evidence_and_what_remains_undecided()
+    {
+        // Issue 11: the bare reset after the NTLM AUTHENTICATE (captures/lab/attrib-reset-after-authenticate.pcap).
+        string capture = Path.Combine(TestCaptures.Root, "captures", "lab", "attrib-reset-after-authenticate.pcap");
+        var (exit, output, _) = Run(capture, "--port", "15390", "--no-progress");
+        Assert.Equal(ExitCodes.ConnectionFailed, exit);
+        Assert.Contains("  evidence: the server sent nothing after the client's NTLM AUTHENTICATE; ended by a bare RST with the server's address", output, StringComparison.Ordinal);
+        Assert.Contains("  undecided: a middlebox or a crashed server: a capture on the server shows whether the AUTHENTICATE arrived", output, StringComparison.Ordinal);
+        Assert.True(output.IndexOf("  evidence:", StringComparison.Ordinal) < output.IndexOf("  likely causes:", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void All_connections_ok_exits_0()
     {
         var (exit, output, _) = Run(TestCaptures.Public("ndpi", "rdp3.pcap"));

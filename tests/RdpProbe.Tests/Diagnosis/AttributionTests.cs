@@ -201,6 +201,40 @@ public sealed class AttributionTests
     }
 
     [Fact]
+    public void A_live_clients_own_refusal_reads_as_the_client_stopping_not_as_silence_from_the_server()
+    {
+        // The probe refusing to send the password after a downgrade: Client Info phase, ClientRefused, no message.
+        var tcp = new PhaseRecord(Phase.Tcp);
+        var info = new PhaseRecord(Phase.ClientInfo);
+        info.Fail(Ending.ClientRefused, Codes.DowngradedToStandardSecurity);
+        var v = Verdict.From([tcp, info]);
+        Assert.Equal((EndedHow.Open, Party.Client), (v.Attribution!.End, v.Attribution.EndedBy));
+        Assert.Equal("the client stopped on its own, refusing what the server had answered; the server neither reset nor closed the connection", v.Evidence);
+        Assert.StartsWith("the server could not load its TLS certificate or key", v.Causes[0], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_stall_after_the_clienthello_with_the_mtu_check_finding_the_black_hole_is_decided()
+    {
+        var tcp = new PhaseRecord(Phase.Tcp);
+        var tls = new PhaseRecord(Phase.Tls);
+        tls.Messages.Add(new WireMessage(Direction.Sent, 1, 295, "ClientHello"));
+        tls.Fail(Ending.Timeout, Codes.BeforeServerHello);
+        var alone = Verdict.From([tcp, tls]);
+        Assert.StartsWith("an MTU black hole or a hung server", Assert.Single(alone.Undecided), StringComparison.Ordinal);
+
+        // --mtu on the same path: server segments of 536 bytes arrive, 1399 bytes do not.
+        var mtu = new PhaseRecord(Phase.Mtu);
+        mtu.Fail(Ending.Timeout, Codes.MtuBlackHole, "Segments above ~588 bytes (IP packet size) are silently dropped on this path");
+        var v = Verdict.From([tcp, tls, mtu]);
+        Assert.Equal((Phase.Tls, Codes.BeforeServerHello), (v.Phase, v.Code));
+        Assert.Contains("the MTU check (--mtu) found the path drops the server's large segments", v.Summary, StringComparison.Ordinal);
+        Assert.StartsWith("path MTU black hole", Assert.Single(v.Causes), StringComparison.Ordinal);
+        Assert.Empty(v.Undecided);
+        Assert.Contains("the MTU check (--mtu) found the server's large segments dropped", v.Evidence, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void An_ok_verdict_is_not_reworded()
     {
         var ok = Verdict.From([new PhaseRecord(Phase.Tcp), new PhaseRecord(Phase.X224)]);

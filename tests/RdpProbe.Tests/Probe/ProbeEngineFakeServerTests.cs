@@ -172,6 +172,19 @@ public sealed class ProbeEngineFakeServerTests
     }
 
     [Fact]
+    public async Task An_ultimatum_in_the_same_segment_as_the_confirm_is_still_the_unusable_key()
+    {
+        // Issue 11: xrdp with a key it cannot use selects TLS and fails at once, so its Disconnect Provider Ultimatum
+        // can reach the probe in the same read as the Connection Confirm (then a FIN). The bytes after the Confirm
+        // belong to the TLS phase; dropped, the verdict became "closed before the ServerHello" (lab: 1 run in ~10).
+        await using var server = AnswerCr([.. FakeRdpServer.Confirm(SecurityProtocols.Ssl), .. ByteSniffer.XrdpDisconnectProviderUltimatum]);
+        var report = await ProbeAsync(server);
+        Assert.Equal((Phase.Tls, Ending.ProtocolViolation, "mcs_disconnect_provider_ultimatum"), (report.Verdict.Phase, report.Verdict.Ending, report.Verdict.Code?.Word));
+        Assert.StartsWith("The server selected TLS in its Connection Confirm, then sent a cleartext MCS Disconnect Provider Ultimatum", report.Verdict.Summary);
+        Assert.Equal(PhaseStatus.Ok, X224Of(report).Status);
+    }
+
+    [Fact]
     public async Task Reset_after_the_request_is_reset()
     {
         await using var server = new FakeRdpServer(async (socket, ct) =>

@@ -72,8 +72,40 @@ public sealed class ParserRobustnessTests
         ["Kerberos.TryReadReply (AS-REP)"] = (KerberosTests.AsReply, b => Kerberos.TryReadReply(b, out _, out _, out _)),
         ["Kerberos.TryReadTicket"] = (KerberosTests.AsReply, b => Kerberos.TryReadTicket(b, out _, out _, out _)),
         ["Kerberos.TryReadTcpLength"] = ([0x00, 0x00, 0x00, 0xF1], b => Kerberos.TryReadTcpLength(b, out _, out _)),
+        // Issue 11: the first-bytes sniff runs on whatever a foreign service (or a hostile one) sends first.
+        ["ServiceFingerprints.TryRead(http)"] = ("HTTP/1.0 400 Bad request\r\nServer: SimpleHTTP/0.6 Python/3.11.2\r\nContent-Type: text/html\r\n\r\n<!DOCTYPE HTML>"u8.ToArray(), SniffService),
+        ["ServiceFingerprints.TryRead(ssh)"] = ("SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u10\r\n"u8.ToArray(), SniffService),
+        ["ServiceFingerprints.TryRead(tls)"] = ([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28], SniffService),
+        ["ServiceFingerprints.TryRead(tpkt)"] = ([0x03, 0x00, 0x00, 0x13, 0x0E, 0xD0, 0x00, 0x00, 0x12, 0x34, 0x00, 0x02, 0x00, 0x08, 0x00, 0x01, 0x00, 0x00, 0x00], SniffService),
         ["RdpeUdp.TryReadSyn"] = (RdpeUdp.Encode(RdpeUdp.CreateClientSyn(0x1234)), b => RdpeUdp.TryReadSyn(b, out _, out _, out _)),
     };
+
+    /// <summary>Both entry points of the sniff; what they name must stay printable and bounded whatever the bytes.</summary>
+    private static void SniffService(byte[] b)
+    {
+        var status = ServiceFingerprints.TryRead(b, out var value, out int consumed);
+        if (status == OperationStatus.Done)
+        {
+            Assert.InRange(consumed, 1, Math.Min(b.Length, ServiceFingerprints.MaxExamined));
+            Printable(value!);
+        }
+        else
+        {
+            Assert.Null(value);
+            Assert.Equal(0, consumed);
+        }
+
+        if (ServiceFingerprints.Identify(b) is { } named)
+        {
+            Printable(named);
+        }
+    }
+
+    private static void Printable(ServiceFingerprint value)
+    {
+        Assert.DoesNotContain(value.Evidence, char.IsControl);
+        Assert.True(value.Product is null || (value.Product.Length <= 60 && !value.Product.Any(char.IsControl)), value.Product);
+    }
 
     private static byte[] ServerHelloBody()
         => [0x03, 0x03, .. new byte[32], 0x00, 0x13, 0x01, 0x00, 0x00, 0x06, 0x00, 0x2B, 0x00, 0x02, 0x03, 0x04];
