@@ -41,13 +41,14 @@ capinfos -c -s "$FILE" 2>/dev/null | tail -2 || true
 # Peak resident memory of whole processes (GNU time's maximum RSS; the median of MEMORY_RUNS runs).
 peak() {
   local name="$1"; shift
-  local runs=() i kb
+  local runs=() i kb median
   for ((i = 0; i < ${MEMORY_RUNS:-3}; i++)); do
-    kb=$( { /usr/bin/time -f '%M' "$@" > /dev/null 2> /dev/null; } 2>&1 | tail -1 )
+    /usr/bin/time -o "$DIR/peak.txt" -f '%M' "$@" > /dev/null 2> /dev/null || true
+    kb=$(tail -1 "$DIR/peak.txt")
     runs+=("$kb")
   done
-  printf '%-44s peak RSS median %6d MiB  (runs: %s KiB)\n' "$name" \
-    "$(( $(printf '%s\n' "${runs[@]}" | sort -n | sed -n "$(( (${#runs[@]} + 1) / 2 ))p") / 1024 ))" "${runs[*]}"
+  median=$(printf '%s\n' "${runs[@]}" | sort -n | sed -n "$(( (${#runs[@]} + 1) / 2 ))p")
+  printf '%-44s peak RSS median %6d MiB  (runs: %s KiB)\n' "$name" "$(( median / 1024 ))" "${runs[*]}"
 }
 echo "== peak memory, whole processes; load $(cut -d' ' -f1-3 /proc/loadavg)"
 peak "bare SharpPcap loop (pointers, JIT)" $GEN bare "$FILE"
