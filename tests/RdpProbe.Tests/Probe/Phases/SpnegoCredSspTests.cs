@@ -124,6 +124,29 @@ public sealed class SpnegoCredSspTests
     }
 
     [Fact]
+    public async Task A_wrapped_win32_error_code_to_spnego_ntlm_is_spnego_not_understood_as_freerdp2_sends_it()
+    {
+        var fake = new FakeSpnegoServer(6, SpnegoTlsServer.PublicKey) { Mode = FakeSpnegoServer.Answer.Win32ErrorCode };
+        var (report, credssp) = await ProbeAsync(fake, "127.0.0.1", AuthMechanism.Negotiate);
+
+        Assert.Equal(Ending.AuthFailed, credssp.Ending);
+        Assert.Equal(Codes.SpnegoNotUnderstood, credssp.Code);
+        Assert.Equal([SpnegoMechs.Ntlm], fake.Init!.MechTypes);
+        Assert.Contains("0xC00700EA, NTSTATUS_FROM_WIN32(234)", credssp.Detail, StringComparison.Ordinal);
+        Assert.Equal("not_understood", report.CredSsp!.Spnego!.ServerChoice);
+        Assert.Contains("speaks only raw NTLM in CredSSP, as FreeRDP 2 servers do", report.Verdict.Summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Only_facility_7_error_codes_count_as_wrapped_win32()
+    {
+        // STATUS_LOGON_FAILURE is a logon status, not a wrapped Win32 error: the server read the token and said no.
+        Assert.False(CredSspPhase.IsWrappedWin32(0xC000006D));
+        Assert.True(CredSspPhase.IsWrappedWin32(FakeSpnegoServer.FreeRdp2ErrorCode));
+        Assert.False(CredSspPhase.IsWrappedWin32(0x800700EA));
+    }
+
+    [Fact]
     public async Task A_wrong_password_in_spnego_ntlm_is_auth_failed()
     {
         var fake = new FakeSpnegoServer(6, SpnegoTlsServer.PublicKey);
