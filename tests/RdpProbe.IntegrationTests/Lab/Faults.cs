@@ -27,6 +27,9 @@ public static class Faults
     /// <summary>UDP datagrams to <paramref name="port"/> are dropped: no answer, no ICMP port unreachable.</summary>
     public static IDisposable DropUdp(int port) => Add("udp-drop", Port(port));
 
+    /// <summary>UDP datagrams and TCP segments to <paramref name="port"/> are dropped: a firewall or VPN policy blocking Kerberos (two rules).</summary>
+    public static IDisposable KdcDrop(int port) => Add("kdc-drop", Port(port));
+
     /// <summary>The marked rules currently installed, as iptables -S lines.</summary>
     internal static IReadOnlyList<string> InstalledRules()
     {
