@@ -25,7 +25,7 @@ public sealed class KerberosLabTests(LabFixture lab)
 
     private string SkewedKdc => "127.0.0.1:" + (lab.BasePort + 15).ToString(CultureInfo.InvariantCulture);
 
-    private sealed record Run(int Exit, JsonElement Root, string Json, string Screen)
+    private sealed record Run(int Exit, JsonElement Root, string Json)
     {
         public JsonElement Phase(string name) => Root.GetProperty("phases").EnumerateArray().Single(p => p.GetProperty("name").GetString() == name);
 
@@ -57,7 +57,27 @@ public sealed class KerberosLabTests(LabFixture lab)
             Assert.False(string.IsNullOrWhiteSpace(json), $"exit {exit}: {error}");
             ReportSchemas.AssertValid(ReportSchemas.Probe, json);
             Assert.DoesNotContain(password, json, StringComparison.Ordinal);
-            return new Run(exit, JsonDocument.Parse(json).RootElement, json, console.Output + error);
+            return new Run(exit, JsonDocument.Parse(json).RootElement, json);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("RDPPROBE_PASSWORD", null);
+        }
+    }
+
+    /// <summary>The same command without --json: what a person reads on the terminal.</summary>
+    private async Task<string> ScreenAsync(string user, params string[] options)
+    {
+        KerberosLab.UseLabKdc(lab);
+        Environment.SetEnvironmentVariable("RDPPROBE_PASSWORD", LabFixture.Password);
+        try
+        {
+            var output = new StringWriter();
+            var error = new StringWriter();
+            var console = new TestConsole { Profile = { Width = 200 } };
+            string[] args = [lab.Endpoints.ShadowNla.ToString(), "--no-matrix", "--no-tls-versions", "--no-encryption-levels", "--user", user, "--realm", Realm, .. options];
+            await RdpProbeApp.RunAsync(args, new CliIo(output, error, console));
+            return console.Output + output + error;
         }
         finally
         {
@@ -122,7 +142,8 @@ public sealed class KerberosLabTests(LabFixture lab)
         Assert.Equal("not_understood", spnego.GetProperty("serverChoice").GetString());
         Assert.False(run.Root.GetProperty("credssp").GetProperty("authenticated").GetBoolean());
         Assert.Contains("it speaks only raw NTLM in CredSSP, as FreeRDP 2 servers do, so Kerberos cannot be used with it", run.Verdict, StringComparison.Ordinal);
-        Assert.Contains("speaks only raw NTLM", run.Screen, StringComparison.Ordinal);
+        string screen = await ScreenAsync("probe", "--auth", "kerberos", "--kdc", Kdc, "--server-name", "app01.rdpprobe.test");
+        Assert.Contains("FAILED at credssp: auth_failed (spnego_not_understood)", screen, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -161,7 +182,9 @@ public sealed class KerberosLabTests(LabFixture lab)
         Assert.Contains("setspn -S TERMSRV/app02.rdpprobe.test", run.Detail("kerberos"), StringComparison.Ordinal);
         Assert.Contains("no service principal TERMSRV/app02.rdpprobe.test is registered", run.Verdict, StringComparison.Ordinal);
         Assert.Contains("so clients fall back to NTLM; connecting by IP address works for the same reason", run.Verdict, StringComparison.Ordinal);
-        Assert.Contains("TERMSRV/app02.rdpprobe.test", run.Screen, StringComparison.Ordinal);
+        string screen = await ScreenAsync("probe", "--auth", "negotiate", "--kdc", Kdc, "--server-name", "app02.rdpprobe.test");
+        Assert.Contains("FAILED at kerberos: auth_failed (kdc_err_s_principal_unknown)", screen, StringComparison.Ordinal);
+        Assert.Contains("TERMSRV/app02.rdpprobe.test", screen, StringComparison.Ordinal);
     }
 
     [Fact]
