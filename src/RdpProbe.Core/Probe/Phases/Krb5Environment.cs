@@ -94,7 +94,7 @@ internal static partial class Krb5Environment
         }
     }
 
-    private static string? GetEnv(string name) => Marshal.PtrToStringUTF8(GetEnvNative(name));
+    internal static string? GetEnv(string name) => Marshal.PtrToStringUTF8(GetEnvNative(name));
 
     [LibraryImport("libc", EntryPoint = "getenv", StringMarshalling = StringMarshalling.Utf8)]
     private static partial IntPtr GetEnvNative(string name);

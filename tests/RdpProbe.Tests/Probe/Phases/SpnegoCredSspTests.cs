@@ -234,6 +234,32 @@ public sealed class AuthSelectionTests
     }
 
     [Fact]
+    public void Server_name_gives_credssp_the_same_spn_as_the_kerberos_phase()
+    {
+        // Found against the lab: 127.0.0.1 --server-name app01 got its ticket in the kerberos phase, then CredSSP said
+        // "literal IP address, no SPN". Both now ask for TERMSRV/<--server-name>.
+        var kerberos = new KerberosOptions { Realm = "RDPPROBE.TEST", ServerName = "app01.rdpprobe.test" };
+        var options = new ProbeOptions { Realm = "RDPPROBE.TEST", Auth = AuthMechanism.Kerberos, Kerberos = kerberos };
+        var target = ProbeTarget.Parse("127.0.0.1:3389");
+        Assert.Equal("TERMSRV/app01.rdpprobe.test", ConnectionSequence.CredSspAuthFor(options, null, target).Spn);
+        Assert.Equal(KerberosPhase.SpnFor(target, kerberos), ConnectionSequence.CredSspAuthFor(options, null, target).Spn);
+        Assert.Null(ConnectionSequence.CredSspAuthFor(options with { Kerberos = new KerberosOptions { Realm = "RDPPROBE.TEST" } }, null, target).Spn);
+    }
+
+    [Fact]
+    public void The_library_krb5_conf_names_the_kdc_the_phase_used_and_its_etype_policy()
+    {
+        var facts = new KerberosFacts { Realm = "RDPPROBE.TEST", Kdc = "127.0.0.1:19403" };
+        facts.EtypesRequested.AddRange(["aes256-cts-hmac-sha1-96", "aes128-cts-hmac-sha1-96"]);
+        string conf = KerberosPhase.LibraryConfig(facts)!;
+        Assert.Contains("default_realm = RDPPROBE.TEST", conf, StringComparison.Ordinal);
+        Assert.Contains("kdc = 127.0.0.1:19403", conf, StringComparison.Ordinal);
+        Assert.Contains("permitted_enctypes = aes256-cts-hmac-sha1-96 aes128-cts-hmac-sha1-96", conf, StringComparison.Ordinal);
+        Assert.Contains("dns_canonicalize_hostname = false", conf, StringComparison.Ordinal);
+        Assert.Null(KerberosPhase.LibraryConfig(new KerberosFacts { Realm = "RDPPROBE.TEST" }));
+    }
+
+    [Fact]
     public void The_principal_comes_from_the_user_spec_and_the_realm()
     {
         var upn = KerberosContext.Credential(CredSspCredentials.FromUserSpec("probe@rdpprobe.test", "pw"), null);
