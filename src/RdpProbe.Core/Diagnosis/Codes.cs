@@ -99,7 +99,10 @@ public static class Codes
     public static readonly Code KerberosNoSpn = new("kerberos_no_spn");
     /// <summary>The server's Kerberos AP-REP or its SPNEGO mechListMIC did not verify (RFC 4121 §4.1, RFC 4178 §5).</summary>
     public static readonly Code KerberosMutualAuthFailed = new("kerberos_mutual_auth_failed");
-    /// <summary>The server closed or reset right after the client's SPNEGO token: it does not speak SPNEGO in CredSSP (FreeRDP 2).</summary>
+    /// <summary>
+    /// The server closed or reset right after the client's SPNEGO token, or answered it with an NTSTATUS_FROM_WIN32
+    /// errorCode (FreeRDP 2): it does not speak SPNEGO in CredSSP.
+    /// </summary>
     public static readonly Code SpnegoNotUnderstood = new("spnego_not_understood");
 
     // ---- early user authorization (MS-RDPBCGR 2.2.10.2)

@@ -167,6 +167,13 @@ internal sealed partial class ConnectionSequence
     private async Task<bool> CredSspAsync(ProbeConnection open, ProbeTarget target)
     {
         var auth = CredSspAuthFor(options, credentials, target);
+        if (auth.Spn is not null && report.Kerberos is { } kerberos && KerberosPhase.LibraryConfig(kerberos) is { } krb5Conf)
+        {
+            // The ticket for CredSSP comes from the KDC the kerberos phase used and judged, not from whatever the
+            // user's own krb5.conf names (which --kdc overrides).
+            auth = auth with { Krb5Conf = krb5Conf };
+        }
+
         var credssp = await runner.RunAsync(Phase.Credssp, report.Phases, open.Stream, async context =>
         {
             var record = context.Record;
@@ -184,7 +191,8 @@ internal sealed partial class ConnectionSequence
 
     /// <summary>
     /// CredSSP's mechanism for this target (issue 12): --auth, else negotiate when a realm is known (--realm) and NTLM
-    /// otherwise; the SPN is TERMSRV/&lt;name as given&gt;, none for a literal IP.
+    /// otherwise; the SPN is TERMSRV/&lt;name as given&gt; (--server-name for a target given as an address, as in the
+    /// kerberos phase), none for a literal IP without one.
     /// </summary>
     internal static CredSspAuth CredSspAuthFor(ProbeOptions options, CredSspCredentials? credentials, ProbeTarget target)
     {
@@ -194,7 +202,7 @@ internal sealed partial class ConnectionSequence
         var mechanism = AuthMechanisms.Default(options.Auth, realm);
         return mechanism == AuthMechanism.Ntlm
             ? CredSspAuth.Ntlm
-            : new CredSspAuth(mechanism, KerberosContext.SpnFor(target.Host, target.IsLiteral), realm ?? KerberosContext.RealmOf(credentials));
+            : new CredSspAuth(mechanism, options.Kerberos is { } kerberos ? KerberosPhase.SpnFor(target, kerberos) : KerberosContext.SpnFor(target.Host, target.IsLiteral), realm ?? KerberosContext.RealmOf(credentials));
     }
 
     /// <summary>The early_auth phase (HYBRID_EX, after CredSSP sent the credentials): MS-RDPBCGR 2.2.10.2; true when ok.</summary>

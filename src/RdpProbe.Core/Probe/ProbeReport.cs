@@ -130,7 +130,7 @@ public sealed class SpnegoFacts
     /// <summary>supportedMech of the server's first NegTokenResp, as a mechanism word.</summary>
     public string? SupportedMech { get; set; }
 
-    /// <summary>What the server did with the Kerberos ticket: kerberos_accepted, ntlm_chosen, rejected, not_understood; null when none was offered.</summary>
+    /// <summary>What the server did with the SPNEGO offer: kerberos_accepted, ntlm_chosen, rejected, not_understood (closed, or a wrapped Win32 errorCode as FreeRDP 2 sends); null when it answered none of these.</summary>
     public string? ServerChoice { get; set; }
 
     /// <summary>The server's AP-REP verified: it holds the key of the SPN (RFC 4120 §3.2.5).</summary>

@@ -40,6 +40,9 @@ public static class Faults
     /// <summary>The process listening on <paramref name="port"/> is stopped (SIGSTOP) until Dispose continues it: the kernel still accepts, nothing answers.</summary>
     public static IDisposable StopListener(int port) => Add("sigstop", Port(port));
 
+    /// <summary>UDP datagrams and TCP segments to <paramref name="port"/> are dropped: a firewall or VPN policy blocking Kerberos (two rules).</summary>
+    public static IDisposable KdcDrop(int port) => Add("kdc-drop", Port(port));
+
     /// <summary>The marked rules currently installed, as iptables -S lines.</summary>
     internal static IReadOnlyList<string> InstalledRules()
     {

@@ -39,7 +39,7 @@ internal static partial class CredSspPhase
         KerberosContext kerberos;
         try
         {
-            kerberos = await Task.Run(() => KerberosContext.Start(auth.Spn, credentials, auth.Realm), io.Token).WaitAsync(io.Token).ConfigureAwait(false);
+            kerberos = await Task.Run(() => KerberosContext.Start(auth.Spn, credentials, auth.Realm, auth.Krb5Conf), io.Token).WaitAsync(io.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException or TypeInitializationException or PlatformNotSupportedException)
         {
@@ -59,6 +59,12 @@ internal static partial class CredSspPhase
             return await KerberosExchangeAsync(io, result, kerberos, apReq, serverKey, credentials, randomness, spnego, mayFallBack).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// NTSTATUS_FROM_WIN32 (ntstatus.h): severity error, customer bit clear, facility 7 (FACILITY_NTWIN32), a Win32 error
+    /// in the low 16 bits. No logon failure has this form; FreeRDP 2 sends it when its acceptor fails.
+    /// </summary>
+    internal static bool IsWrappedWin32(uint code) => (code & 0xFFFF0000) == 0xC0070000;
 
     private static bool KerberosUnavailable(PhaseIo io, CredSspResult result, bool mayFallBack, string spn, string why)
     {
@@ -101,6 +107,19 @@ internal static partial class CredSspPhase
         {
             result.ErrorCode = code;
             io.Received(answer.Length, $"TSRequest v{answer.Version} with errorCode {NtStatus.Name(code)} (0x{code:X8})");
+            if (IsWrappedWin32(code))
+            {
+                // Seen from FreeRDP 2 (its NTLM-only acceptor refuses the SPNEGO token, SEC_E_INVALID_TOKEN in its log):
+                // nla.c reports NTSTATUS_FROM_WIN32(GetLastError()), a stale Win32 error rather than a logon status. A
+                // server that speaks SPNEGO answers with a NegTokenResp, or with a logon NTSTATUS (MS-CSSP 2.2.1).
+                result.ServerChoice = SpnegoOutcome.NotUnderstood;
+                io.Record.Fail(Ending.AuthFailed, Codes.SpnegoNotUnderstood,
+                    $"the server answered the SPNEGO token (Kerberos ticket for {kerberos.Spn} offered, NTLM listed) with errorCode 0x{code:X8}, "
+                    + $"NTSTATUS_FROM_WIN32({code & 0xFFFF}): a Win32 error wrapped as an NTSTATUS, not a logon status and no SPNEGO answer — its authentication package "
+                    + "could not read the token, so it does not take Kerberos (nor SPNEGO) in CredSSP; FreeRDP 2's NTLM-only server answers this way");
+                return true;
+            }
+
             io.Record.Fail(Ending.AuthFailed, Codes.NtStatus(code), $"the server refused the Kerberos ticket for {kerberos.Spn}: {NtStatus.Meaning(code)}");
             return true;
         }

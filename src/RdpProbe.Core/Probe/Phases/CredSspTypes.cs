@@ -143,6 +143,12 @@ internal enum SpnegoOutcome
 /// <summary>How CredSSP should authenticate: the mechanism, the service principal and the realm (issue 12).</summary>
 internal sealed record CredSspAuth(AuthMechanism Mechanism, string? Spn, string? Realm)
 {
+    /// <summary>
+    /// The krb5.conf for the Kerberos library when the kerberos phase found the KDC (--kdc, krb5.conf, DNS SRV), so
+    /// CredSSP asks the same KDC for its ticket; null: the library's own configuration.
+    /// </summary>
+    public string? Krb5Conf { get; init; }
+
     /// <summary>Raw NTLM, the probe's behaviour before issue 12 and what FreeRDP 2 does.</summary>
     public static CredSspAuth Ntlm { get; } = new(AuthMechanism.Ntlm, null, null);
 }

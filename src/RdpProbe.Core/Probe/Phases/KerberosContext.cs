@@ -40,10 +40,13 @@ internal sealed class KerberosContext : IDisposable
     /// Asks the library for the first token. With <paramref name="credentials"/> the library gets a ticket-granting
     /// ticket with the password (an AS exchange of its own, in memory: nothing is written to the user's credential
     /// cache); without, it uses the credential cache (kinit) like a logged-on client. Blocks while the library talks
-    /// to the KDC: run it off the caller's thread.
+    /// to the KDC: run it off the caller's thread. <paramref name="krb5Conf"/>, when given, is the krb5.conf the library
+    /// reads for this call (the KDC the kerberos phase used, see <see cref="Krb5Environment"/>); both library calls
+    /// that reach the KDC (acquiring the credential, the first token) happen inside that scope.
     /// </summary>
-    public static KerberosContext Start(string spn, CredSspCredentials? credentials, string? realm)
+    public static KerberosContext Start(string spn, CredSspCredentials? credentials, string? realm, string? krb5Conf = null)
     {
+        using var scope = Krb5Environment.Use(krb5Conf);
         var auth = new NegotiateAuthentication(new NegotiateAuthenticationClientOptions
         {
             Package = "Kerberos",

@@ -183,7 +183,10 @@ internal static class KerberosPhase
         }
 
         string spn = facts.Spn ?? "TERMSRV/<name>";
-        string Fill(string text) => text.Replace("TERMSRV/<name>", spn, StringComparison.Ordinal).Replace("<REALM>", facts.Realm ?? "<REALM>", StringComparison.Ordinal);
+        // Kerberos' port is 88 (RFC 4120 §7.2); the KDC the phase tried may listen elsewhere (the lab's does).
+        string port = (facts.Kdc is { } kdc ? KdcLocator.Parse(kdc, "report")?.Port : null)?.ToString(CultureInfo.InvariantCulture) ?? "88";
+        string Fill(string text) => text.Replace("TERMSRV/<name>", spn, StringComparison.Ordinal).Replace("<REALM>", facts.Realm ?? "<REALM>", StringComparison.Ordinal)
+            .Replace("<kdc-port>", port, StringComparison.Ordinal);
         string summary = Fill(verdict.Summary);
         if (verdict.Code == Codes.KerberosError(Kerberos.KrbApErrSkew) && facts.ClockSkewSeconds is { } skew)
         {
@@ -420,23 +423,7 @@ internal static class KerberosPhase
         string file = Path.Combine(directory, "krb5.conf");
         try
         {
-            var kdc = candidates.First(c => c.ToString() == facts.Kdc);
-            string etypes = string.Join(' ', facts.EtypesRequested);
-            await File.WriteAllTextAsync(file, string.Join('\n',
-                "[libdefaults]",
-                $"    default_realm = {facts.Realm}",
-                "    dns_lookup_kdc = false",
-                "    dns_lookup_realm = false",
-                "    dns_canonicalize_hostname = false",
-                "    rdns = false",
-                $"    permitted_enctypes = {etypes}",
-                $"    default_tkt_enctypes = {etypes}",
-                $"    default_tgs_enctypes = {etypes}",
-                "[realms]",
-                $"    {facts.Realm} = {{",
-                $"        kdc = {kdc}",
-                "    }",
-                string.Empty), ct).ConfigureAwait(false);
+            await File.WriteAllTextAsync(file, LibraryConfig(facts), ct).ConfigureAwait(false);
             _ = config;
             _ = configPath;
             string client = $"{user}@{facts.Realm}";
@@ -478,6 +465,35 @@ internal static class KerberosPhase
                 // A temporary directory left behind holds no secret.
             }
         }
+    }
+
+    /// <summary>
+    /// A krb5.conf for MIT krb5 naming what the phase found: the realm, the KDC it reached (so the library talks to the
+    /// same one) and the client's enctype policy. No secret in it. Null until a KDC was chosen.
+    /// </summary>
+    public static string? LibraryConfig(KerberosFacts facts)
+    {
+        if (facts.Realm is null || facts.Kdc is null)
+        {
+            return null;
+        }
+
+        string etypes = string.Join(' ', facts.EtypesRequested);
+        return string.Join('\n',
+            "[libdefaults]",
+            $"    default_realm = {facts.Realm}",
+            "    dns_lookup_kdc = false",
+            "    dns_lookup_realm = false",
+            "    dns_canonicalize_hostname = false",
+            "    rdns = false",
+            $"    permitted_enctypes = {etypes}",
+            $"    default_tkt_enctypes = {etypes}",
+            $"    default_tgs_enctypes = {etypes}",
+            "[realms]",
+            $"    {facts.Realm} = {{",
+            $"        kdc = {facts.Kdc}",
+            "    }",
+            string.Empty);
     }
 
     private static KerberosExchange ToExchange(Krb5Result r) => new(

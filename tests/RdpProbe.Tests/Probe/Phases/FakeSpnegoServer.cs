@@ -31,7 +31,17 @@ internal sealed class FakeSpnegoServer(int version, byte[] serverKey, string dom
 
         /// <summary>A raw NTLM CHALLENGE where a NegTokenResp belongs (a server that does not speak SPNEGO).</summary>
         RawNtlm,
+
+        /// <summary>
+        /// What FreeRDP 2's server really sends to any SPNEGO token (seen against the lab's shadow server): a TSRequest
+        /// with errorCode 0xC00700EA, NTSTATUS_FROM_WIN32(ERROR_MORE_DATA) — its acceptor failed and nla.c wrapped a
+        /// stale GetLastError.
+        /// </summary>
+        Win32ErrorCode,
     }
+
+    /// <summary>The errorCode FreeRDP 2.11's shadow server answers a SPNEGO token with.</summary>
+    public const uint FreeRdp2ErrorCode = 0xC00700EA;
 
     public Answer Mode { get; init; } = Answer.ChooseNtlm;
 
@@ -64,6 +74,9 @@ internal sealed class FakeSpnegoServer(int version, byte[] serverKey, string dom
                 return;
             case Answer.RawNtlm:
                 await s.WriteAsync(new TsRequest(version, [Challenge()]).Encode(), ct);
+                return;
+            case Answer.Win32ErrorCode:
+                await s.WriteAsync(new TsRequest(version, [], ErrorCode: FreeRdp2ErrorCode).Encode(), ct);
                 return;
             case Answer.TakeKerberos:
                 Assert.True(kerberosOffered, "the client offered no Kerberos token");

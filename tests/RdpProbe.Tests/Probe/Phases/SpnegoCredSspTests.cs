@@ -124,6 +124,29 @@ public sealed class SpnegoCredSspTests
     }
 
     [Fact]
+    public async Task A_wrapped_win32_error_code_to_spnego_ntlm_is_spnego_not_understood_as_freerdp2_sends_it()
+    {
+        var fake = new FakeSpnegoServer(6, SpnegoTlsServer.PublicKey) { Mode = FakeSpnegoServer.Answer.Win32ErrorCode };
+        var (report, credssp) = await ProbeAsync(fake, "127.0.0.1", AuthMechanism.Negotiate);
+
+        Assert.Equal(Ending.AuthFailed, credssp.Ending);
+        Assert.Equal(Codes.SpnegoNotUnderstood, credssp.Code);
+        Assert.Equal([SpnegoMechs.Ntlm], fake.Init!.MechTypes);
+        Assert.Contains("0xC00700EA, NTSTATUS_FROM_WIN32(234)", credssp.Detail, StringComparison.Ordinal);
+        Assert.Equal("not_understood", report.CredSsp!.Spnego!.ServerChoice);
+        Assert.Contains("speaks only raw NTLM in CredSSP, as FreeRDP 2 servers do", report.Verdict.Summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Only_facility_7_error_codes_count_as_wrapped_win32()
+    {
+        // STATUS_LOGON_FAILURE is a logon status, not a wrapped Win32 error: the server read the token and said no.
+        Assert.False(CredSspPhase.IsWrappedWin32(0xC000006D));
+        Assert.True(CredSspPhase.IsWrappedWin32(FakeSpnegoServer.FreeRdp2ErrorCode));
+        Assert.False(CredSspPhase.IsWrappedWin32(0x800700EA));
+    }
+
+    [Fact]
     public async Task A_wrong_password_in_spnego_ntlm_is_auth_failed()
     {
         var fake = new FakeSpnegoServer(6, SpnegoTlsServer.PublicKey);
@@ -208,6 +231,32 @@ public sealed class AuthSelectionTests
         var upn = CredSspCredentials.FromUserSpec("probe@rdpprobe.test", "x");
         Assert.Same(CredSspAuth.Ntlm, ConnectionSequence.CredSspAuthFor(new ProbeOptions(), upn, ProbeTarget.Parse("app01")));
         Assert.Equal("RDPPROBE.TEST", ConnectionSequence.CredSspAuthFor(new ProbeOptions { Auth = AuthMechanism.Kerberos }, upn, ProbeTarget.Parse("app01")).Realm);
+    }
+
+    [Fact]
+    public void Server_name_gives_credssp_the_same_spn_as_the_kerberos_phase()
+    {
+        // Found against the lab: 127.0.0.1 --server-name app01 got its ticket in the kerberos phase, then CredSSP said
+        // "literal IP address, no SPN". Both now ask for TERMSRV/<--server-name>.
+        var kerberos = new KerberosOptions { Realm = "RDPPROBE.TEST", ServerName = "app01.rdpprobe.test" };
+        var options = new ProbeOptions { Realm = "RDPPROBE.TEST", Auth = AuthMechanism.Kerberos, Kerberos = kerberos };
+        var target = ProbeTarget.Parse("127.0.0.1:3389");
+        Assert.Equal("TERMSRV/app01.rdpprobe.test", ConnectionSequence.CredSspAuthFor(options, null, target).Spn);
+        Assert.Equal(KerberosPhase.SpnFor(target, kerberos), ConnectionSequence.CredSspAuthFor(options, null, target).Spn);
+        Assert.Null(ConnectionSequence.CredSspAuthFor(options with { Kerberos = new KerberosOptions { Realm = "RDPPROBE.TEST" } }, null, target).Spn);
+    }
+
+    [Fact]
+    public void The_library_krb5_conf_names_the_kdc_the_phase_used_and_its_etype_policy()
+    {
+        var facts = new KerberosFacts { Realm = "RDPPROBE.TEST", Kdc = "127.0.0.1:19403" };
+        facts.EtypesRequested.AddRange(["aes256-cts-hmac-sha1-96", "aes128-cts-hmac-sha1-96"]);
+        string conf = KerberosPhase.LibraryConfig(facts)!;
+        Assert.Contains("default_realm = RDPPROBE.TEST", conf, StringComparison.Ordinal);
+        Assert.Contains("kdc = 127.0.0.1:19403", conf, StringComparison.Ordinal);
+        Assert.Contains("permitted_enctypes = aes256-cts-hmac-sha1-96 aes128-cts-hmac-sha1-96", conf, StringComparison.Ordinal);
+        Assert.Contains("dns_canonicalize_hostname = false", conf, StringComparison.Ordinal);
+        Assert.Null(KerberosPhase.LibraryConfig(new KerberosFacts { Realm = "RDPPROBE.TEST" }));
     }
 
     [Fact]
