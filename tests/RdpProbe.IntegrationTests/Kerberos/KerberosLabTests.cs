@@ -19,6 +19,9 @@ namespace RdpProbe.IntegrationTests.Kerberos;
 [Collection(LabCollection.Name)]
 public sealed class KerberosLabTests(LabFixture lab)
 {
+    /// <summary>A krb5.conf other than the lab's for the next <see cref="ProbeAsync"/> (null: the lab's).</summary>
+    private string? clientConfig;
+
     private const string Realm = KerberosLab.Realm;
 
     private string Kdc => "127.0.0.1:" + (lab.BasePort + 14).ToString(CultureInfo.InvariantCulture);
@@ -44,7 +47,7 @@ public sealed class KerberosLabTests(LabFixture lab)
     /// </summary>
     private async Task<Run> ProbeAsync(string user, string password, string? target, params string[] options)
     {
-        KerberosLab.UseLabKdc(lab);
+        KerberosLab.UseLabKdc(lab, clientConfig);
         Environment.SetEnvironmentVariable("RDPPROBE_PASSWORD", password);
         try
         {
@@ -305,5 +308,96 @@ public sealed class KerberosLabTests(LabFixture lab)
         Assert.Null(run.Kerberos.GetProperty("srvLookup").GetString());
         Assert.True(run.Kerberos.GetProperty("tgs").GetProperty("ok").GetBoolean());
         Assert.Contains($"from {Kdc} (krb5_conf {conf})", run.Detail("kerberos"), StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Discovery the way a domain-joined client does it when krb5.conf names the realm but no KDC: DNS SRV records
+    /// _kerberos._udp/_tcp.RDPPROBE.TEST, answered by a real dnsmasq this test starts on loopback (--dns-server points
+    /// the probe at it, as at a domain's DNS server), naming kdc.rdpprobe.test at the lab KDC's port.
+    /// </summary>
+    [Fact]
+    public async Task Without_kdc_in_krb5_conf_the_kdc_is_found_by_dns_srv_records()
+    {
+        int kdcPort = lab.BasePort + 14;
+        string state = Directory.CreateTempSubdirectory("rdpprobe-srv-").FullName;
+        string conf = Path.Combine(state, "krb5.conf");
+        await File.WriteAllTextAsync(conf, "[libdefaults]\n    default_realm = RDPPROBE.TEST\n    dns_lookup_kdc = true\n    dns_canonicalize_hostname = false\n    rdns = false\n" +
+            "    permitted_enctypes = aes256-cts-hmac-sha1-96 aes128-cts-hmac-sha1-96\n[domain_realm]\n    .rdpprobe.test = RDPPROBE.TEST\n");
+        int dnsPort = FreeUdpPort();
+        var start = new System.Diagnostics.ProcessStartInfo("dnsmasq")
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        foreach (string a in new[]
+        {
+            "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--bind-interfaces", "--listen-address=127.0.0.1",
+            $"--port={dnsPort}", "--user=root", "--pid-file=", "--log-facility=-",
+            $"--srv-host=_kerberos._udp.RDPPROBE.TEST,kdc.rdpprobe.test,{kdcPort}",
+            $"--srv-host=_kerberos._tcp.RDPPROBE.TEST,kdc.rdpprobe.test,{kdcPort}",
+            "--host-record=kdc.rdpprobe.test,127.0.0.1",
+        })
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        using var dnsmasq = System.Diagnostics.Process.Start(start) ?? throw new InvalidOperationException("could not start dnsmasq (scripts/install-deps.sh installs dnsmasq-base)");
+        try
+        {
+            await WaitForDnsAsync(dnsPort);
+            clientConfig = conf;
+            var run = await ProbeAsync("probe", LabFixture.Password, null, "--auth", "kerberos", "--server-name", "app01.rdpprobe.test", "--dns-server", $"127.0.0.1:{dnsPort}");
+
+            Assert.True(run.Phase("kerberos").GetProperty("status").GetString() == "ok", run.Detail("kerberos"));
+            Assert.Equal(Kdc, run.Kerberos.GetProperty("kdc").GetString());
+            Assert.StartsWith("dns_srv _kerberos._udp.RDPPROBE.TEST", run.Kerberos.GetProperty("kdcSource").GetString(), StringComparison.Ordinal);
+            Assert.Contains($"_kerberos._tcp.RDPPROBE.TEST: kdc.rdpprobe.test:{kdcPort}", run.Kerberos.GetProperty("srvLookup").GetString(), StringComparison.Ordinal);
+            Assert.True(run.Kerberos.GetProperty("tgs").GetProperty("ok").GetBoolean());
+        }
+        finally
+        {
+            clientConfig = null;
+            if (!dnsmasq.HasExited)
+            {
+                dnsmasq.Kill();
+                await dnsmasq.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+            }
+
+            Directory.Delete(state, recursive: true);
+        }
+    }
+
+    private static int FreeUdpPort()
+    {
+        using var socket = new System.Net.Sockets.UdpClient(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        return ((System.Net.IPEndPoint)socket.Client.LocalEndPoint!).Port;
+    }
+
+    /// <summary>Until dnsmasq answers an SRV query on its port (at most 10 s).</summary>
+    private static async Task WaitForDnsAsync(int port)
+    {
+        var client = new DnsClient.LookupClient(new DnsClient.LookupClientOptions(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, port))
+        {
+            Timeout = TimeSpan.FromMilliseconds(300), Retries = 0, UseCache = false, ThrowDnsErrors = false,
+        });
+        for (int i = 0; i < 30; i++)
+        {
+            try
+            {
+                var answer = await client.QueryAsync("_kerberos._tcp.RDPPROBE.TEST", DnsClient.QueryType.SRV);
+                if (answer.Answers.Count > 0)
+                {
+                    return;
+                }
+            }
+            catch (DnsClient.DnsResponseException)
+            {
+            }
+
+            await Task.Delay(300);
+        }
+
+        Assert.Fail($"dnsmasq did not answer on 127.0.0.1:{port} within 10 s");
     }
 }

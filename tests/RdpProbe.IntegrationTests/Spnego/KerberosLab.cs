@@ -29,9 +29,9 @@ internal static class KerberosLab
     /// Points this process's Kerberos library at the lab KDC (the client krb5.conf kdc.sh wrote) and at an in-memory
     /// credential cache, so no test reads or writes the user's own tickets.
     /// </summary>
-    public static void UseLabKdc(LabFixture lab)
+    public static void UseLabKdc(LabFixture lab, string? clientConfig = null)
     {
-        string conf = Path.Combine(StateDirectory(lab), "krb5.conf");
+        string conf = clientConfig ?? Path.Combine(StateDirectory(lab), "krb5.conf");
         Assert.True(File.Exists(conf), $"the lab KDC's client configuration {conf} is missing: is krb5-kdc installed (scripts/install-deps.sh)?");
         Set("KRB5_CONFIG", conf);
         Set("KRB5CCNAME", "MEMORY:rdpprobe-spnego-tests");
