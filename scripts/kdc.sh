@@ -222,7 +222,9 @@ create_database() {
 # KDC's answer ("not found in Kerberos database"); "Cannot contact any KDC" means no answer.
 answers() {
   local port="$1" out
-  printf '%s\n' "[libdefaults]" "default_realm = $REALM" "udp_preference_limit = 1" "[realms]" "$REALM = {" "kdc = 127.0.0.1:$port" "}" >"$STATE/probe-$port.conf"
+  # No DNS of any kind: in a network namespace without a resolver every lookup waits out its timeout, longer than 5 s.
+  printf '%s\n' "[libdefaults]" "default_realm = $REALM" "udp_preference_limit = 1" "dns_lookup_kdc = false" "dns_lookup_realm = false" \
+    "dns_canonicalize_hostname = false" "rdns = false" "[realms]" "$REALM = {" "kdc = 127.0.0.1:$port" "}" >"$STATE/probe-$port.conf"
   out="$(KRB5_CONFIG="$STATE/probe-$port.conf" KRB5CCNAME="MEMORY:kdcsh" timeout 5 kinit -V "labcheck-nobody@$REALM" </dev/null 2>&1 || true)"
   [[ "$out" == *"not found in Kerberos database"* ]]
 }

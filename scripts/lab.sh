@@ -563,7 +563,9 @@ do_start() {
   fi
   do_status
   # --- lane krbkdc: the lab KDC (base+14, base+15) -----------------------------------------------------------
-  if command -v krb5kdc >/dev/null 2>&1; then
+  if [[ "${RDPPROBE_LAB_KDC:-1}" == "0" ]]; then
+    echo "lab.sh: RDPPROBE_LAB_KDC=0: the lab KDC (base+14/15) is left out"
+  elif command -v krb5kdc >/dev/null 2>&1; then
     "$ROOT/scripts/kdc.sh" start --base "$base" 9>&-
   else
     echo "lab.sh: krb5-kdc is not installed; the lab KDC (base+14/15) is left out (scripts/install-deps.sh installs it)"

@@ -316,7 +316,8 @@ lab() {
     fi
     if [[ "$sub" == "start" ]]; then
         # A FreeRDP shadow server sometimes fails to open a display Xvfb has only just announced; one more try.
-        nsx "$ns_server" "$here/lab.sh" start --base "$b" || { sleep 1; nsx "$ns_server" "$here/lab.sh" start --base "$b"; }
+        # The path tests need no KDC (the Kerberos tests use the loopback lab's).
+        nsx "$ns_server" env RDPPROBE_LAB_KDC=0 "$here/lab.sh" start --base "$b" || { sleep 1; nsx "$ns_server" env RDPPROBE_LAB_KDC=0 "$here/lab.sh" start --base "$b"; }
     else
         nsx "$ns_server" "$here/lab.sh" "$sub" --base "$b"
     fi
