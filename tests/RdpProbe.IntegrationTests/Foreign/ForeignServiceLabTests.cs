@@ -117,7 +117,7 @@ public sealed class ForeignServiceLabTests(LabFixture lab, ITestOutputHelper out
             (lab.Endpoints.ForeignSsh, "ssh", ServiceKind.Ssh),
         })
         {
-            string nmap = await RunAsync("nmap", ["-sV", "-Pn", "-n", "--version-light", "-p", endpoint.Port.ToString(CultureInfo.InvariantCulture), "127.0.0.1"], TimeSpan.FromSeconds(120));
+            string nmap = await XfreerdpCapture.RunAsync("nmap", ["-sV", "-Pn", "-n", "--version-light", "-p", endpoint.Port.ToString(CultureInfo.InvariantCulture), "127.0.0.1"], TimeSpan.FromSeconds(120), display: null);
             output.WriteLine(nmap);
             Assert.Matches($@"{endpoint.Port}/tcp\s+open\s+{nmapName}\b", nmap);
             var report = await ProbeAsync(endpoint);
@@ -128,41 +128,4 @@ public sealed class ForeignServiceLabTests(LabFixture lab, ITestOutputHelper out
     /// <summary>xfreerdp against the endpoint with tcpdump on lo filtering its port; the analyzer's connections and xfreerdp's log.</summary>
     private Task<(IReadOnlyList<ConnectionReport> Connections, string Log)> CaptureXfreerdpAsync(IPEndPoint endpoint)
         => XfreerdpCapture.RunAsync(lab, output, endpoint, $"/u:{LabFixture.User}", "/p:x");
-
-    private static async Task<string> RunAsync(string file, string[] arguments, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment = null)
-    {
-        var start = new ProcessStartInfo(file)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        foreach (var a in arguments)
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
-        {
-            start.Environment[key] = value;
-        }
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {file}");
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"{file} did not finish within {timeout.TotalSeconds:0} s");
-        }
-
-        return await stdout + await stderr;
-    }
 }

@@ -75,7 +75,8 @@ internal static class XfreerdpCapture
         }
     }
 
-    private static async Task<string> RunAsync(string file, string[] arguments, TimeSpan timeout, string? display)
+    /// <summary>A process's stdout and stderr; killed (with what it printed so far returned) when it outlives the timeout.</summary>
+    internal static async Task<string> RunAsync(string file, string[] arguments, TimeSpan timeout, string? display)
     {
         var start = new ProcessStartInfo(file)
         {
