@@ -138,6 +138,11 @@ internal static class Targets
         ClientSimulation = false,
         EncryptionLevels = false,
         SessionPhases = false,
+
+        // The scripted peer answers one connection; identification's extra connections (banner wait, HTTP request,
+        // TLS ClientHello) would each wait out a timeout, 5 s per input. Its parser is fuzzed on its own
+        // (ParserRobustnessTests: ServiceFingerprints).
+        IdentifyService = false,
     };
 
     /// <summary>
