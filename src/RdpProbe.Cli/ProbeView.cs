@@ -77,8 +77,9 @@ internal static class ProbeView
         table.AddColumn("detail");
         foreach (var p in report.Phases)
         {
-            string color = p.Status switch { PhaseStatus.Ok => "green", PhaseStatus.Skipped => "grey", _ => "red" };
-            string result = p.Status == PhaseStatus.Ok ? "ok" : p.Ending.ToReportName() + (p.Code is null ? string.Empty : $" ({p.Code.Value.Word})");
+            string color = p.FellBackTo is not null ? "yellow" : p.Status switch { PhaseStatus.Ok => "green", PhaseStatus.Skipped => "grey", _ => "red" };
+            string result = p.Status == PhaseStatus.Ok ? "ok" : p.Ending.ToReportName() + (p.Code is null ? string.Empty : $" ({p.Code.Value.Word})")
+                + (p.FellBackTo is { } to ? $", fell back to {to.ToUpperInvariant()}" : string.Empty);
             table.AddRow(
                 Esc(p.Phase.ToReportName()),
                 $"[{color}]{Esc(result)}[/]",

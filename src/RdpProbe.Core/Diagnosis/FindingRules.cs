@@ -30,6 +30,7 @@ public static class FindingRules
         public const string Tls12NotAccepted = "tls_1_2_not_accepted";
         public const string CredSspUnpatched = "credssp_unpatched";
         public const string NtlmClockSkew = "ntlm_clock_skew";
+        public const string KerberosFallbackToNtlm = "kerberos_fallback_to_ntlm";
         public const string CredentialsNotVerified = "credentials_not_verified";
         public const string UdpUnreachable = "udp_unreachable";
         public const string AddressUnreachable = "address_unreachable";
@@ -55,6 +56,7 @@ public static class FindingRules
         Tls(facts, profiles, findings);
         CredSsp(facts, profiles, findings);
         Credentials(facts, findings);
+        KerberosFallback(facts, findings);
         Udp(facts, findings);
 
         // Stable: severity first, then the order the rules ran in.
@@ -335,6 +337,25 @@ public static class FindingRules
                 "Kerberos allows 5 minutes of skew by default: domain logons to this server fail (KRB_AP_ERR_SKEW) and fall back to NTLM or "
                 + "fail where NTLM is blocked. Synchronise the server's time (w32tm / NTP) with the domain."));
         }
+    }
+
+    private static void KerberosFallback(SecurityFacts f, List<Finding> findings)
+    {
+        if (f.KerberosFallback is not { } why)
+        {
+            return;
+        }
+
+        // Issue 12: the logon works over NTLM today, and stops working the day NTLM is restricted for these accounts.
+        findings.Add(new Finding(
+            Codes.KerberosFallbackToNtlm,
+            Severity.Medium,
+            "Kerberos could not be had for this server; clients fall back to NTLM.",
+            $"the kerberos phase failed with {why.Code}{(why.Spn is null ? "" : " for " + why.Spn)}, and CredSSP went on with NTLM as Negotiate does",
+            "This connection works only while NTLM is allowed: a Restrict NTLM policy or membership of Protected Users takes the "
+            + "fallback away and the logon fails at CredSSP (0x904 / 0x7); Credential Guard stops NTLM from using the signed-in "
+            + "credentials, so single sign-on prompts. Fix the Kerberos failure named in the kerberos phase (register the SPN, open the KDC's "
+            + "port 88, synchronise the clocks, align encryption types)."));
     }
 
     private static void Credentials(SecurityFacts f, List<Finding> findings)

@@ -49,6 +49,16 @@ public sealed class PhaseRecord
     /// <summary>x224 only: what identified (or failed to identify) the service on the port when no Connection Confirm came (issue 11).</summary>
     public ServiceEvidence? Service { get; set; }
 
+    /// <summary>
+    /// Set when the phase failed and the client went on without it, as the real client does: Negotiate falls back to
+    /// NTLM when Kerberos cannot be had (issue 12). The failure stays in the record as evidence, but it is not where
+    /// the connection ended, so it is not the verdict. The word names what the client fell back to ("ntlm").
+    /// </summary>
+    public string? FellBackTo { get; set; }
+
+    /// <summary>Failed, and the connection ended there (not a failure the client fell back from).</summary>
+    public bool EndedTheConnection => Status == PhaseStatus.Failed && FellBackTo is null;
+
     public void Fail(Ending ending, Code? code = null, string? detail = null)
     {
         Status = PhaseStatus.Failed;

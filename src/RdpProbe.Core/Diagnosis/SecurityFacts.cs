@@ -165,6 +165,9 @@ public sealed record SecurityFacts
     /// <summary>Server time (NTLM CHALLENGE MsvAvTimestamp) minus the probe's clock, in seconds.</summary>
     public double? NtlmClockSkewSeconds { get; init; }
 
+    /// <summary>The kerberos phase failed in a way Negotiate falls back from, and CredSSP went on with NTLM (issue 12).</summary>
+    public KerberosFallbackFact? KerberosFallback { get; init; }
+
     // ---- Standard RDP Security (MS-RDPBCGR 2.2.1.4.3 SC_SECURITY, 5.3)
 
     public StandardEncryptionMethod? EncryptionMethod { get; init; }
@@ -202,3 +205,6 @@ public sealed record SecurityFacts
         return TlsVersionsAccepted is not null && TlsVersionsAccepted.TryGetValue(version, out var accepted) ? accepted : null;
     }
 }
+
+/// <summary>Why a Negotiate client fell back from Kerberos to NTLM: the kerberos phase's code word and the SPN it asked for.</summary>
+public sealed record KerberosFallbackFact(string Code, string? Spn);

@@ -31,12 +31,13 @@ public sealed record Verdict(
 
     /// <summary>
     /// Computes the verdict from phase records only (never from exception text). Skipped phases are neither failures
-    /// nor successes. An empty list gives a failed verdict at the tcp phase.
+    /// nor successes, and neither are failures the client fell back from (<see cref="PhaseRecord.FellBackTo"/>). An empty list gives a failed verdict at the tcp phase.
     /// </summary>
     public static Verdict From(IReadOnlyList<PhaseRecord> phases)
     {
         ArgumentNullException.ThrowIfNull(phases);
-        var ran = phases.Where(p => p.Status != PhaseStatus.Skipped).ToList();
+        // A failure the client fell back from (Kerberos → NTLM) is evidence, not the outcome: the phases after it decide.
+        var ran = phases.Where(p => p.Status != PhaseStatus.Skipped && p.FellBackTo is null).ToList();
         var failed = ran.FirstOrDefault(p => p.Status == PhaseStatus.Failed || p.Ending != Ending.Ok);
         if (failed is not null)
         {

@@ -69,6 +69,12 @@ internal static class ClientJudgement
             summary.Add($"Whether {name} connects cannot be told without {string.Join("; ", client.NeedsConnection)}.");
         }
 
+        if (facts.KerberosFallback is { } fallback)
+        {
+            summary.Add($"Kerberos could not be had ({fallback.Code}), so the logon went through NTLM, as a Negotiate client falls back: "
+                + "it fails where NTLM is restricted (Restrict NTLM policy, Protected Users).");
+        }
+
         if (facts.CredentialsGiven && facts.CredentialsVerified != true)
         {
             summary.Add(report.Attempts.Count > 0 && report.Attempts[^1].PasswordWithheld

@@ -160,7 +160,15 @@ internal sealed partial class ConnectionSequence
             context.AllWire = true;
             report.Kerberos = await KerberosPhase.RunAsync(options.Kerberos!, target, credentials, context.Record, context.Token).ConfigureAwait(false);
         }).ConfigureAwait(false);
-        return record.Status != PhaseStatus.Failed;
+        if (record.Status == PhaseStatus.Failed && CredSspAuthFor(options, credentials, target).Mechanism == AuthMechanism.Negotiate
+            && KerberosPhase.NegotiateFallsBack(record.Code))
+        {
+            // Kerberos cannot be had, and a Negotiate client goes on with NTLM: the failure is evidence, the verdict is
+            // what NTLM meets next (issue 12). --auth kerberos (no NTLM fallback) stops here.
+            record.FellBackTo = "ntlm";
+        }
+
+        return record.Status != PhaseStatus.Failed || record.FellBackTo is not null;
     }
 
     /// <summary>The credssp phase (HYBRID / HYBRID_EX): NEGOTIATE → CHALLENGE, and with credentials the logon; true when ok.</summary>
@@ -172,6 +180,13 @@ internal sealed partial class ConnectionSequence
             // The ticket for CredSSP comes from the KDC the kerberos phase used and judged, not from whatever the
             // user's own krb5.conf names (which --kdc overrides).
             auth = auth with { Krb5Conf = krb5Conf };
+        }
+
+        if (report.Phases.LastOrDefault(p => p.Phase == Phase.Kerberos) is { FellBackTo: not null, Code: { } reason })
+        {
+            // The kerberos phase already failed to get the ticket: CredSSP does not ask the library again (a KDC that
+            // does not answer would cost its timeouts twice); it goes straight to NTLM, as the client does.
+            auth = auth with { KerberosUnavailable = reason.Word };
         }
 
         var credssp = await runner.RunAsync(Phase.Credssp, report.Phases, open.Stream, async context =>

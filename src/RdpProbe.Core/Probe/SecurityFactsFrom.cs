@@ -19,7 +19,7 @@ public static class SecurityFactsFrom
         var n = report.Negotiation;
         var tls = report.Tls;
         var session = report.Session;
-        var failed = report.Phases.FirstOrDefault(p => p.Phase < Phase.SecurityMatrix && p.Status == PhaseStatus.Failed);
+        var failed = report.Phases.FirstOrDefault(p => p.Phase < Phase.SecurityMatrix && p.EndedTheConnection);
         var udp = report.Phases.LastOrDefault(p => p.Phase == Phase.Udp && p.Status != PhaseStatus.Skipped);
         var levels = n.EncryptionLevels;
 
@@ -47,6 +47,9 @@ public static class SecurityFactsFrom
             Certificate = tls?.Certificate is { } cert ? Certificate(cert) : null,
             CredSspServerVersion = report.CredSsp?.ServerVersion,
             NtlmClockSkewSeconds = report.CredSsp?.Ntlm?.ClockSkewSeconds,
+            KerberosFallback = report.Phases.FirstOrDefault(p => p is { Phase: Phase.Kerberos, FellBackTo: not null }) is { Code: { } why }
+                ? new KerberosFallbackFact(why.Word, report.Kerberos?.Spn)
+                : null,
             EncryptionMethod = MethodFromName(session?.EncryptionMethod),
             EncryptionLevel = LevelFromName(session?.EncryptionLevel) ?? (levels?.ServerLevel is { } l ? Level(l) : null),
             AcceptedEncryptionMethods = levels is null ? null : [.. levels.Accepted.Select(Method)],

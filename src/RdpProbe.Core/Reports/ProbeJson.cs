@@ -127,7 +127,8 @@ public sealed record ProbeJsonPhase(
     double? ClientMs,
     int? RoundTrips,
     IReadOnlyList<ProbeJsonMessage> Messages,
-    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] ProbeJsonService? Service = null);
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] ProbeJsonService? Service = null,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? FellBackTo = null);
 
 /// <summary>x224 only (issue 11): the service identified on the port, or the steps that identified none.</summary>
 public sealed record ProbeJsonService(string? Kind, string? Name, string? Product, string? Evidence, string Source, int? Port, IReadOnlyList<string> Steps)
@@ -356,7 +357,8 @@ public static class ProbeJson
         p.ClientMs,
         p.RoundTrips,
         p.Messages.Select(m => new ProbeJsonMessage(m.Direction == Direction.Sent ? "sent" : "received", m.AtMs, m.Length, m.Description)).ToList(),
-        ProbeJsonService.From(p.Service));
+        ProbeJsonService.From(p.Service),
+        p.FellBackTo);
 
     private static ProbeJsonTls ToTls(TlsFacts t) => new(
         t.Version,

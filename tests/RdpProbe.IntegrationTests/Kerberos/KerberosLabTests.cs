@@ -162,21 +162,42 @@ public sealed class KerberosLabTests(LabFixture lab)
     }
 
     [Fact]
-    public async Task Freerdp2_refuses_spnego_even_with_ntlm_inside()
+    public async Task Negotiate_by_ip_sends_bare_ntlm_which_freerdp2_takes_as_xfreerdp_does()
     {
-        // By IP address no SPN exists, so negotiate sends SPNEGO with NTLM only: FreeRDP 2 refuses that token the same way.
+        // By IP address no SPN exists, so no Kerberos token: NTLM is the only mechanism left and Negotiate sends it bare
+        // (no SPNEGO wrapper), which the NTLM-only FreeRDP 2 server takes — as it takes the real xfreerdp's NTLM.
         var run = await ProbeAsync("LAB\\probe", LabFixture.Password, null, "--auth", "negotiate", "--kdc", Kdc);
 
         Assert.Equal("skipped", run.Phase("kerberos").GetProperty("status").GetString());
-        Assert.Equal("spnego_not_understood", run.Code("credssp"));
-        Assert.Equal(["ntlm"], run.Root.GetProperty("credssp").GetProperty("spnego").GetProperty("offered").EnumerateArray().Select(e => e.GetString()));
-        Assert.Equal("no_spn", run.Root.GetProperty("credssp").GetProperty("spnego").GetProperty("kerberosUnavailable").GetString());
+        Assert.True(run.Phase("credssp").GetProperty("status").GetString() == "ok", run.Detail("credssp"));
+        var credssp = run.Root.GetProperty("credssp");
+        Assert.True(credssp.GetProperty("authenticated").GetBoolean());
+        Assert.Equal("negotiate", credssp.GetProperty("auth").GetString());
+        Assert.Equal("ntlm", credssp.GetProperty("mechanism").GetString());
+        Assert.Empty(credssp.GetProperty("spnego").GetProperty("offered").EnumerateArray());
+        Assert.Equal("no_spn", credssp.GetProperty("spnego").GetProperty("kerberosUnavailable").GetString());
+        Assert.Contains("without the SPNEGO wrapper", run.Detail("credssp"), StringComparison.Ordinal);
+
+        Assert.True(await XfreerdpLogsOnAsync(), "the real client (xfreerdp, NTLM) should log on to the same server with the same account");
+    }
+
+    /// <summary>FreeRDP 2's xfreerdp, +auth-only, with the lab account against the lab's NLA server: true when CredSSP succeeded.</summary>
+    private async Task<bool> XfreerdpLogsOnAsync()
+    {
+        var (displayExit, display) = await LabScripts.RunAsync("lab.sh", ["display", "--base", lab.BasePort.ToString(CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(60));
+        Assert.True(displayExit == 0, display);
+        var endpoint = lab.Endpoints.ShadowNla;
+        string log = await XfreerdpCapture.RunAsync("xfreerdp",
+            [$"/v:{endpoint.Address}:{endpoint.Port}", "/cert:ignore", $"/u:{LabFixture.User}", $"/d:{LabFixture.Domain}", $"/p:{LabFixture.Password}", "+auth-only"],
+            TimeSpan.FromSeconds(30), display.Trim().Split('\n')[^1].Trim());
+        return log.Contains("Authentication only, exit status 0", StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task An_unregistered_spn_is_s_principal_unknown_and_says_why_connecting_by_ip_works()
     {
-        var run = await ProbeAsync("probe", LabFixture.Password, null, "--auth", "negotiate", "--kdc", Kdc, "--server-name", "app02.rdpprobe.test");
+        // --auth kerberos: the client without an NTLM fallback (Restrict NTLM, Protected Users) stops here.
+        var run = await ProbeAsync("probe", LabFixture.Password, null, "--auth", "kerberos", "--kdc", Kdc, "--server-name", "app02.rdpprobe.test");
 
         AssertKerberosFailed(run, "auth_failed", "kdc_err_s_principal_unknown");
         Assert.True(run.Kerberos.GetProperty("as").GetProperty("ok").GetBoolean(), "the TGT should come first");
@@ -185,9 +206,40 @@ public sealed class KerberosLabTests(LabFixture lab)
         Assert.Contains("setspn -S TERMSRV/app02.rdpprobe.test", run.Detail("kerberos"), StringComparison.Ordinal);
         Assert.Contains("no service principal TERMSRV/app02.rdpprobe.test is registered", run.Verdict, StringComparison.Ordinal);
         Assert.Contains("so clients fall back to NTLM; connecting by IP address works for the same reason", run.Verdict, StringComparison.Ordinal);
-        string screen = await ScreenAsync("probe", "--auth", "negotiate", "--kdc", Kdc, "--server-name", "app02.rdpprobe.test");
+        string screen = await ScreenAsync("probe", "--auth", "kerberos", "--kdc", Kdc, "--server-name", "app02.rdpprobe.test");
         Assert.Contains("FAILED at kerberos: auth_failed (kdc_err_s_principal_unknown)", screen, StringComparison.Ordinal);
         Assert.Contains("TERMSRV/app02.rdpprobe.test", screen, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task With_negotiate_an_unregistered_spn_falls_back_to_ntlm_and_the_logon_goes_on()
+    {
+        // What a domain-joined Windows client does: no ticket for TERMSRV/app02, so Negotiate sends NTLM and logs on.
+        // The kerberos failure stays as evidence (and a finding: it works only while NTLM is allowed), not as the verdict.
+        var run = await ProbeAsync("LAB\\probe", LabFixture.Password, null, "--auth", "negotiate", "--kdc", Kdc, "--server-name", "app02.rdpprobe.test");
+
+        var kerberos = run.Phase("kerberos");
+        Assert.Equal("failed", kerberos.GetProperty("status").GetString());
+        Assert.Equal("kdc_err_s_principal_unknown", run.Code("kerberos"));
+        Assert.Equal("ntlm", kerberos.GetProperty("fellBackTo").GetString());
+        Assert.True(run.Phase("credssp").GetProperty("status").GetString() == "ok", run.Detail("credssp"));
+        var credssp = run.Root.GetProperty("credssp");
+        Assert.True(credssp.GetProperty("authenticated").GetBoolean());
+        Assert.Equal("ntlm", credssp.GetProperty("mechanism").GetString());
+        Assert.Equal("kdc_err_s_principal_unknown", credssp.GetProperty("spnego").GetProperty("kerberosUnavailable").GetString());
+        Assert.NotEqual("kerberos", run.Root.GetProperty("verdict").GetProperty("phase").GetString());
+        Assert.Equal(ExitCodes.Ok, run.Exit);
+        Assert.Contains("Kerberos could not be had (kdc_err_s_principal_unknown), so the logon went through NTLM", run.Verdict, StringComparison.Ordinal);
+        var finding = run.Root.GetProperty("findings").EnumerateArray().Single(f => f.GetProperty("code").GetString() == "kerberos_fallback_to_ntlm");
+        Assert.Equal("medium", finding.GetProperty("severity").GetString());
+        Assert.Contains("kdc_err_s_principal_unknown for TERMSRV/app02.rdpprobe.test", finding.GetProperty("evidence").GetString(), StringComparison.Ordinal);
+
+        string screen = await ScreenAsync("LAB\\probe", "--auth", "negotiate", "--kdc", Kdc, "--server-name", "app02.rdpprobe.test");
+        Assert.Contains("fell back to NTLM", screen, StringComparison.Ordinal);
+        Assert.DoesNotContain("FAILED at kerberos", screen, StringComparison.Ordinal);
+
+        // The real client by NTLM agrees: the same account logs on to the same server.
+        Assert.True(await XfreerdpLogsOnAsync(), "xfreerdp should log on with NTLM");
     }
 
     [Fact]

@@ -110,4 +110,30 @@ public sealed class SpnegoRealTicketTests(LabFixture lab)
         Assert.Equal("rejected", report.CredSsp.Spnego!.ServerChoice);
         Assert.Contains("rejected every authentication mechanism", report.Verdict.Summary, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Scripted_server_answering_a_real_ticket_with_raw_ntlm_is_named()
+    {
+        // A server that does not speak SPNEGO: a bare NTLM CHALLENGE where a NegTokenResp belongs.
+        var fake = new FakeSpnegoServer(6, SpnegoTlsServer.PublicKey) { Mode = FakeSpnegoServer.Answer.RawNtlm };
+        var (_, credssp) = await ProbeAsync(fake, AuthMechanism.Negotiate);
+
+        Assert.True(SpnegoMechs.IsKerberos(fake.Init!.MechTypes[0]));
+        Assert.Equal(Ending.ProtocolViolation, credssp.Ending);
+        Assert.Contains("raw NTLM message: the server does not speak SPNEGO", credssp.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Scripted_server_answering_a_real_ticket_with_a_wrapped_win32_error_is_spnego_not_understood_as_freerdp2_sends_it()
+    {
+        // The answer FreeRDP 2's real server gives (KerberosLabTests shows it on the real server); here on the scripted one.
+        var fake = new FakeSpnegoServer(6, SpnegoTlsServer.PublicKey) { Mode = FakeSpnegoServer.Answer.Win32ErrorCode };
+        var (report, credssp) = await ProbeAsync(fake, AuthMechanism.Negotiate);
+
+        Assert.Equal(Ending.AuthFailed, credssp.Ending);
+        Assert.Equal(Codes.SpnegoNotUnderstood, credssp.Code);
+        Assert.Contains("0xC00700EA, NTSTATUS_FROM_WIN32(234)", credssp.Detail, StringComparison.Ordinal);
+        Assert.Equal("not_understood", report.CredSsp!.Spnego!.ServerChoice);
+        Assert.Contains("speaks only raw NTLM in CredSSP, as FreeRDP 2 servers do", report.Verdict.Summary, StringComparison.Ordinal);
+    }
 }

@@ -40,11 +40,7 @@ public sealed class LiveCaptureTests
     [Fact]
     public async Task Captures_the_udp_syn_and_the_icmp_port_unreachable()
     {
-        int port;
-        using (var free = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0)))
-        {
-            port = ((IPEndPoint)free.Client.LocalEndPoint!).Port;
-        }
+        int port = ClosedUdpPort.Pick();
 
         var target = new IPEndPoint(IPAddress.Loopback, port);
         string path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"rdpprobe-livecapture-{Guid.NewGuid():N}.pcap");

@@ -71,12 +71,8 @@ public sealed class UdpCheckTests
     [Fact]
     public async Task Closed_port_is_refused_by_icmp()
     {
-        // Bind then close: the port is free, and the loopback stack answers ICMP port unreachable.
-        int port;
-        using (var probe = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0)))
-        {
-            port = ((IPEndPoint)probe.Client.LocalEndPoint!).Port;
-        }
+        // A free port below the ephemeral range: the loopback stack answers ICMP port unreachable.
+        int port = ClosedUdpPort.Pick();
 
         var result = await UdpCheck.RunAsync(new IPEndPoint(IPAddress.Loopback, port), Fast, CancellationToken.None);
 

@@ -35,6 +35,13 @@ internal static partial class CredSspPhase
             return false;
         }
 
+        if (mayFallBack && auth.KerberosUnavailable is { } failed)
+        {
+            result.KerberosUnavailable = failed;
+            result.KerberosNote = $"no Kerberos ticket for {auth.Spn} (the kerberos phase: {failed}): the client falls back to NTLM";
+            return false;
+        }
+
         io.Doing = $"getting a Kerberos ticket for {auth.Spn}";
         KerberosContext kerberos;
         try
@@ -74,7 +81,7 @@ internal static partial class CredSspPhase
             return true;
         }
 
-        result.KerberosNote = $"no Kerberos ticket for {spn} ({why}): falling back to NTLM in SPNEGO, as Windows does";
+        result.KerberosNote = $"no Kerberos ticket for {spn} ({why}): the client falls back to NTLM";
         return false;
     }
 

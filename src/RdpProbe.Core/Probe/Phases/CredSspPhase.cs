@@ -45,6 +45,17 @@ internal static partial class CredSspPhase
                 {
                     return result;
                 }
+
+                if (!spnego.InitSent)
+                {
+                    // No Kerberos token could be had, so NTLM is the only mechanism left: Negotiate then sends raw NTLM,
+                    // without the SPNEGO wrapper (FreeRDP 3's winpr Negotiate: "if the only available mech is NTLM use it
+                    // directly"; Windows' Negotiate sends a bare NTLMSSP token the same way). NTLM-only servers such as
+                    // FreeRDP 2 take it; a SPNEGO token they refuse.
+                    spnego = null;
+                    result.Mechanism = "ntlm";
+                    result.KerberosNote += "; NTLM goes without the SPNEGO wrapper, as Negotiate sends it when NTLM is the only mechanism left";
+                }
             }
 
             var exchange = await NegotiateAsync(io, result, spnego).ConfigureAwait(false);
@@ -97,17 +108,6 @@ internal static partial class CredSspPhase
         {
             result.ErrorCode = code;
             io.Received(answer.Length, $"TSRequest v{answer.Request.Version} with errorCode {NtStatus.Name(code)} (0x{code:X8})");
-            if (spnego is not null && result.ServerChoice is null && IsWrappedWin32(code))
-            {
-                // The first SPNEGO token (NTLM inside) refused with a wrapped Win32 error, not a logon status: FreeRDP 2
-                // (see KerberosExchangeAsync). Its raw NTLM path works; SPNEGO does not.
-                result.ServerChoice = SpnegoOutcome.NotUnderstood;
-                io.Record.Fail(Ending.AuthFailed, Codes.SpnegoNotUnderstood,
-                    $"the server answered the SPNEGO token (NTLM inside) with errorCode 0x{code:X8}, NTSTATUS_FROM_WIN32({code & 0xFFFF}): a Win32 error wrapped as an NTSTATUS, "
-                    + "not a logon status — it does not read SPNEGO in CredSSP (FreeRDP 2's server answers this way); raw NTLM (--auth ntlm) is what it takes");
-                return null;
-            }
-
             io.Record.Fail(Ending.AuthFailed, Codes.NtStatus(code), $"the server refused the NTLM NEGOTIATE: {NtStatus.Meaning(code)}");
             return null;
         }

@@ -149,6 +149,12 @@ internal sealed record CredSspAuth(AuthMechanism Mechanism, string? Spn, string?
     /// </summary>
     public string? Krb5Conf { get; init; }
 
+    /// <summary>
+    /// Set when the kerberos phase failed in a way Negotiate falls back from (its code word, e.g.
+    /// "kdc_err_s_principal_unknown"): CredSSP sends no Kerberos token and goes on with NTLM.
+    /// </summary>
+    public string? KerberosUnavailable { get; init; }
+
     /// <summary>Raw NTLM, the probe's behaviour before issue 12 and what FreeRDP 2 does.</summary>
     public static CredSspAuth Ntlm { get; } = new(AuthMechanism.Ntlm, null, null);
 }

@@ -172,6 +172,23 @@ internal static class KerberosPhase
     }
 
     /// <summary>
+    /// The kerberos failures a Negotiate client answers by falling back to NTLM, because Kerberos cannot be had: no KDC
+    /// found or answering, no SPN registered for the server (KDC_ERR_S_PRINCIPAL_UNKNOWN, the reason "connect by IP"
+    /// works), an account the KDC does not know (a local account of the server), no encryption type in common, clock
+    /// skew. The Negotiate package then drops Kerberos from its list and, with NTLM the only mechanism left, sends NTLM
+    /// (FreeRDP 3's winpr Negotiate does the same; "Microsoft Negotiate" on learn.microsoft.com: Kerberos unless it cannot
+    /// be used). An account the KDC knows and refuses (wrong password, disabled, expired) is not among them: that logon
+    /// fails whatever the mechanism, and the client reports it. Restrict-NTLM policies, Protected Users and Credential
+    /// Guard take the fallback away — that client is --auth kerberos.
+    /// </summary>
+    public static bool NegotiateFallsBack(Code? code)
+        => code == Codes.KdcNotFound || code == Codes.KdcUnreachable
+            || code == Codes.KerberosError(Kerberos.KdcErrSPrincipalUnknown)
+            || code == Codes.KerberosError(Kerberos.KdcErrCPrincipalUnknown)
+            || code == Codes.KerberosError(Kerberos.KdcErrEtypeNoSupport)
+            || code == Codes.KerberosError(Kerberos.KrbApErrSkew);
+
+    /// <summary>
     /// A kerberos verdict in the names of this probe: the symptom table speaks of TERMSRV/&lt;name&gt; and of "the
     /// clocks"; the report says which SPN and how far apart they were measured.
     /// </summary>

@@ -135,7 +135,8 @@ public static class ProbeHtml
 
             if (failedHere)
             {
-                string why = $"Failed here: {record.Ending.ToReportName()}{(record.Code is null ? "" : " (" + record.Code + ")")}";
+                string why = $"Failed here: {record.Ending.ToReportName()}{(record.Code is null ? "" : " (" + record.Code + ")")}"
+                    + (record.FellBackTo is { } to ? $"; the client falls back to {to.ToUpperInvariant()} and goes on" : "");
                 if (record.Phase == verdict.Phase && !verdict.Ok)
                 {
                     why += " — " + verdict.Summary;

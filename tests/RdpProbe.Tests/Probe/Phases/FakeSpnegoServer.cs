@@ -59,9 +59,20 @@ internal sealed class FakeSpnegoServer(int version, byte[] serverKey, string dom
 
     private static readonly byte[] ServerChallenge = Convert.FromHexString("8877665544332211");
 
+    /// <summary>The client's first token was a bare NTLM NEGOTIATE, no SPNEGO (Negotiate with NTLM the only mechanism left).</summary>
+    public bool RawNtlmFirst { get; private set; }
+
     public async Task RunAsync(Stream s, CancellationToken ct)
     {
         var first = await ReadTsRequestAsync(s, ct);
+        if (first.FirstNegoToken.AsSpan().StartsWith(Ntlm.Signature))
+        {
+            // A Windows server's Negotiate package takes a bare NTLM token too (it sniffs the NTLMSSP signature).
+            RawNtlmFirst = true;
+            await NtlmAsync(s, first.FirstNegoToken!, [], spnego: false, kerberosOffered: false, ct);
+            return;
+        }
+
         Assert.Equal(OperationStatus.Done, Spnego.TryRead(first.FirstNegoToken!, out var token, out _, out _));
         Init = token!.Init!;
         byte[] mechList = Spnego.EncodeMechTypeList(Init.MechTypes);
@@ -98,12 +109,19 @@ internal sealed class FakeSpnegoServer(int version, byte[] serverKey, string dom
             negotiate = Init.MechToken!;
         }
 
+        await NtlmAsync(s, negotiate, mechList, spnego: true, kerberosOffered, ct);
+    }
+
+    /// <summary>The NTLM exchange from the CHALLENGE on, inside NegTokenResp tokens or bare.</summary>
+    private async Task NtlmAsync(Stream s, byte[] negotiate, byte[] mechList, bool spnego, bool kerberosOffered, CancellationToken ct)
+    {
         Assert.True(negotiate.AsSpan().StartsWith(Ntlm.Signature), "the NTLM NEGOTIATE is missing");
-        await s.WriteAsync(new TsRequest(version, [new SpnegoResp(SpnegoNegState.AcceptIncomplete, kerberosOffered ? null : SpnegoMechs.Ntlm, Challenge()).Encode()]).Encode(), ct);
+        byte[] challenge = spnego ? new SpnegoResp(SpnegoNegState.AcceptIncomplete, kerberosOffered ? null : SpnegoMechs.Ntlm, Challenge()).Encode() : Challenge();
+        await s.WriteAsync(new TsRequest(version, [challenge]).Encode(), ct);
 
         var auth = await ReadTsRequestAsync(s, ct);
-        var resp = ReadResp(auth);
-        var message = resp.ResponseToken!;
+        var resp = spnego ? ReadResp(auth) : null;
+        var message = spnego ? resp!.ResponseToken! : auth.FirstNegoToken!;
         Assert.Equal(OperationStatus.Done, Ntlm.TryGetField(message, 20, out var nt, out _));
         Assert.Equal(OperationStatus.Done, Ntlm.TryGetField(message, 52, out var encryptedKey, out _));
         var flags = (NtlmNegotiateFlags)BitConverter.ToUInt32(message, 60);
@@ -121,15 +139,22 @@ internal sealed class FakeSpnegoServer(int version, byte[] serverKey, string dom
         var session = new NtlmSession(NtlmV2.Rc4(NtlmV2.SessionBaseKey(responseKey, proof), encryptedKey), flags, asServer: true);
 
         // RFC 4178 §5 / MS-SPNG 3.3.5.1: the client's mechListMIC (sequence 0) before its pubKeyAuth (sequence 1).
-        ClientMicVerified = resp.MechListMic is { } mic && session.Verify(mechList, mic);
-        Assert.True(ClientMicVerified, "the client's mechListMIC does not verify");
+        if (spnego)
+        {
+            ClientMicVerified = resp!.MechListMic is { } mic && session.Verify(mechList, mic);
+            Assert.True(ClientMicVerified, "the client's mechListMIC does not verify");
+        }
+
         Assert.True(session.TryUnseal(auth.PubKeyAuth!, out var clientValue));
         Assert.Equal(CredSspBinding.ClientValue(Math.Min(version, 6), serverKey, auth.ClientNonce ?? []), clientValue);
         ClientProofVerified = true;
 
-        byte[] serverMic = session.Sign(mechList);
+        // The server's mechListMIC takes sequence number 0 in SPNEGO; bare NTLM seals the proof with it.
+        byte[] serverMic = spnego ? session.Sign(mechList) : [];
         byte[] sealedProof = session.Seal(CredSspBinding.ServerValue(Math.Min(version, 6), serverKey, auth.ClientNonce ?? []));
-        await s.WriteAsync(new TsRequest(version, [new SpnegoResp(SpnegoNegState.AcceptCompleted, MechListMic: serverMic).Encode()], PubKeyAuth: sealedProof).Encode(), ct);
+        await s.WriteAsync((spnego
+            ? new TsRequest(version, [new SpnegoResp(SpnegoNegState.AcceptCompleted, MechListMic: serverMic).Encode()], PubKeyAuth: sealedProof)
+            : new TsRequest(version, [], PubKeyAuth: sealedProof)).Encode(), ct);
 
         var last = await ReadTsRequestAsync(s, ct);
         Assert.True(session.TryUnseal(last.AuthInfo!, out var credentials));
@@ -235,8 +260,9 @@ internal sealed class SpnegoTlsServer : IAsyncDisposable
     public static SpnegoTlsServer Start(Func<Stream, CancellationToken, Task> script) => new(script);
 
     /// <summary>A probe engine for <paramref name="host"/> that resolves every name to 127.0.0.1 (the SPN is TERMSRV/host).</summary>
-    public static ProbeEngine Engine(AuthMechanism? auth, string? realm = null) => new(new ProbeOptions
+    public static ProbeEngine Engine(AuthMechanism? auth, string? realm = null, KerberosOptions? kerberos = null) => new(new ProbeOptions
     {
+        Kerberos = kerberos,
         PhaseTimeout = TimeSpan.FromSeconds(15),
         SecurityMatrix = false,
         TlsVersions = false,
