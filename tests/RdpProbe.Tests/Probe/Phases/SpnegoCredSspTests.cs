@@ -91,18 +91,29 @@ public sealed class SpnegoCredSspTests
         Assert.Contains("the client falls back to NTLM", string.Join(" ", credssp.Detail), StringComparison.Ordinal);
     }
 
+    /// <summary>The kerberos phase runs against --kdc on a closed loopback port (kdc_unreachable), then CredSSP with <paramref name="fake"/>.</summary>
+    private static async Task<ProbeReport> ProbeWithUnreachableKdcAsync(FakeSpnegoServer fake, AuthMechanism auth)
+    {
+        KerberosEnvironment.NoKdc();
+        await using var server = SpnegoTlsServer.Start(fake.RunAsync);
+        var kerberos = new KerberosOptions { Realm = "RDPPROBE.TEST", Kdc = "127.0.0.1:9" };
+        var engine = SpnegoTlsServer.Engine(auth, "RDPPROBE.TEST", kerberos).WithCredentials("LAB\\probe", Password);
+        var report = Assert.Single(await engine.RunAsync(ProbeTarget.Parse($"app01.rdpprobe.test:{server.Port}"), CancellationToken.None));
+        if (auth == AuthMechanism.Negotiate)
+        {
+            await server.Completion.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+
+        return report;
+    }
+
     [Fact]
     public async Task A_kerberos_phase_failure_negotiate_falls_back_from_is_evidence_not_the_verdict()
     {
         // The kerberos phase runs (--kdc on a closed loopback port: kdc_unreachable); Negotiate goes on with NTLM, the
         // verdict is what NTLM met (here: a logon), and a finding says the connection lives on the NTLM fallback.
-        KerberosEnvironment.NoKdc();
         var fake = new FakeSpnegoServer(6, SpnegoTlsServer.PublicKey);
-        await using var server = SpnegoTlsServer.Start(fake.RunAsync);
-        var kerberos = new KerberosOptions { Realm = "RDPPROBE.TEST", Kdc = "127.0.0.1:9" };
-        var engine = SpnegoTlsServer.Engine(AuthMechanism.Negotiate, "RDPPROBE.TEST", kerberos).WithCredentials("LAB\\probe", Password);
-        var report = Assert.Single(await engine.RunAsync(ProbeTarget.Parse($"app01.rdpprobe.test:{server.Port}"), CancellationToken.None));
-        await server.Completion.WaitAsync(TimeSpan.FromSeconds(30));
+        var report = await ProbeWithUnreachableKdcAsync(fake, AuthMechanism.Negotiate);
 
         var phase = report.Phases.Single(p => p.Phase == Phase.Kerberos);
         Assert.Equal(PhaseStatus.Failed, phase.Status);
@@ -127,12 +138,7 @@ public sealed class SpnegoCredSspTests
     public async Task With_kerberos_required_the_same_failure_ends_the_probe_at_kerberos()
     {
         // --auth kerberos is the client that has no NTLM to fall back to (Restrict NTLM, Protected Users).
-        KerberosEnvironment.NoKdc();
-        var fake = new FakeSpnegoServer(6, SpnegoTlsServer.PublicKey);
-        await using var server = SpnegoTlsServer.Start(fake.RunAsync);
-        var kerberos = new KerberosOptions { Realm = "RDPPROBE.TEST", Kdc = "127.0.0.1:9" };
-        var engine = SpnegoTlsServer.Engine(AuthMechanism.Kerberos, "RDPPROBE.TEST", kerberos).WithCredentials("LAB\\probe", Password);
-        var report = Assert.Single(await engine.RunAsync(ProbeTarget.Parse($"app01.rdpprobe.test:{server.Port}"), CancellationToken.None));
+        var report = await ProbeWithUnreachableKdcAsync(new FakeSpnegoServer(6, SpnegoTlsServer.PublicKey), AuthMechanism.Kerberos);
 
         var phase = report.Phases.Single(p => p.Phase == Phase.Kerberos);
         Assert.Null(phase.FellBackTo);
