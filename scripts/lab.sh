@@ -279,7 +279,11 @@ foreign_stop_all() {
       alive "$pid" || break
       sleep 0.1
     done
-    alive "$pid" && { kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true; }
+    # An if, not `alive && …`: as the loop's last command a false `alive` made the function return 1, and set -e
+    # ended `lab.sh stop` right here, silently, before the KDCs were stopped (seen in every CI cleanup).
+    if alive "$pid"; then
+      kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+    fi
   done
 }
 foreign_status() {
