@@ -43,15 +43,21 @@ internal sealed partial class CaptureAnalyzer
         };
     }
 
-    private void Finished(AnalyzedConnection connection)
+    /// <summary>A reportable flow ended (already finished): its findings go to the caller, built here or by the caller's thread.</summary>
+    private void Finished(TcpConnection c)
     {
-        if (_onConnection is { } hand)
+        var flow = new FinishedFlow(c, new FlowEnd(_fileLastTimestamp, LastTimestamp, _openGraceMicros, _maxLiveFlows));
+        if (_onFlow is { } handFlow)
         {
-            hand(connection);
+            handFlow(flow);
+        }
+        else if (_onConnection is { } hand)
+        {
+            hand(flow.Build());
         }
         else
         {
-            _finished.Add(connection);
+            _finished.Add(flow.Build());
         }
     }
 
@@ -62,7 +68,8 @@ internal sealed partial class CaptureAnalyzer
     private static bool IsReportable(TcpConnection c) =>
         c.Tcp.ClientHalf.SynSeen || c.Rdp.Request is not null || c.Rdp.Confirm is not null || c.Rdp.ClientHello is not null || c.Current is not null;
 
-    private AnalyzedConnection BuildConnection(TcpConnection c)
+    /// <summary>A finished flow reduced to its findings. Reads only the flow and <paramref name="at"/>, never the analyzer, so it may run on another thread once the flow is handed over.</summary>
+    internal static AnalyzedConnection BuildConnection(TcpConnection c, in FlowEnd at)
     {
         string filter = Filters.Conversation(c.Client, c.Server, "tcp");
         bool refused = c.Tcp.ResetSeen && !c.Tcp.ResetByClient && !c.Tcp.SynAckSeen && c.Tcp.ClientHalf.SynSeen;
@@ -73,7 +80,7 @@ internal sealed partial class CaptureAnalyzer
             ending = end.Reset ? Ending.Reset : Ending.Closed;
             endedBy = end.ByClient ? "client" : "server";
         }
-        else if (c.IdleTimedOut || _fileLastTimestamp - c.LastTimestamp > _openGraceMicros
+        else if (c.IdleTimedOut || at.FileLastTimestamp - c.LastTimestamp > at.OpenGraceMicros
             || (!c.Tcp.SynAckSeen && c.Tcp.ServerHalf.Segments == 0 && c.Anomalies.Has(AnomalyKinds.Retransmission)))
         {
             ending = Ending.Timeout;
@@ -83,7 +90,7 @@ internal sealed partial class CaptureAnalyzer
             ending = Ending.Open;
         }
 
-        var (stalled, stallDetail, waiting) = DetectStall(c, ending);
+        var (stalled, stallDetail, waiting) = DetectStall(c, ending, at.FileLastTimestamp);
         if (stalled)
         {
             // Frames: the data left waiting, then where the waiting side gave up (when it did).
@@ -106,7 +113,7 @@ internal sealed partial class CaptureAnalyzer
             c.Rdp.Confirm?.SelectedProtocol,
             c.Rdp.ServerService, c.Rdp.ServerServiceFrame, c.Server.Port, c.Rdp.ClientService, c.Tcp.ServerHalf.PayloadBytes > 0)
         {
-            Attribution = CaptureAttribution.Of(c, ending, endedBy, stalled, waiting, LastTimestamp),
+            Attribution = CaptureAttribution.Of(c, ending, endedBy, stalled, waiting, at.LastTimestamp),
         };
 
         var verdict = AnalysisVerdicts.Explain(facts);
@@ -132,7 +139,7 @@ internal sealed partial class CaptureAnalyzer
             // Not an ending the network gave: the analyzer let go of the flow to stay within its memory bound.
             verdict = verdict with
             {
-                Summary = $"{verdict.Summary} Evicted: the analyzer stopped following this connection at its last frame because {_maxLiveFlows} flows were live at once; what came later is not in this verdict.",
+                Summary = $"{verdict.Summary} Evicted: the analyzer stopped following this connection at its last frame because {at.MaxLiveFlows} flows were live at once; what came later is not in this verdict.",
                 Causes = [.. verdict.Causes, EvictedCause],
             };
         }
@@ -249,7 +256,7 @@ internal sealed partial class CaptureAnalyzer
     /// acknowledged (MTU black hole seen from the server side), the client's data retransmitted without any answer, or
     /// the client's data acknowledged but never answered before the client gave up (the black hole seen from the client).
     /// </summary>
-    private (bool Stalled, string? Detail, string? Waiting) DetectStall(TcpConnection c, Ending ending)
+    private static (bool Stalled, string? Detail, string? Waiting) DetectStall(TcpConnection c, Ending ending, long fileLastTimestamp)
     {
         if (c.SessionReached || c.Rdp.Confirm?.IsFailure == true || c.Rdp.Alerts.Count > 0)
         {
@@ -284,7 +291,7 @@ internal sealed partial class CaptureAnalyzer
             return (true, $"The client's {what} was retransmitted and never acknowledged or answered: packets from the client are not reaching the server (or its answers are dropped).", "client");
         }
 
-        long silence = (ending is Ending.Open or Ending.Timeout ? _fileLastTimestamp : c.LastTimestamp) - c.Tcp.LastClientDataTimestamp;
+        long silence = (ending is Ending.Open or Ending.Timeout ? fileLastTimestamp : c.LastTimestamp) - c.Tcp.LastClientDataTimestamp;
         if (noAnswer && c.Tcp.LastClientDataTimestamp >= 0 && !clientUnacked && silence >= StallSilenceMicros
             && (c.Tcp.FirstEnd is { ByClient: true } || ending is Ending.Open or Ending.Timeout)
             && c.Current is Phase.Tls or Phase.X224 or Phase.Mcs or Phase.Credssp)
@@ -335,4 +342,20 @@ internal sealed partial class CaptureAnalyzer
             FileIndex = u.FileIndex,
         };
     }
+}
+
+/// <summary>What building a flow's findings needs from the analyzer, as of the moment the flow ended.</summary>
+/// <param name="FileLastTimestamp">Capture time of the file's latest frame then ("the capture ended" for open flows).</param>
+/// <param name="LastTimestamp">The latest frame time read then, across files.</param>
+internal readonly record struct FlowEnd(long FileLastTimestamp, long LastTimestamp, long OpenGraceMicros, int MaxLiveFlows);
+
+/// <summary>
+/// A TCP flow the analyzer has finished and let go of, not yet reduced to its findings. The analyzer no longer touches
+/// the connection, so <see cref="Build"/> may run on another thread: the CLI builds the findings on its report writer
+/// thread and keeps the reading thread to reading, decoding and flow tracking (issue 16).
+/// </summary>
+internal sealed class FinishedFlow(TcpConnection connection, FlowEnd end)
+{
+    /// <summary>The findings; call once (building adds the stall anomalies to the connection's log).</summary>
+    public AnalyzedConnection Build() => CaptureAnalyzer.BuildConnection(connection, end);
 }

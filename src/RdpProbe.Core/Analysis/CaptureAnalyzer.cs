@@ -75,6 +75,9 @@ internal sealed partial class CaptureAnalyzer
 
     /// <summary>When set, finished connections go here as they end instead of into <see cref="_finished"/>.</summary>
     private readonly Action<AnalyzedConnection>? _onConnection;
+
+    /// <summary>When set, finished flows go here unbuilt (<see cref="FinishedFlow"/>), for a caller that builds their findings on another thread.</summary>
+    private readonly Action<FinishedFlow>? _onFlow;
     private readonly List<FlowKey> _sweepKeys = [];
     private readonly long _idleMicros;
     private readonly long _openGraceMicros;
@@ -85,9 +88,22 @@ internal sealed partial class CaptureAnalyzer
     /// <param name="onConnection">Receives each connection's findings as soon as the connection ends (in the order
     /// they end); the findings then list no connections. Lets a caller keep only its own form of them.</param>
     public CaptureAnalyzer(AnalyzerOptions options, Action<AnalyzedConnection>? onConnection = null)
+        : this(options, onConnection, null)
+    {
+    }
+
+    /// <param name="onFlow">Receives each reportable flow as soon as it ends, its findings not yet built (in the order
+    /// they end); the findings then list no connections.</param>
+    public CaptureAnalyzer(AnalyzerOptions options, Action<FinishedFlow> onFlow)
+        : this(options, null, onFlow)
+    {
+    }
+
+    private CaptureAnalyzer(AnalyzerOptions options, Action<AnalyzedConnection>? onConnection, Action<FinishedFlow>? onFlow)
     {
         _options = options;
         _onConnection = onConnection;
+        _onFlow = onFlow;
         foreach (int port in options.Ports)
         {
             if (port is > 0 and < 65536)
@@ -154,7 +170,7 @@ internal sealed partial class CaptureAnalyzer
             c.Finish();
             if (IsReportable(c))
             {
-                Finished(BuildConnection(c));
+                Finished(c);
             }
         }
 
@@ -368,7 +384,7 @@ internal sealed partial class CaptureAnalyzer
         _tcp.Remove(key);
         if (IsReportable(connection))
         {
-            Finished(BuildConnection(connection));
+            Finished(connection);
         }
     }
 

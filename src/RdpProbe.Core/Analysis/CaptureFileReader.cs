@@ -184,6 +184,22 @@ public static class CaptureFiles
     {
         CaptureAnalyzer? analyzer = null;
         analyzer = new CaptureAnalyzer(options, onConnection is null ? null : c => onConnection(c, analyzer!.Clock));
+        return Analyze(files, options, progress, cancellationToken, analyzer);
+    }
+
+    /// <summary>As <see cref="Analyze(IReadOnlyList{string}, AnalyzerOptions, Action{long, long}?, CancellationToken, Action{AnalyzedConnection, AnalyzerClock}?)"/>,
+    /// each flow handed over unbuilt (<see cref="FinishedFlow"/>), for a caller that builds the findings on another thread.</summary>
+    internal static Result Analyze(IReadOnlyList<string> files, AnalyzerOptions options, Action<long, long>? progress,
+        CancellationToken cancellationToken, Action<FinishedFlow, AnalyzerClock> onFlow)
+    {
+        CaptureAnalyzer? analyzer = null;
+        analyzer = new CaptureAnalyzer(options, f => onFlow(f, analyzer!.Clock));
+        return Analyze(files, options, progress, cancellationToken, analyzer);
+    }
+
+    private static Result Analyze(IReadOnlyList<string> files, AnalyzerOptions options, Action<long, long>? progress,
+        CancellationToken cancellationToken, CaptureAnalyzer analyzer)
+    {
         long total = files.Sum(f => File.Exists(f) ? new FileInfo(f).Length : 0);
         long done = 0;
         var errors = new List<string>();

@@ -56,7 +56,7 @@ public static class CaptureSecurityFacts
         var ss = c.StandardSecurity;
         var facts = new SecurityFacts
         {
-            ObservedAt = c.StartMicros > 0 ? DateTimeOffset.UnixEpoch.AddTicks(c.StartMicros * 10) : DateTimeOffset.UtcNow,
+            ObservedAt = ObservedAt(c),
             HostName = null,
             TargetAddress = null,
             RequestedProtocols = c.RequestedProtocols ?? SecurityProtocols.Rdp,
@@ -80,6 +80,10 @@ public static class CaptureSecurityFacts
         };
         return new Result(facts, inferred);
     }
+
+    /// <summary>When the connection was seen: its first frame's capture time (now when the capture has none).</summary>
+    internal static DateTimeOffset ObservedAt(AnalyzedConnection c) =>
+        c.StartMicros > 0 ? DateTimeOffset.UnixEpoch.AddTicks(c.StartMicros * 10) : DateTimeOffset.UtcNow;
 
     /// <summary>The certificate facts of one decoded X.509 certificate (Protocol/X509.cs).</summary>
     internal static CertificateFacts Certificate(X509Summary s) => new()

@@ -108,9 +108,10 @@ public static class AnalysisStream
         CaptureFiles.Result run;
         if (parallel && Environment.ProcessorCount > 1)
         {
-            // Two stages on two cores: this thread reads and analyzes; a writer thread turns each finished connection
-            // into its report and hands it to the sinks, in the order the connections ended (one queue, one consumer).
-            using var writer = new OrderedWriter(Write);
+            // Two stages on two cores: this thread reads and tracks flows; a writer thread turns each finished flow into
+            // its findings and report and hands it to the sinks, in the order the flows ended (one queue, one consumer).
+            // The findings of each flow are built there too: reading stays the reader's only work.
+            using var writer = new OrderedWriter((flow, clock) => Write(flow.Build(), clock));
             run = CaptureFiles.Analyze(files, options, progress, cancellationToken, writer.Post);
             writer.Complete();
         }
@@ -152,11 +153,11 @@ public static class AnalysisStream
     private sealed class OrderedWriter : IDisposable
     {
         private const int Capacity = 1024;
-        private readonly System.Collections.Concurrent.BlockingCollection<(AnalyzedConnection Connection, AnalyzerClock Clock)> _queue = new(Capacity);
+        private readonly System.Collections.Concurrent.BlockingCollection<(FinishedFlow Flow, AnalyzerClock Clock)> _queue = new(Capacity);
         private readonly Thread _thread;
         private System.Runtime.ExceptionServices.ExceptionDispatchInfo? _failure;
 
-        public OrderedWriter(Action<AnalyzedConnection, AnalyzerClock> write)
+        public OrderedWriter(Action<FinishedFlow, AnalyzerClock> write)
         {
             _thread = new Thread(() =>
             {
@@ -180,12 +181,12 @@ public static class AnalysisStream
             _thread.Start();
         }
 
-        public void Post(AnalyzedConnection connection, AnalyzerClock clock)
+        public void Post(FinishedFlow flow, AnalyzerClock clock)
         {
             _failure?.Throw();
             try
             {
-                _queue.Add((connection, clock));
+                _queue.Add((flow, clock));
             }
             catch (InvalidOperationException) when (_failure is not null)
             {

@@ -109,7 +109,8 @@ public static class CaptureAnalysis
 
     /// <summary>
     /// Every profile against the connection's facts (the same <see cref="CaptureSecurityFacts"/> its verdict used), at
-    /// report time rather than kept per connection during the analysis; repeated texts go through the pool.
+    /// report time rather than kept per connection during the analysis; repeated texts go through the pool, and alike
+    /// connections share one table (<see cref="CompatibilityMemo"/>).
     /// </summary>
     private static IReadOnlyList<ClientVerdictReport> CompatibilityTable(AnalyzedConnection c, ReportPool pool)
     {
@@ -118,6 +119,12 @@ public static class CaptureAnalysis
             return [];
         }
 
+        return pool.Compatibility.Get(c, pool, ComputeCompatibilityTable);
+    }
+
+    /// <summary>The table computed, not remembered (what <see cref="CompatibilityMemo"/> must give back).</summary>
+    internal static IReadOnlyList<ClientVerdictReport> ComputeCompatibilityTable(AnalyzedConnection c, ReportPool pool)
+    {
         var (facts, inferred) = CaptureSecurityFacts.From(c);
         return [.. ClientCompatibility.EvaluateAll(facts).Select(v => ClientVerdict(v, inferred, pool))];
     }

@@ -14,6 +14,9 @@ internal sealed class ReportPool
     private readonly Dictionary<string, string> _strings = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IReadOnlyList<string>> _lists = new(StringComparer.Ordinal);
 
+    /// <summary>The compatibility tables of this run, by the facts that decide them.</summary>
+    public CompatibilityMemo Compatibility { get; } = new();
+
     [return: NotNullIfNotNull(nameof(value))]
     public string? Share(string? value)
     {
