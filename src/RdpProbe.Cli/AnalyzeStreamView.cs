@@ -12,6 +12,7 @@ internal sealed class AnalyzeStreamView(IAnsiConsole console, int details) : IAn
 {
     private readonly List<(ConnectionReport Connection, int Index)> _failed = [];
     private readonly List<(ConnectionReport Connection, int Index)> _ok = [];
+    private readonly List<ChainReport> _chains = [];
     private bool _anyLine;
     private bool _many;
 
@@ -33,9 +34,12 @@ internal sealed class AnalyzeStreamView(IAnsiConsole console, int details) : IAn
         }
     }
 
+    /// <summary>Chains are listed after the connections (the view keeps them: it is for terminals, not for captures of millions of chains).</summary>
+    public void Chain(ChainReport chain) => _chains.Add(chain);
+
     public void End(AnalysisSummary summary)
     {
-        foreach (var ch in summary.Chains)
+        foreach (var ch in _chains)
         {
             string tag = ch.Ok ? (ch.FellBack ? "[yellow]FELL[/]" : "[green]ok  [/]") : "[red]FAIL[/]";
             string attempts = string.Join(", ", ch.Attempts.Select(a => $"#{a.Connection + 1}{(a.SupersededByFallback ? " (replaced by the fallback, not counted as failed)" : "")}"));

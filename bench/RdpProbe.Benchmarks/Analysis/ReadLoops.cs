@@ -55,4 +55,59 @@ public static class ReadLoops
         var result = CaptureAnalysis.Run([path], new AnalyzerOptions());
         return (result.Report.Packets, result.Report.Connections.Count);
     }
+
+    /// <summary>The reader's stage alone: read, decode, track flows; finished flows are dropped unbuilt.</summary>
+    public static long ReaderStage(string path)
+    {
+        long flows = 0;
+        CaptureFiles.Analyze([path], new AnalyzerOptions(), null, default, (FinishedFlow _, AnalyzerClock _) => flows++);
+        return flows;
+    }
+
+    /// <summary>The reader's stage and each flow's findings built on the same thread (no report, no JSON).</summary>
+    public static long BuildStage(string path)
+    {
+        long flows = 0;
+        var judgements = new JudgementMemo();
+        CaptureFiles.Analyze([path], new AnalyzerOptions(), null, default, (FinishedFlow f, AnalyzerClock _) => { f.Build(judgements); flows++; });
+        return flows;
+    }
+
+    /// <summary>What <c>rdpprobe analyze --json</c> does, written to a null stream; on one thread unless <paramref name="parallel"/>.</summary>
+    public static long Stream(string path, bool parallel)
+    {
+        using var writer = new AnalysisJsonWriter(System.IO.Stream.Null, indented: false);
+        var result = AnalysisStream.Run([path], new AnalyzerOptions(), [writer], parallel: parallel);
+        return result.Summary?.Packets ?? 0;
+    }
+}
+
+/// <summary>Prints the managed live set (after a full collection) every 10,000 connections of a streamed analysis.</summary>
+public sealed class LiveSetSink : IAnalysisSink
+{
+    public void Begin(IReadOnlyList<string> files)
+    {
+    }
+
+    public void Connection(int index, ConnectionReport connection, int? verdictId, VerdictProse? newVerdict)
+    {
+        if ((index + 1) % 10_000 == 0)
+        {
+            Console.Error.WriteLine($"{index + 1} connections: live {GC.GetTotalMemory(true) / 1048576.0:0.0} MiB, working set {Environment.WorkingSet / 1048576} MiB");
+        }
+    }
+    public void Chain(ChainReport chain)
+    {
+    }
+
+    public void End(AnalysisSummary summary)
+    {
+    }
+
+    /// <summary>The JSON document to a null stream, with this sink beside it.</summary>
+    public static void Run(string path)
+    {
+        using var writer = new AnalysisJsonWriter(System.IO.Stream.Null, indented: true);
+        AnalysisStream.Run([path], new AnalyzerOptions(), [writer, new LiveSetSink()], parallel: true);
+    }
 }

@@ -97,28 +97,49 @@ internal static class Filters
 {
     public static string Frames(IEnumerable<int> frames)
     {
-        var list = frames.Distinct().OrderBy(f => f).ToList();
-        if (list.Count == 1)
+        // Sorted, each frame once (one pass over a copy: this runs for every anomaly of every connection).
+        int[] list = [.. frames];
+        Array.Sort(list);
+        int count = 0;
+        for (int i = 0; i < list.Length; i++)
+        {
+            if (count == 0 || list[i] != list[count - 1])
+            {
+                list[count++] = list[i];
+            }
+        }
+
+        if (count == 1)
         {
             return $"frame.number == {list[0]}";
         }
 
         // Wireshark 3.6+ and tshark 4.x read set members separated by commas, runs as "a..b" (a space-separated set
         // is rejected: '"12" was unexpected in this context').
-        var parts = new List<string>();
-        for (int i = 0; i < list.Count;)
+        var text = new System.Text.StringBuilder("frame.number in {", 17 + count * 8);
+        for (int i = 0; i < count;)
         {
             int j = i;
-            while (j + 1 < list.Count && list[j + 1] == list[j] + 1)
+            while (j + 1 < count && list[j + 1] == list[j] + 1)
             {
                 j++;
             }
 
-            parts.Add(j - i >= 2 ? $"{list[i]}..{list[j]}" : j > i ? $"{list[i]},{list[j]}" : $"{list[i]}");
+            if (i > 0)
+            {
+                text.Append(',');
+            }
+
+            text.Append(list[i]);
+            if (j > i)
+            {
+                text.Append(j - i >= 2 ? ".." : ",").Append(list[j]);
+            }
+
             i = j + 1;
         }
 
-        return $"frame.number in {{{string.Join(',', parts)}}}";
+        return text.Append('}').ToString();
     }
 
     public static string Conversation(IpEndpoint a, IpEndpoint b, string transport)

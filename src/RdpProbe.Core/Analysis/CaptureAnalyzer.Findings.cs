@@ -44,6 +44,8 @@ internal sealed partial class CaptureAnalyzer
     }
 
     /// <summary>A reportable flow ended (already finished): its findings go to the caller, built here or by the caller's thread.</summary>
+    private readonly JudgementMemo _judgements = new();
+
     private void Finished(TcpConnection c)
     {
         var flow = new FinishedFlow(c, new FlowEnd(_fileLastTimestamp, LastTimestamp, _openGraceMicros, _maxLiveFlows));
@@ -53,11 +55,11 @@ internal sealed partial class CaptureAnalyzer
         }
         else if (_onConnection is { } hand)
         {
-            hand(flow.Build());
+            hand(flow.Build(_judgements));
         }
         else
         {
-            _finished.Add(flow.Build());
+            _finished.Add(flow.Build(_judgements));
         }
     }
 
@@ -69,7 +71,7 @@ internal sealed partial class CaptureAnalyzer
         c.Tcp.ClientHalf.SynSeen || c.Rdp.Request is not null || c.Rdp.Confirm is not null || c.Rdp.ClientHello is not null || c.Current is not null;
 
     /// <summary>A finished flow reduced to its findings. Reads only the flow and <paramref name="at"/>, never the analyzer, so it may run on another thread once the flow is handed over.</summary>
-    internal static AnalyzedConnection BuildConnection(TcpConnection c, in FlowEnd at)
+    internal static AnalyzedConnection BuildConnection(TcpConnection c, in FlowEnd at, JudgementMemo? judgements = null)
     {
         string filter = Filters.Conversation(c.Client, c.Server, "tcp");
         bool refused = c.Tcp.ResetSeen && !c.Tcp.ResetByClient && !c.Tcp.SynAckSeen && c.Tcp.ClientHalf.SynSeen;
@@ -227,7 +229,7 @@ internal sealed partial class CaptureAnalyzer
             StartMicros = c.FirstTimestamp,
             EndMicros = c.LastTimestamp,
         };
-        return WithJudgement(connection);
+        return WithJudgement(connection, judgements);
     }
 
     /// <summary>
@@ -235,20 +237,20 @@ internal sealed partial class CaptureAnalyzer
     /// connection ends, never per packet. Until the server answers the Connection Request the capture shows nothing
     /// about the server to judge (and a scan or SYN flood of bare requests costs no judgement per connection).
     /// </summary>
-    private static AnalyzedConnection WithJudgement(AnalyzedConnection connection)
+    private static AnalyzedConnection WithJudgement(AnalyzedConnection connection, JudgementMemo? judgements)
     {
         if (connection.SelectedProtocol is null && connection.FailureCode is null)
         {
             return connection;
         }
 
-        var (facts, inferred) = CaptureSecurityFacts.From(connection);
-        return connection with
+        if (judgements is not null)
         {
-            Findings = FindingRules.Evaluate(facts),
-            ClientVerdict = ClientCompatibility.Evaluate(CaptureSecurityFacts.DefaultProfile, facts),
-            InferredFacts = inferred,
-        };
+            return judgements.Judge(connection);
+        }
+
+        var (findings, verdict, inferred) = JudgementMemo.Compute(connection);
+        return connection with { Findings = findings, ClientVerdict = verdict, InferredFacts = inferred };
     }
 
     /// <summary>
@@ -357,5 +359,6 @@ internal readonly record struct FlowEnd(long FileLastTimestamp, long LastTimesta
 internal sealed class FinishedFlow(TcpConnection connection, FlowEnd end)
 {
     /// <summary>The findings; call once (building adds the stall anomalies to the connection's log).</summary>
-    public AnalyzedConnection Build() => CaptureAnalyzer.BuildConnection(connection, end);
+    /// <param name="judgements">Remembers judgements across the flows one thread builds (null: judge this one afresh).</param>
+    public AnalyzedConnection Build(JudgementMemo? judgements = null) => CaptureAnalyzer.BuildConnection(connection, end, judgements);
 }

@@ -28,7 +28,7 @@ internal sealed class StreamJson
         options.Converters.Add(new VerdictRefConverter(this));
         Encoder = options.Encoder;
         Connection = (JsonTypeInfo<ConnectionReport>)options.GetTypeInfo(typeof(ConnectionReport));
-        Chains = (JsonTypeInfo<IReadOnlyList<ChainReport>>)options.GetTypeInfo(typeof(IReadOnlyList<ChainReport>));
+        Chain = (JsonTypeInfo<ChainReport>)options.GetTypeInfo(typeof(ChainReport));
         Udp = (JsonTypeInfo<IReadOnlyList<UdpFlowReport>>)options.GetTypeInfo(typeof(IReadOnlyList<UdpFlowReport>));
         Icmp = (JsonTypeInfo<IReadOnlyList<IcmpReport>>)options.GetTypeInfo(typeof(IReadOnlyList<IcmpReport>));
         Fragments = (JsonTypeInfo<FragmentReport>)options.GetTypeInfo(typeof(FragmentReport));
@@ -40,7 +40,7 @@ internal sealed class StreamJson
 
     public JsonTypeInfo<ConnectionReport> Connection { get; }
 
-    public JsonTypeInfo<IReadOnlyList<ChainReport>> Chains { get; }
+    public JsonTypeInfo<ChainReport> Chain { get; }
 
     public JsonTypeInfo<IReadOnlyList<UdpFlowReport>> Udp { get; }
 
@@ -55,8 +55,12 @@ internal sealed class StreamJson
     /// <summary>The verdict id of the connection being written (null: its prose goes with it).</summary>
     public int? CurrentVerdictId { get; set; }
 
-    public Utf8JsonWriter CreateWriter(Stream stream, bool indented) =>
-        new(stream, new JsonWriterOptions { Indented = indented, Encoder = Encoder, SkipValidation = false });
+    public Utf8JsonWriter CreateWriter(Stream stream, bool indented) => new(stream, WriterOptions(indented));
+
+    public JsonWriterOptions WriterOptions(bool indented) => new() { Indented = indented, Encoder = Encoder, SkipValidation = true };
+
+    /// <summary>A spool for the chains of one document (<see cref="ChainSpool"/>).</summary>
+    public ChainSpool CreateChainSpool() => new(Chain, WriterOptions(indented: false));
 
     public void WriteConnection(Utf8JsonWriter writer, ConnectionReport connection, int? verdictId)
     {
@@ -84,7 +88,7 @@ internal sealed class StreamJson
     }
 
     /// <summary>The totals known at the end, as keys of the object being written (both forms share them).</summary>
-    public void WriteTotals(Utf8JsonWriter writer, AnalysisSummary summary)
+    public void WriteTotals(Utf8JsonWriter writer, AnalysisSummary summary, ChainSpool chains)
     {
         writer.WriteNumber("packets", summary.Packets);
         writer.WriteNumber("bytes", summary.Bytes);
@@ -108,8 +112,7 @@ internal sealed class StreamJson
 
         writer.WritePropertyName("warnings");
         JsonSerializer.Serialize(writer, summary.Warnings, Strings);
-        writer.WritePropertyName("chains");
-        JsonSerializer.Serialize(writer, summary.Chains, Chains);
+        chains.WriteArray(writer, "chains");
     }
 
     public void WriteEnvelope(Utf8JsonWriter writer, string schema)
@@ -194,12 +197,14 @@ public sealed class AnalysisJsonWriter : IAnalysisSink, IDisposable
     private readonly Stream _stream;
     private readonly StreamJson _json = new();
     private readonly Utf8JsonWriter _writer;
+    private readonly ChainSpool _chains;
     private long _lastFlush = Environment.TickCount64;
 
     public AnalysisJsonWriter(Stream stream, bool indented = true)
     {
         _stream = stream;
         _writer = _json.CreateWriter(stream, indented);
+        _chains = _json.CreateChainSpool();
     }
 
     public void Begin(IReadOnlyList<string> files)
@@ -219,7 +224,7 @@ public sealed class AnalysisJsonWriter : IAnalysisSink, IDisposable
     public void End(AnalysisSummary summary)
     {
         _writer.WriteEndArray();
-        _json.WriteTotals(_writer, summary);
+        _json.WriteTotals(_writer, summary, _chains);
         _writer.WriteStartArray("verdicts");
         foreach (var prose in summary.Verdicts)
         {
@@ -235,7 +240,14 @@ public sealed class AnalysisJsonWriter : IAnalysisSink, IDisposable
         _stream.Flush();
     }
 
-    public void Dispose() => _writer.Dispose();
+    /// <summary>Chains are written after the connections, at the end: until then they wait in the spool.</summary>
+    public void Chain(ChainReport chain) => _chains.Add(chain);
+
+    public void Dispose()
+    {
+        _writer.Dispose();
+        _chains.Dispose();
+    }
 
     private void MaybeFlush()
     {
@@ -260,12 +272,14 @@ public sealed class AnalysisJsonLinesWriter : IAnalysisSink, IDisposable
     private readonly Stream _stream;
     private readonly StreamJson _json = new();
     private readonly Utf8JsonWriter _writer;
+    private readonly ChainSpool _chains;
     private long _lastFlush = Environment.TickCount64;
 
     public AnalysisJsonLinesWriter(Stream stream)
     {
         _stream = stream;
         _writer = _json.CreateWriter(stream, indented: false);
+        _chains = _json.CreateChainSpool();
     }
 
     public void Begin(IReadOnlyList<string> files)
@@ -304,14 +318,21 @@ public sealed class AnalysisJsonLinesWriter : IAnalysisSink, IDisposable
     {
         _writer.WriteStartObject();
         _writer.WriteString("type", "summary");
-        _json.WriteTotals(_writer, summary);
+        _json.WriteTotals(_writer, summary, _chains);
         _writer.WriteEndObject();
         EndLine();
         _writer.Flush();
         _stream.Flush();
     }
 
-    public void Dispose() => _writer.Dispose();
+    /// <summary>Chains are written after the connections, at the end: until then they wait in the spool.</summary>
+    public void Chain(ChainReport chain) => _chains.Add(chain);
+
+    public void Dispose()
+    {
+        _writer.Dispose();
+        _chains.Dispose();
+    }
 
     private void EndLine()
     {

@@ -8,6 +8,7 @@ namespace RdpProbe.Reports;
 public sealed class AnalysisReportCollector : IAnalysisSink
 {
     private readonly List<ConnectionReport> _connections = [];
+    private readonly List<ChainReport> _chains = [];
 
     /// <summary>The report, once <see cref="End"/> was called.</summary>
     public AnalysisReport? Report { get; private set; }
@@ -17,6 +18,8 @@ public sealed class AnalysisReportCollector : IAnalysisSink
     }
 
     public void Connection(int index, ConnectionReport connection, int? verdictId, VerdictProse? newVerdict) => _connections.Add(connection);
+
+    public void Chain(ChainReport chain) => _chains.Add(chain);
 
     public void End(AnalysisSummary summary)
     {
@@ -29,8 +32,8 @@ public sealed class AnalysisReportCollector : IAnalysisSink
         }
 
         var marks = new Dictionary<int, (int ChainId, int AttemptIndex, bool Superseded)>();
-        var chains = new List<ChainReport>(summary.Chains.Count);
-        foreach (var ch in summary.Chains.OrderBy(c => c.FirstFrame))
+        var chains = new List<ChainReport>(_chains.Count);
+        foreach (var ch in _chains.OrderBy(c => c.FirstFrame))
         {
             int id = chains.Count + 1;
             for (int k = 0; k < ch.Attempts.Count; k++)

@@ -6,8 +6,9 @@ namespace RdpProbe.Reports;
 /// <summary>The prose of one distinct verdict, written once per document and referenced by <paramref name="Id"/> from each connection.</summary>
 public sealed record VerdictProse(int Id, string Summary, IReadOnlyList<string> Causes, IReadOnlyList<string> Remedies);
 
-/// <summary>What is known only at the end of a streamed analysis: totals, RDP-UDP, ICMP, chains, the verdict prose.</summary>
+/// <summary>What is known only at the end of a streamed analysis: totals, RDP-UDP, ICMP, the verdict prose (the attempt chains went to the sinks as they finished).</summary>
 /// <param name="Connections">How many connections were handed to the sinks.</param>
+/// <param name="Chains">How many attempt chains were handed to the sinks (<see cref="IAnalysisSink.Chain"/>).</param>
 /// <param name="FailedConnections">Failed connections, not counting refused attempts a client replaced by a successful fallback (exit code 20).</param>
 /// <param name="Verdicts">Every distinct verdict prose given an id, in the order of the ids.</param>
 public sealed record AnalysisSummary(
@@ -22,7 +23,7 @@ public sealed record AnalysisSummary(
     FragmentReport Fragments,
     string? Damage,
     IReadOnlyList<string> Warnings,
-    IReadOnlyList<ChainReport> Chains,
+    int Chains,
     IReadOnlyList<VerdictProse> Verdicts);
 
 /// <summary>A reader of a streamed analysis: the JSON document, JSON Lines, the terminal view.</summary>
@@ -35,6 +36,14 @@ public interface IAnalysisSink
     /// <param name="verdictId">The id of the verdict's prose; null when the table is full (<see cref="AnalysisStream.MaxVerdicts"/>) and the prose goes with the connection.</param>
     /// <param name="newVerdict">The prose, the first time it is seen (before any connection refers to it); null otherwise.</param>
     void Connection(int index, ConnectionReport connection, int? verdictId, VerdictProse? newVerdict);
+
+    /// <summary>
+    /// One finished attempt chain (two or more connections of one client to one server, <see cref="AttemptChainStream"/>),
+    /// after the connections it names and in the order chains finish, so that nothing the run has finished stays in
+    /// memory for the end: a sink that writes chains after the connections keeps them itself (the JSON forms spool them
+    /// to a temporary file, <see cref="ChainSpool"/>).
+    /// </summary>
+    void Chain(ChainReport chain);
 
     /// <summary>The end of the analysis.</summary>
     void End(AnalysisSummary summary);
@@ -68,8 +77,16 @@ public static class AnalysisStream
         ArgumentNullException.ThrowIfNull(sinks);
         var pool = new ReportPool();
         var table = new VerdictTable();
-        var chains = new List<ChainReport>();
-        var chainStream = new AttemptChainStream(ch => chains.Add(Chain(ch, pool, files)), options.AttemptChainWindow);
+        int chains = 0;
+        var chainStream = new AttemptChainStream(ch =>
+        {
+            var report = Chain(ch, pool, files);
+            chains++;
+            foreach (var sink in sinks)
+            {
+                sink.Chain(report);
+            }
+        }, options.AttemptChainWindow);
         int index = 0;
         int failed = 0;
         bool begun = false;
@@ -111,7 +128,8 @@ public static class AnalysisStream
             // Two stages on two cores: this thread reads and tracks flows; a writer thread turns each finished flow into
             // its findings and report and hands it to the sinks, in the order the flows ended (one queue, one consumer).
             // The findings of each flow are built there too: reading stays the reader's only work.
-            using var writer = new OrderedWriter((flow, clock) => Write(flow.Build(), clock));
+            var judgements = new JudgementMemo();
+            using var writer = new OrderedWriter((flow, clock) => Write(flow.Build(judgements), clock));
             run = CaptureFiles.Analyze(files, options, progress, cancellationToken, writer.Post);
             writer.Complete();
         }

@@ -204,6 +204,10 @@ public sealed class AnalysisStreamTests
             }
         }
 
+        public void Chain(ChainReport chain)
+        {
+        }
+
         public void End(AnalysisSummary summary)
         {
         }

@@ -1,0 +1,87 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+
+namespace RdpProbe.Reports;
+
+/// <summary>
+/// The attempt chains of a streamed JSON document, kept out of memory until the end of the document, where they are
+/// written: each chain as compact JSON (length-prefixed), in memory up to <see cref="MemoryLimit"/> bytes and in a
+/// temporary file (deleted on close) after that. A capture of a hundred thousand fallback chains then costs disk, not
+/// heap (issue 16: memory must not grow with the number of connections). Writing a chain back re-indents it to the
+/// writer it goes to; the bytes are those the serializer would have written there directly.
+/// </summary>
+internal sealed class ChainSpool : IDisposable
+{
+    /// <summary>Spooled bytes kept in memory before a temporary file takes over.</summary>
+    public const int MemoryLimit = 1 << 20;
+
+    private readonly JsonTypeInfo<ChainReport> _type;
+    private readonly JsonWriterOptions _options;
+    private readonly ArrayBufferWriter<byte> _one = new();
+    private Stream _store = new MemoryStream();
+    private bool _onDisk;
+
+    public ChainSpool(JsonTypeInfo<ChainReport> type, JsonWriterOptions options)
+    {
+        _type = type;
+        _options = options with { Indented = false };
+    }
+
+    public int Count { get; private set; }
+
+    public void Add(ChainReport chain)
+    {
+        _one.ResetWrittenCount();
+        using (var writer = new Utf8JsonWriter(_one, _options))
+        {
+            JsonSerializer.Serialize(writer, chain, _type);
+        }
+
+        if (!_onDisk && _store.Length + _one.WrittenCount > MemoryLimit)
+        {
+            var file = new FileStream(Path.Combine(Path.GetTempPath(), $"rdpprobe-chains-{Guid.NewGuid():N}.tmp"), FileMode.CreateNew,
+                FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose);
+            _store.Position = 0;
+            _store.CopyTo(file);
+            _store.Dispose();
+            _store = file;
+            _onDisk = true;
+        }
+
+        Span<byte> length = stackalloc byte[4];
+        BinaryPrimitives.WriteInt32LittleEndian(length, _one.WrittenCount);
+        _store.Write(length);
+        _store.Write(_one.WrittenSpan);
+        Count++;
+    }
+
+    /// <summary>Writes <c>"name": [every chain, in the order added]</c> to <paramref name="writer"/>.</summary>
+    public void WriteArray(Utf8JsonWriter writer, string name)
+    {
+        writer.WriteStartArray(name);
+        _store.Flush();
+        _store.Position = 0;
+        Span<byte> length = stackalloc byte[4];
+        byte[] buffer = [];
+        for (int i = 0; i < Count; i++)
+        {
+            _store.ReadExactly(length);
+            int n = BinaryPrimitives.ReadInt32LittleEndian(length);
+            if (buffer.Length < n)
+            {
+                buffer = new byte[Math.Max(n, buffer.Length * 2)];
+            }
+
+            _store.ReadExactly(buffer, 0, n);
+            using var chain = JsonDocument.Parse(buffer.AsMemory(0, n));
+            chain.RootElement.WriteTo(writer);
+        }
+
+        writer.WriteEndArray();
+        _store.Seek(0, SeekOrigin.End);
+    }
+
+    public void Dispose() => _store.Dispose();
+}
