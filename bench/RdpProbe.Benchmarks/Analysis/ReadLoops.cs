@@ -100,9 +100,8 @@ public sealed class LiveSetSink : IAnalysisSink
     {
     }
 
-    public void End(AnalysisSummary summary)
-    {
-    }
+    public void End(AnalysisSummary summary) =>
+        Console.Error.WriteLine($"end: heap {GC.GetTotalMemory(false) / 1048576.0:0.0} MiB, live {GC.GetTotalMemory(true) / 1048576.0:0.0} MiB, working set {Environment.WorkingSet / 1048576} MiB, peak {System.Diagnostics.Process.GetCurrentProcess().PeakWorkingSet64 / 1048576} MiB");
 
     /// <summary>The JSON document to a null stream, with this sink beside it.</summary>
     public static void Run(string path)

@@ -75,8 +75,17 @@ internal sealed class ChainSpool : IDisposable
             }
 
             _store.ReadExactly(buffer, 0, n);
-            using var chain = JsonDocument.Parse(buffer.AsMemory(0, n));
-            chain.RootElement.WriteTo(writer);
+            using (var chain = JsonDocument.Parse(buffer.AsMemory(0, n)))
+            {
+                chain.RootElement.WriteTo(writer);
+            }
+
+            // Hand the bytes to the stream as they come: the writer would otherwise hold the whole array until the
+            // document's end (tens of megabytes for a capture of many fallbacks).
+            if (writer.BytesPending >= FlushPolicy.PendingBytes)
+            {
+                writer.Flush();
+            }
         }
 
         writer.WriteEndArray();
