@@ -4,15 +4,15 @@ using Spectre.Console;
 namespace RdpProbe.Cli;
 
 /// <summary>
-/// The human view of a streamed analysis: one line per connection as soon as it ended, then, at the end, attempt
-/// chains, RDP-UDP, the details of up to N connections (failed ones first), ICMP, fragments and the totals. Holds at
-/// most 2×N connection reports (the candidates for details), whatever the size of the capture.
+/// The human view of a streamed analysis: one line per connection as soon as it ended, one per attempt chain as soon as
+/// it finished (after its connections), then, at the end, RDP-UDP, the details of up to N connections (failed ones
+/// first), ICMP, fragments and the totals. Holds at most 2×N connection reports (the candidates for details), whatever
+/// the size of the capture.
 /// </summary>
 internal sealed class AnalyzeStreamView(IAnsiConsole console, int details) : IAnalysisSink
 {
     private readonly List<(ConnectionReport Connection, int Index)> _failed = [];
     private readonly List<(ConnectionReport Connection, int Index)> _ok = [];
-    private readonly List<ChainReport> _chains = [];
     private bool _anyLine;
     private bool _many;
 
@@ -34,24 +34,21 @@ internal sealed class AnalyzeStreamView(IAnsiConsole console, int details) : IAn
         }
     }
 
-    /// <summary>Chains are listed after the connections (the view keeps them: it is for terminals, not for captures of millions of chains).</summary>
-    public void Chain(ChainReport chain) => _chains.Add(chain);
+    public void Chain(ChainReport ch)
+    {
+        string tag = ch.Ok ? (ch.FellBack ? "[yellow]FELL[/]" : "[green]ok  [/]") : "[red]FAIL[/]";
+        string attempts = string.Join(", ", ch.Attempts.Select(a => $"#{a.Connection + 1}{(a.SupersededByFallback ? " (replaced by the fallback, not counted as failed)" : "")}"));
+        console.MarkupLine($"{tag} {Markup.Escape($"attempt chain {ch.Id}: {ch.Client} -> {ch.Server}, {ch.Attempts.Count} attempts ({attempts}){In(ch.File)}: {ch.Summary}")}");
+        if (ch.ClientVerdict is { } cv)
+        {
+            AnalyzeOutput.Line(console, $"     client verdict: {cv.Summary}{(cv.Inferred ? " (inferred)" : "")}");
+        }
+
+        _anyLine = true;
+    }
 
     public void End(AnalysisSummary summary)
     {
-        foreach (var ch in _chains)
-        {
-            string tag = ch.Ok ? (ch.FellBack ? "[yellow]FELL[/]" : "[green]ok  [/]") : "[red]FAIL[/]";
-            string attempts = string.Join(", ", ch.Attempts.Select(a => $"#{a.Connection + 1}{(a.SupersededByFallback ? " (replaced by the fallback, not counted as failed)" : "")}"));
-            console.MarkupLine($"{tag} {Markup.Escape($"attempt chain {ch.Id}: {ch.Client} -> {ch.Server}, {ch.Attempts.Count} attempts ({attempts}){In(ch.File)}: {ch.Summary}")}");
-            if (ch.ClientVerdict is { } cv)
-            {
-                AnalyzeOutput.Line(console, $"     client verdict: {cv.Summary}{(cv.Inferred ? " (inferred)" : "")}");
-            }
-
-            _anyLine = true;
-        }
-
         foreach (var u in summary.Udp)
         {
             string tag = u.Verdict.Ok ? "[green]ok  [/]" : "[red]UDP [/]";
