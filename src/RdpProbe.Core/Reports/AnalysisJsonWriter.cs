@@ -60,7 +60,7 @@ internal sealed class StreamJson
     public JsonWriterOptions WriterOptions(bool indented) => new() { Indented = indented, Encoder = Encoder, SkipValidation = true };
 
     /// <summary>A spool for the chains of one document (<see cref="ChainSpool"/>).</summary>
-    public ChainSpool CreateChainSpool() => new(Chain, WriterOptions(indented: false));
+    public ChainSpool CreateChainSpool(string? directory = null) => new(Chain, WriterOptions(indented: false), directory);
 
     public void WriteConnection(Utf8JsonWriter writer, ConnectionReport connection, int? verdictId)
     {

@@ -21,10 +21,13 @@ internal sealed class ChainSpool : IDisposable
     private readonly JsonWriterOptions _options;
     private readonly ArrayBufferWriter<byte> _one = new();
     private Stream _store = new MemoryStream();
-    private bool _onDisk;
+    private readonly string _directory;
+    private bool _moved;
 
-    public ChainSpool(JsonTypeInfo<ChainReport> type, JsonWriterOptions options)
+    /// <param name="directory">Where the temporary file goes (default: the system's temporary directory).</param>
+    public ChainSpool(JsonTypeInfo<ChainReport> type, JsonWriterOptions options, string? directory = null)
     {
+        _directory = directory ?? Path.GetTempPath();
         _type = type;
         _options = options with { Indented = false };
     }
@@ -39,15 +42,9 @@ internal sealed class ChainSpool : IDisposable
             JsonSerializer.Serialize(writer, chain, _type);
         }
 
-        if (!_onDisk && _store.Length + _one.WrittenCount > MemoryLimit)
+        if (!_moved && _store.Length + _one.WrittenCount > MemoryLimit)
         {
-            var file = new FileStream(Path.Combine(Path.GetTempPath(), $"rdpprobe-chains-{Guid.NewGuid():N}.tmp"), FileMode.CreateNew,
-                FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose);
-            _store.Position = 0;
-            _store.CopyTo(file);
-            _store.Dispose();
-            _store = file;
-            _onDisk = true;
+            MoveToDisk();
         }
 
         Span<byte> length = stackalloc byte[4];
@@ -55,6 +52,30 @@ internal sealed class ChainSpool : IDisposable
         _store.Write(length);
         _store.Write(_one.WrittenSpan);
         Count++;
+    }
+
+    /// <summary>
+    /// Moves the spool to a temporary file. Where none can be made (a read-only or full temporary directory) the chains
+    /// stay in memory, as they did before there was a spool: the document is still written whole.
+    /// </summary>
+    private void MoveToDisk()
+    {
+        _moved = true;
+        FileStream file;
+        try
+        {
+            file = new FileStream(Path.Combine(_directory, $"rdpprobe-chains-{Guid.NewGuid():N}.tmp"), FileMode.CreateNew,
+                FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return;
+        }
+
+        _store.Position = 0;
+        _store.CopyTo(file);
+        _store.Dispose();
+        _store = file;
     }
 
     /// <summary>Writes <c>"name": [every chain, in the order added]</c> to <paramref name="writer"/>.</summary>

@@ -74,6 +74,32 @@ public sealed class ChainSpoolTests
     }
 
     [Fact]
+    public void Without_a_usable_temporary_directory_the_chains_stay_in_memory_and_are_all_written()
+    {
+        var real = RealChains();
+        var json = new StreamJson();
+        string missing = Path.Combine(Path.GetTempPath(), $"rdpprobe-no-such-dir-{Guid.NewGuid():N}");
+        using var spool = json.CreateChainSpool(missing);
+        for (int i = 0; i < 3000; i++)
+        {
+            spool.Add(real[0] with { Id = i + 1 });
+        }
+
+        Assert.False(Directory.Exists(missing));
+        using var buffer = new MemoryStream();
+        using (var writer = json.CreateWriter(buffer, indented: false))
+        {
+            writer.WriteStartObject();
+            spool.WriteArray(writer, "chains");
+            writer.WriteEndObject();
+        }
+
+        var chains = JsonDocument.Parse(buffer.ToArray()).RootElement.GetProperty("chains");
+        Assert.Equal(3000, chains.GetArrayLength());
+        Assert.Equal(3000, chains[2999].GetProperty("id").GetInt32());
+    }
+
+    [Fact]
     public void The_temporary_file_is_gone_when_the_spool_is_disposed()
     {
         var real = RealChains();
