@@ -25,13 +25,19 @@ public readonly record struct CaptureReadResult(CaptureReadStatus Status, string
 /// Reads .pcap/.pcapng files through libpcap (SharpPcap). The hot loop uses SharpPcap's
 /// <c>GetNextPacketPointers</c> (pcap_next_ex) and reads the record header and frame straight from libpcap's buffer:
 /// nothing is allocated per packet (no <c>PcapHeader</c>/<c>PosixTimeval</c>, no <c>RawCapture</c> copy).
+/// With read-ahead (<see cref="CaptureReadAhead"/>) libpcap runs on a thread of its own and the analyzer on the
+/// calling thread: the same frames in the same order, the file's reading off the analysis' critical path.
 /// </summary>
 internal static class CaptureFileReader
 {
     /// <summary>Per-record overhead in a pcap file (16-byte record header), for the progress estimate.</summary>
-    private const int RecordOverhead = 16;
+    internal const int RecordOverhead = 16;
 
-    public static CaptureReadResult Read(string path, CaptureAnalyzer analyzer, Action<long>? progress, CancellationToken cancellationToken)
+    /// <summary>Frames between two progress reports (and cancellation checks).</summary>
+    internal const int ProgressEveryFrames = 0x4000;
+
+    /// <param name="readAhead">Read the file on a second thread (<see cref="CaptureReadAhead"/>) while this one analyzes.</param>
+    public static CaptureReadResult Read(string path, CaptureAnalyzer analyzer, Action<long>? progress, CancellationToken cancellationToken, bool readAhead = false)
     {
         // Frame numbers and flows count per file (CaptureAnalyzer.BeginFile); a caller reading one file starts it here.
         if (!File.Exists(path))
@@ -64,67 +70,108 @@ internal static class CaptureFileReader
                 return new CaptureReadResult(CaptureReadStatus.Unreadable, $"{path}: link type {linkType} ({device.LinkType}) is not supported (Ethernet, Linux cooked SLL/SLL2, raw IP and BSD loopback are)", 0);
             }
 
-            // Microsecond unless the device was opened for nanoseconds (libpcap pcap_get_tstamp_precision): read once.
-            bool nanoseconds = device.TimestampResolution == TimestampResolution.Nanosecond;
-            long frames = 0;
-            long position = 24;
-            IntPtr header = IntPtr.Zero;
-            IntPtr data = IntPtr.Zero;
-            while (true)
+            if (readAhead)
             {
-                int status;
-                try
-                {
-                    // pcap_next_ex through SharpPcap: raw pointers into libpcap's buffer, valid until the next call.
-                    // GetNextPacket(out PacketCapture) would allocate a PcapHeader and a PosixTimeval per packet.
-                    status = device.GetNextPacketPointers(ref header, ref data);
-                }
-                catch (Exception e) when (e is PcapException or InvalidOperationException or IndexOutOfRangeException or ObjectDisposedException)
-                {
-                    return new CaptureReadResult(CaptureReadStatus.Damaged, $"{path}: capture damaged after frame {frames} ({OneLine(e.Message)}); results cover the frames before it", frames);
-                }
-
-                // pcap_next_ex(3PCAP): 1 = a packet, 0 = live-capture timeout, -1 = read error, -2 = end of savefile.
-                if (status == 1)
-                {
-                    var record = PcapRecordHeader.Read(header, nanoseconds);
-                    ReadOnlySpan<byte> frame;
-                    unsafe
-                    {
-                        frame = new ReadOnlySpan<byte>((void*)data, (int)record.CaptureLength);
-                    }
-
-                    analyzer.OnFrame(linkType, frame, (int)record.WireLength, record.TimestampMicros);
-                    frames++;
-                    position += frame.Length + RecordOverhead;
-                    if ((frames & 0x3FFF) == 0)
-                    {
-                        progress?.Invoke(position);
-                        cancellationToken.ThrowIfCancellationRequested();
-                    }
-
-                    continue;
-                }
-
-                if (status == -2)
-                {
-                    progress?.Invoke(position);
-                    return new CaptureReadResult(CaptureReadStatus.Ok, null, frames);
-                }
-
-                if (status == 0)
-                {
-                    continue;
-                }
-
-                string error = device.LastError;
-                return new CaptureReadResult(CaptureReadStatus.Damaged,
-                    $"{path}: capture damaged after frame {frames}{(string.IsNullOrWhiteSpace(error) ? "" : $" ({OneLine(error)})")}; results cover the frames before it", frames);
+                return CaptureReadAhead.Read(path, device, linkType, analyzer, progress, cancellationToken);
             }
+
+            var sink = new AnalyzerSink(analyzer, linkType, progress, cancellationToken);
+            return Pump(path, device, ref sink);
         }
     }
 
-    private static string OneLine(string text) => text.ReplaceLineEndings(" ").Trim();
+    /// <summary>Receives the records of <see cref="Pump"/> (a struct: the loop is compiled once per sink, no virtual call per packet).</summary>
+    internal interface IRecordSink
+    {
+        /// <summary>One record; <paramref name="frame"/> is valid only during the call (libpcap's buffer).</summary>
+        void OnRecord(in PcapRecordHeader record, ReadOnlySpan<byte> frame);
+
+        /// <summary>The end of the file, or the record it could not read (<paramref name="frames"/> were read before it).</summary>
+        void OnEnd(long frames);
+    }
+
+    /// <summary>
+    /// The read loop: every record of an open device handed to <paramref name="sink"/>, then the outcome (the end of the
+    /// file, or the frame after which it is damaged).
+    /// </summary>
+    internal static CaptureReadResult Pump<TSink>(string path, CaptureFileReaderDevice device, ref TSink sink)
+        where TSink : struct, IRecordSink
+    {
+        // Microsecond unless the device was opened for nanoseconds (libpcap pcap_get_tstamp_precision): read once.
+        bool nanoseconds = device.TimestampResolution == TimestampResolution.Nanosecond;
+        long frames = 0;
+        IntPtr header = IntPtr.Zero;
+        IntPtr data = IntPtr.Zero;
+        while (true)
+        {
+            int status;
+            try
+            {
+                // pcap_next_ex through SharpPcap: raw pointers into libpcap's buffer, valid until the next call.
+                // GetNextPacket(out PacketCapture) would allocate a PcapHeader and a PosixTimeval per packet.
+                status = device.GetNextPacketPointers(ref header, ref data);
+            }
+            catch (Exception e) when (e is PcapException or InvalidOperationException or IndexOutOfRangeException or ObjectDisposedException)
+            {
+                sink.OnEnd(frames);
+                return new CaptureReadResult(CaptureReadStatus.Damaged, $"{path}: capture damaged after frame {frames} ({OneLine(e.Message)}); results cover the frames before it", frames);
+            }
+
+            // pcap_next_ex(3PCAP): 1 = a packet, 0 = live-capture timeout, -1 = read error, -2 = end of savefile.
+            if (status == 1)
+            {
+                var record = PcapRecordHeader.Read(header, nanoseconds);
+                ReadOnlySpan<byte> frame;
+                unsafe
+                {
+                    frame = new ReadOnlySpan<byte>((void*)data, (int)record.CaptureLength);
+                }
+
+                sink.OnRecord(record, frame);
+                frames++;
+                continue;
+            }
+
+            if (status == -2)
+            {
+                sink.OnEnd(frames);
+                return new CaptureReadResult(CaptureReadStatus.Ok, null, frames);
+            }
+
+            if (status == 0)
+            {
+                continue;
+            }
+
+            string error = device.LastError;
+            sink.OnEnd(frames);
+            return new CaptureReadResult(CaptureReadStatus.Damaged,
+                $"{path}: capture damaged after frame {frames}{(string.IsNullOrWhiteSpace(error) ? "" : $" ({OneLine(error)})")}; results cover the frames before it", frames);
+        }
+    }
+
+    /// <summary>Records straight into the analyzer, with progress and cancellation every <see cref="ProgressEveryFrames"/> frames.</summary>
+    private struct AnalyzerSink(CaptureAnalyzer analyzer, int linkType, Action<long>? progress, CancellationToken cancellationToken) : IRecordSink
+    {
+        private long _frames;
+        private long _position = 24;
+
+        public void OnRecord(in PcapRecordHeader record, ReadOnlySpan<byte> frame)
+        {
+            analyzer.OnFrame(linkType, frame, (int)record.WireLength, record.TimestampMicros);
+            _frames++;
+            _position += frame.Length + RecordOverhead;
+            if ((_frames & (ProgressEveryFrames - 1)) == 0)
+            {
+                progress?.Invoke(_position);
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+        }
+
+        public readonly void OnEnd(long frames) => progress?.Invoke(_position);
+    }
+
+    internal static string OneLine(string text) => text.ReplaceLineEndings(" ").Trim();
 }
 
 /// <summary>
@@ -189,16 +236,17 @@ public static class CaptureFiles
 
     /// <summary>As <see cref="Analyze(IReadOnlyList{string}, AnalyzerOptions, Action{long, long}?, CancellationToken, Action{AnalyzedConnection, AnalyzerClock}?)"/>,
     /// each flow handed over unbuilt (<see cref="FinishedFlow"/>), for a caller that builds the findings on another thread.</summary>
+    /// <param name="readAhead">Read each file on a thread of its own while this one analyzes (<see cref="CaptureReadAhead"/>).</param>
     internal static Result Analyze(IReadOnlyList<string> files, AnalyzerOptions options, Action<long, long>? progress,
-        CancellationToken cancellationToken, Action<FinishedFlow, AnalyzerClock> onFlow)
+        CancellationToken cancellationToken, Action<FinishedFlow, AnalyzerClock> onFlow, bool readAhead = false)
     {
         CaptureAnalyzer? analyzer = null;
         analyzer = new CaptureAnalyzer(options, f => onFlow(f, analyzer!.Clock));
-        return Analyze(files, options, progress, cancellationToken, analyzer);
+        return Analyze(files, options, progress, cancellationToken, analyzer, readAhead);
     }
 
     private static Result Analyze(IReadOnlyList<string> files, AnalyzerOptions options, Action<long, long>? progress,
-        CancellationToken cancellationToken, CaptureAnalyzer analyzer)
+        CancellationToken cancellationToken, CaptureAnalyzer analyzer, bool readAhead = false)
     {
         long total = files.Sum(f => File.Exists(f) ? new FileInfo(f).Length : 0);
         long done = 0;
@@ -212,7 +260,7 @@ public static class CaptureFiles
             string file = files[index];
             analyzer.BeginFile(index);
             long before = done;
-            var result = CaptureFileReader.Read(file, analyzer, progress is null ? null : read => progress(before + read, total), cancellationToken);
+            var result = CaptureFileReader.Read(file, analyzer, progress is null ? null : read => progress(before + read, total), cancellationToken, readAhead);
             done += File.Exists(file) ? new FileInfo(file).Length : 0;
             if (result.Status == CaptureReadStatus.NoCaptureLibrary)
             {

@@ -125,12 +125,13 @@ public static class AnalysisStream
         CaptureFiles.Result run;
         if (parallel && Environment.ProcessorCount > 1)
         {
-            // Two stages on two cores: this thread reads and tracks flows; a writer thread turns each finished flow into
-            // its findings and report and hands it to the sinks, in the order the flows ended (one queue, one consumer).
-            // The findings of each flow are built there too: reading stays the reader's only work.
+            // Three stages on two cores: a reader thread runs libpcap (CaptureReadAhead); this thread decodes frames and
+            // tracks flows; a writer thread turns each finished flow into its findings and report and hands it to the
+            // sinks, in the order the flows ended (one queue, one consumer). The findings of each flow are built there
+            // too: tracking flows stays this thread's only work.
             var judgements = new JudgementMemo();
             using var writer = new OrderedWriter((flow, clock) => Write(flow.Build(judgements), clock));
-            run = CaptureFiles.Analyze(files, options, progress, cancellationToken, writer.Post);
+            run = CaptureFiles.Analyze(files, options, progress, cancellationToken, writer.Post, readAhead: true);
             writer.Complete();
         }
         else

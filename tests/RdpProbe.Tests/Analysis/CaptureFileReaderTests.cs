@@ -22,16 +22,19 @@ public sealed class CaptureFileReaderTests : IDisposable
     }
 
     [Theory]
-    [InlineData("ndpi", "rdp_over_tls.pcap")]
-    [InlineData("zeek", "rdp-to-ssl.pcap")]
-    [InlineData("ndpi", "rdp3.pcap")]
-    public void Pointer_reader_matches_SharpPcap_GetNextPacket(string set, string name)
+    [InlineData("ndpi", "rdp_over_tls.pcap", false)]
+    [InlineData("zeek", "rdp-to-ssl.pcap", false)]
+    [InlineData("ndpi", "rdp3.pcap", false)]
+    [InlineData("ndpi", "rdp_over_tls.pcap", true)]
+    [InlineData("zeek", "rdp-to-ssl.pcap", true)]
+    [InlineData("ndpi", "rdp3.pcap", true)]
+    public void Pointer_reader_matches_SharpPcap_GetNextPacket(string set, string name, bool readAhead)
     {
         string path = TestCaptures.Public(set, name);
         var (frames, bytes, first, last) = ReferenceRead(path);
 
         var analyzer = new CaptureAnalyzer(new AnalyzerOptions());
-        var result = CaptureFileReader.Read(path, analyzer, null, CancellationToken.None);
+        var result = CaptureFileReader.Read(path, analyzer, null, CancellationToken.None, readAhead);
 
         Assert.Equal(CaptureReadStatus.Ok, result.Status);
         Assert.Equal(frames, result.Frames);
@@ -66,6 +69,104 @@ public sealed class CaptureFileReaderTests : IDisposable
         Assert.Equal(1, analyzer.Frames);
         Assert.Equal(1514, analyzer.Bytes);
         Assert.Equal(1_700_000_000_123_456L, analyzer.FirstTimestamp);
+    }
+
+    [Fact]
+    public void Read_ahead_gives_the_analyzer_the_same_frames_across_many_batches()
+    {
+        // More bytes than all the batches hold at once (so the reader waits for the analysis and batches are reused),
+        // frames of every size up to libpcap's largest (262,144: a batch holds one with room to spare), timestamps and
+        // wire lengths kept.
+        var frames = new List<(long Micros, byte[] Frame, int Wire)>();
+        var random = new Random(11);
+        long total = 0;
+        for (int i = 0; total < 3L * CaptureReadAhead.Batches * CaptureReadAhead.BatchBytes; i++)
+        {
+            int length = i % 500 == 499 ? 262_144 - random.Next(0, 3) : random.Next(1, 1600);
+            var frame = new byte[length];
+            random.NextBytes(frame);
+            frames.Add((1_700_000_000_000_000L + (i * 1000L), frame, length + random.Next(0, 100)));
+            total += length;
+        }
+
+        string path = Path.Combine(Path.GetTempPath(), $"rdpprobe-ahead-{Guid.NewGuid():N}.pcap");
+        _temp.Add(path);
+        WritePcap(path, frames);
+
+        var direct = new CaptureAnalyzer(new AnalyzerOptions());
+        var directResult = CaptureFileReader.Read(path, direct, null, CancellationToken.None);
+        var ahead = new CaptureAnalyzer(new AnalyzerOptions());
+        long lastProgress = 0;
+        var aheadResult = CaptureFileReader.Read(path, ahead, p => lastProgress = p, CancellationToken.None, readAhead: true);
+
+        Assert.Equal(CaptureReadStatus.Ok, aheadResult.Status);
+        Assert.Equal(frames.Count, aheadResult.Frames);
+        Assert.Equal(directResult, aheadResult);
+        Assert.Equal(direct.Frames, ahead.Frames);
+        Assert.Equal(frames.Sum(f => (long)f.Wire), ahead.Bytes);
+        Assert.Equal(direct.FirstTimestamp, ahead.FirstTimestamp);
+        Assert.Equal(frames[^1].Micros, ahead.LastTimestamp);
+        Assert.Equal(new FileInfo(path).Length, lastProgress);
+    }
+
+    [Theory]
+    [InlineData(777)]
+    [InlineData(3001)]
+    public void Read_ahead_reports_damage_after_the_same_frame(int length)
+    {
+        byte[] whole = File.ReadAllBytes(TestCaptures.Public("ndpi", "rdp_over_tls.pcap"));
+        string path = Path.Combine(Path.GetTempPath(), $"rdpprobe-ahead-{Guid.NewGuid():N}.pcap");
+        _temp.Add(path);
+        File.WriteAllBytes(path, whole[..length]);
+
+        var direct = CaptureFileReader.Read(path, new CaptureAnalyzer(new AnalyzerOptions()), null, CancellationToken.None);
+        var ahead = new CaptureAnalyzer(new AnalyzerOptions());
+        var result = CaptureFileReader.Read(path, ahead, null, CancellationToken.None, readAhead: true);
+
+        Assert.Equal(CaptureReadStatus.Damaged, result.Status);
+        Assert.Equal(direct, result);
+        Assert.Equal(result.Frames, ahead.Frames);
+    }
+
+    [Fact]
+    public void Read_ahead_stops_its_reader_when_the_analysis_fails_or_is_cancelled()
+    {
+        // A consumer of finished flows that throws (a closed pipe, a full disk) ends the read with its exception, and
+        // cancellation with OperationCanceledException: the reader thread is stopped in both cases, nothing hangs.
+        // Three connections; with room for one live flow the second evicts the first, whose report goes to the consumer.
+        string path = Path.Combine(TestCaptures.Root, "captures", "lab", "xfreerdp-fallback-rdp-security.pcap");
+        var failing = new CaptureAnalyzer(new AnalyzerOptions { Ports = [3388, 3389, 3390, 3391, 3397, 13392], MaxLiveFlows = 1 }, (FinishedFlow _) => throw new IOException("disk full"));
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var thrown = Assert.Throws<IOException>(() => CaptureFileReader.Read(path, failing, null, CancellationToken.None, readAhead: true));
+        Assert.Equal("disk full", thrown.Message);
+
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+        Assert.ThrowsAny<OperationCanceledException>(() =>
+            CaptureFileReader.Read(path, new CaptureAnalyzer(new AnalyzerOptions()), null, cancelled.Token, readAhead: true));
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(30));
+    }
+
+    private static void WritePcap(string path, List<(long Micros, byte[] Frame, int Wire)> frames)
+    {
+        using var stream = new BufferedStream(File.Create(path));
+        var header = new byte[24];
+        BinaryPrimitives.WriteUInt32LittleEndian(header, 0xA1B2C3D4);
+        BinaryPrimitives.WriteUInt16LittleEndian(header.AsSpan(4), 2);
+        BinaryPrimitives.WriteUInt16LittleEndian(header.AsSpan(6), 4);
+        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(16), 262144);
+        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(20), 1);
+        stream.Write(header);
+        var record = new byte[16];
+        foreach (var (micros, frame, wire) in frames)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(record, (uint)(micros / 1_000_000));
+            BinaryPrimitives.WriteUInt32LittleEndian(record.AsSpan(4), (uint)(micros % 1_000_000));
+            BinaryPrimitives.WriteUInt32LittleEndian(record.AsSpan(8), (uint)frame.Length);
+            BinaryPrimitives.WriteUInt32LittleEndian(record.AsSpan(12), (uint)wire);
+            stream.Write(record);
+            stream.Write(frame);
+        }
     }
 
     [Theory]
