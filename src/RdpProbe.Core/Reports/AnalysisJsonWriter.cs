@@ -10,17 +10,21 @@ namespace RdpProbe.Reports;
 /// are written by the source-generated metadata of the "rdpprobe.analysis/1" records (so a key added to those records
 /// appears here too), with two changes: a connection's verdict carries the id of its prose instead of the prose, and
 /// the attempt-chain keys (<c>chainId</c>, <c>attemptIndex</c>, <c>supersededByFallback</c>), which are not known when
-/// a connection is written, are left out: <c>chains[]</c> at the end says which connections each chain holds.
+/// a connection is written, are left out: <c>chains[]</c> at the end says which connections each chain holds; and its
+/// client-compatibility table (seven profiles' verdicts, the same prose for every alike connection) is written once per
+/// distinct table and referenced by <c>compatibilityId</c> (<see cref="CompatibilityTables"/>).
 /// </summary>
 internal sealed class StreamJson
 {
     private static readonly HashSet<string> ChainKeys = new(StringComparer.Ordinal) { "chainId", "attemptIndex", "supersededByFallback" };
 
+    private readonly CompatibilityTables _compatibility;
+
     public StreamJson()
     {
         var options = new JsonSerializerOptions
         {
-            TypeInfoResolver = JsonReportContext.Default.WithAddedModifier(LeaveOutChainKeys),
+            TypeInfoResolver = JsonReportContext.Default.WithAddedModifier(ShapeConnection),
             PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
             DefaultIgnoreCondition = JsonIgnoreCondition.Never,
             Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
@@ -34,6 +38,8 @@ internal sealed class StreamJson
         Fragments = (JsonTypeInfo<FragmentReport>)options.GetTypeInfo(typeof(FragmentReport));
         Tool = (JsonTypeInfo<ToolInfo>)options.GetTypeInfo(typeof(ToolInfo));
         Strings = (JsonTypeInfo<IReadOnlyList<string>>)options.GetTypeInfo(typeof(IReadOnlyList<string>));
+        Profiles = (JsonTypeInfo<IReadOnlyList<ClientVerdictReport>>)options.GetTypeInfo(typeof(IReadOnlyList<ClientVerdictReport>));
+        _compatibility = new CompatibilityTables(Profiles);
     }
 
     public JavaScriptEncoder? Encoder { get; }
@@ -52,8 +58,19 @@ internal sealed class StreamJson
 
     public JsonTypeInfo<IReadOnlyList<string>> Strings { get; }
 
+    public JsonTypeInfo<IReadOnlyList<ClientVerdictReport>> Profiles { get; }
+
     /// <summary>The verdict id of the connection being written (null: its prose goes with it).</summary>
     public int? CurrentVerdictId { get; set; }
+
+    /// <summary>The compatibility table id of the connection being written (null: none, or written with it).</summary>
+    private int? CurrentCompatibilityId { get; set; }
+
+    /// <summary>The connection being written carries its compatibility table itself (the table of tables is full).</summary>
+    private bool CurrentCompatibilityInline { get; set; }
+
+    /// <summary>Every distinct compatibility table given an id so far, in the order of the ids.</summary>
+    public IReadOnlyList<CompatibilityTable> CompatibilityTables => _compatibility.All;
 
     public Utf8JsonWriter CreateWriter(Stream stream, bool indented) => new(stream, WriterOptions(indented));
 
@@ -62,10 +79,28 @@ internal sealed class StreamJson
     /// <summary>A spool for the chains of one document (<see cref="ChainSpool"/>).</summary>
     public ChainSpool CreateChainSpool(string? directory = null) => new(Chain, WriterOptions(indented: false), directory);
 
-    public void WriteConnection(Utf8JsonWriter writer, ConnectionReport connection, int? verdictId)
+    /// <summary>
+    /// Settles the ids a connection is written with (<see cref="WriteConnection"/>); returns its compatibility table when
+    /// this is the first connection with it (the JSON Lines write it on a line of its own before the connection).
+    /// </summary>
+    public CompatibilityTable? Prepare(ConnectionReport connection, int? verdictId)
     {
         CurrentVerdictId = verdictId;
-        JsonSerializer.Serialize(writer, connection, Connection);
+        var (id, fresh) = _compatibility.Lookup(connection.Compatibility);
+        CurrentCompatibilityId = id;
+        CurrentCompatibilityInline = id is null && connection.Compatibility.Count > 0;
+        return fresh;
+    }
+
+    /// <summary>The connection as <see cref="Prepare"/> settled it.</summary>
+    public void WriteConnection(Utf8JsonWriter writer, ConnectionReport connection) => JsonSerializer.Serialize(writer, connection, Connection);
+
+    /// <summary>The keys of one compatibility table: <c>id</c>, <c>profiles</c>.</summary>
+    public void WriteCompatibilityTable(Utf8JsonWriter writer, CompatibilityTable table)
+    {
+        writer.WriteNumber("id", table.Id);
+        writer.WritePropertyName("profiles");
+        JsonSerializer.Serialize(writer, table.Profiles, Profiles);
     }
 
     public static void WriteProse(Utf8JsonWriter writer, VerdictProse prose)
@@ -122,7 +157,9 @@ internal sealed class StreamJson
         JsonSerializer.Serialize(writer, ToolInfo.Current, Tool);
     }
 
-    private static void LeaveOutChainKeys(JsonTypeInfo info)
+    /// <summary>A connection's keys in the streamed forms: no chain keys; <c>compatibilityId</c> where <c>compatibility</c> was,
+    /// <c>compatibility</c> itself only when the connection carries its table.</summary>
+    private void ShapeConnection(JsonTypeInfo info)
     {
         if (info.Type != typeof(ConnectionReport))
         {
@@ -134,6 +171,26 @@ internal sealed class StreamJson
             if (ChainKeys.Contains(info.Properties[i].Name))
             {
                 info.Properties.RemoveAt(i);
+            }
+        }
+
+        for (int i = 0; i < info.Properties.Count; i++)
+        {
+            if (info.Properties[i].Name == "compatibility")
+            {
+                info.Properties[i].ShouldSerialize = (_, _) => CurrentCompatibilityInline;
+                // The metadata API the source generator itself uses (JsonTypeInfo.CreateJsonPropertyInfo is not AOT-safe).
+                var id = JsonMetadataServices.CreatePropertyInfo(info.Options, new JsonPropertyInfoValues<int?>
+                {
+                    IsProperty = true,
+                    IsPublic = true,
+                    DeclaringType = typeof(ConnectionReport),
+                    PropertyName = "CompatibilityId",
+                    JsonPropertyName = "compatibilityId",
+                    Getter = _ => CurrentCompatibilityId,
+                });
+                info.Properties.Insert(i, id);
+                break;
             }
         }
     }
@@ -217,7 +274,8 @@ public sealed class AnalysisJsonWriter : IAnalysisSink, IDisposable
 
     public void Connection(int index, ConnectionReport connection, int? verdictId, VerdictProse? newVerdict)
     {
-        _json.WriteConnection(_writer, connection, verdictId);
+        _json.Prepare(connection, verdictId);
+        _json.WriteConnection(_writer, connection);
         MaybeFlush();
     }
 
@@ -230,6 +288,15 @@ public sealed class AnalysisJsonWriter : IAnalysisSink, IDisposable
         {
             _writer.WriteStartObject();
             StreamJson.WriteProse(_writer, prose);
+            _writer.WriteEndObject();
+        }
+
+        _writer.WriteEndArray();
+        _writer.WriteStartArray("compatibilityTables");
+        foreach (var table in _json.CompatibilityTables)
+        {
+            _writer.WriteStartObject();
+            _json.WriteCompatibilityTable(_writer, table);
             _writer.WriteEndObject();
         }
 
@@ -303,12 +370,21 @@ public sealed class AnalysisJsonLinesWriter : IAnalysisSink, IDisposable
             EndLine();
         }
 
+        if (_json.Prepare(connection, verdictId) is { } table)
+        {
+            _writer.WriteStartObject();
+            _writer.WriteString("type", "compatibility");
+            _json.WriteCompatibilityTable(_writer, table);
+            _writer.WriteEndObject();
+            EndLine();
+        }
+
         // {"type":"connection","index":N,"connection":{...}}: the object is the one the document's connections[] holds.
         _writer.WriteStartObject();
         _writer.WriteString("type", "connection");
         _writer.WriteNumber("index", index);
         _writer.WritePropertyName("connection");
-        _json.WriteConnection(_writer, connection, verdictId);
+        _json.WriteConnection(_writer, connection);
         _writer.WriteEndObject();
         EndLine();
         MaybeFlush();

@@ -165,13 +165,13 @@ public sealed class AnalyzeCommandTests
     }
 
     [Fact]
-    public void Jsonl_prints_a_start_line_one_line_per_connection_and_a_summary_line()
+    public void Jsonl_prints_a_start_line_the_tables_one_line_per_connection_and_a_summary_line()
     {
         var (exit, output, _) = Run(TestCaptures.Public("ndpi", "rdp_over_tls.pcap"), "--jsonl");
         Assert.Equal(ExitCodes.ConnectionFailed, exit);
         var lines = output.TrimEnd('\n').Split('\n');
         var types = lines.Select(l => JsonDocument.Parse(l).RootElement.GetProperty("type").GetString()!).ToArray();
-        Assert.Equal<string>(["start", "verdict", "connection", "summary"], types);
+        Assert.Equal<string>(["start", "verdict", "compatibility", "connection", "summary"], types);
         foreach (var line in lines)
         {
             JsonReports.ReportSchemas.AssertValid(JsonReports.ReportSchemas.AnalysisLines, line);

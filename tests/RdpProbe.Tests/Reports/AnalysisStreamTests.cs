@@ -79,6 +79,7 @@ public sealed class AnalysisStreamTests
         var root = JsonNode.Parse(json)!;
         Assert.Equal(AnalysisStream.SchemaName, root["schema"]!.GetValue<string>());
         var verdicts = root["verdicts"]!.AsArray().ToDictionary(v => v!["id"]!.GetValue<int>(), v => v!);
+        var tables = root["compatibilityTables"]!.AsArray().ToDictionary(v => v!["id"]!.GetValue<int>(), v => v!);
         var connections = root["connections"]!.AsArray();
         Assert.Equal(whole.Connections.Count, connections.Count);
         Assert.Equal(whole.Connections.Count, root["connectionCount"]!.GetValue<int>());
@@ -96,7 +97,23 @@ public sealed class AnalysisStreamTests
             Assert.Equal(expected.Verdict.Remedies, prose["remedies"]!.AsArray().Select(x => x!.GetValue<string>()));
             Assert.Null(c["verdict"]!["summary"]);
             Assert.Null(c["chainId"]);
+
+            // The compatibility table by id: the table named is, word for word, the one the whole report gives.
+            Assert.Null(c["compatibility"]);
+            string expectedTable = JsonSerializer.Serialize(expected.Compatibility, JsonReportContext.Relaxed.IReadOnlyListClientVerdictReport);
+            if (expected.Compatibility.Count == 0)
+            {
+                Assert.Null(c["compatibilityId"]);
+            }
+            else
+            {
+                var table = tables[c["compatibilityId"]!.GetValue<int>()];
+                Assert.Equal(JsonNode.Parse(expectedTable)!.ToJsonString(), table["profiles"]!.ToJsonString());
+            }
         }
+
+        Assert.Equal(tables.Count, tables.Values.Select(t => t["profiles"]!.ToJsonString()).Distinct().Count());
+        Assert.Equal(tables.Count, connections.Select(c => c!["compatibilityId"]?.GetValue<int>()).OfType<int>().Distinct().Count());
 
         Assert.Equal(whole.Connections.Count, result.Summary!.Connections);
     }
@@ -112,21 +129,30 @@ public sealed class AnalysisStreamTests
         lines = lines[..^1];
         Assert.True(lines.Length >= 2);
         var seen = new HashSet<int>();
+        var tables = new HashSet<int>();
         int connections = 0;
         for (int i = 0; i < lines.Length; i++)
         {
             ReportSchemas.AssertValid(ReportSchemas.AnalysisLines, lines[i]);
             var line = JsonNode.Parse(lines[i])!;
             string type = line["type"]!.GetValue<string>();
-            Assert.Equal(i == 0 ? "start" : i == lines.Length - 1 ? "summary" : type is "verdict" or "connection" ? type : "?", type);
+            Assert.Equal(i == 0 ? "start" : i == lines.Length - 1 ? "summary" : type is "verdict" or "compatibility" or "connection" ? type : "?", type);
             if (type == "verdict")
             {
                 Assert.True(seen.Add(line["id"]!.GetValue<int>()), "a verdict text was written twice");
+            }
+            else if (type == "compatibility")
+            {
+                Assert.True(tables.Add(line["id"]!.GetValue<int>()), "a compatibility table was written twice");
             }
             else if (type == "connection")
             {
                 Assert.Equal(connections++, line["index"]!.GetValue<int>());
                 Assert.Contains(line["connection"]!["verdict"]!["id"]!.GetValue<int>(), seen);
+                if (line["connection"]!["clientVerdict"] is not null)
+                {
+                    Assert.Contains(line["connection"]!["compatibilityId"]!.GetValue<int>(), tables);
+                }
             }
         }
 
