@@ -3,8 +3,11 @@ using RdpProbe.Protocol;
 
 namespace RdpProbe.Analysis;
 
-/// <summary>A run of TLS application-data records from one side, with no record from the other side in between.</summary>
-internal sealed class Flight(bool fromClient, int index, int firstFrame)
+/// <summary>
+/// A run of TLS application-data records from one side, with no record from the other side in between. A value kept
+/// in the conversation's list (no object per flight: a handshake has a dozen or more of them).
+/// </summary>
+internal struct Flight(bool fromClient, int index, int firstFrame)
 {
     public bool FromClient { get; } = fromClient;
     public int Index { get; } = index;
@@ -120,39 +123,41 @@ internal sealed partial class RdpConversation
         }
 
         bool newFlight = FlightCount == 0 || _lastFlightFromClient != fromClient;
-        Flight? flight = Flights.Count > 0 ? Flights[^1] : null;
         if (newFlight)
         {
             FlightCount++;
             _lastFlightFromClient = fromClient;
-            flight = new Flight(fromClient, FlightCount - 1, firstFrame) { FirstRecordLength = length, PlaintextEstimate = PlaintextEstimate(length) };
-            if (Flights.Count < MaxRecordedFlights)
+            _flight = new Flight(fromClient, FlightCount - 1, firstFrame) { FirstRecordLength = length, PlaintextEstimate = PlaintextEstimate(length) };
+            _flightRecorded = Flights.Count < MaxRecordedFlights;
+            if (_flightRecorded)
             {
-                Flights.Add(flight);
+                Flights.Add(_flight);
             }
         }
 
+        // The flight being added to (the latest one, recorded or only counted); the list's copy is kept in step.
         int n = FlightCount - 1;
-        int recordInFlight = 0;
-        if (flight is not null && flight.Index == n)
+        int recordInFlight = _flight.Records;
+        _flight.Records++;
+        _flight.Bytes += length;
+        _flight.LastFrame = lastFrame;
+
+        var (phase, label) = Classify(n, recordInFlight, fromClient, length, _flight);
+        if (recordInFlight == 0)
         {
-            recordInFlight = flight.Records;
-            flight.Records++;
-            flight.Bytes += length;
-            flight.LastFrame = lastFrame;
+            _flight.Label = label;
         }
 
-        var (phase, label) = Classify(n, recordInFlight, fromClient, length, flight);
-        if (flight is not null && flight.Index == n && recordInFlight == 0)
+        if (_flightRecorded)
         {
-            flight.Label = label;
+            Flights[^1] = _flight;
         }
 
         Enter(phase, firstFrame, inferred: true);
         Touch(phase, lastFrame);
     }
 
-    private (Phase Phase, string Label) Classify(int n, int recordInFlight, bool fromClient, int length, Flight? flight)
+    private (Phase Phase, string Label) Classify(int n, int recordInFlight, bool fromClient, int length, in Flight flight)
     {
         int sessionBase;
         if (ExpectsCredssp)
@@ -222,7 +227,7 @@ internal sealed partial class RdpConversation
 
         // After MCS Connect: channel joins and the other small steps, then the server's Demand Active and the
         // first screen updates, which are larger. Only the shape is visible, so this is a coarse, inferred split.
-        if (n >= sessionBase + 10 || (!fromClient && flight is { Bytes: > 2000 } && n >= sessionBase + 2))
+        if (n >= sessionBase + 10 || (!fromClient && flight.Bytes > 2000 && n >= sessionBase + 2))
         {
             return (Phase.Capabilities, "session");
         }

@@ -89,6 +89,10 @@ internal sealed partial class RdpConversation
     public List<Flight> Flights { get; } = [];
     public int FlightCount { get; private set; }
     private bool _lastFlightFromClient;
+
+    /// <summary>The latest flight (valid once <see cref="FlightCount"/> &gt; 0); <see cref="Flights"/> holds a copy when it is one of the first <c>MaxRecordedFlights</c>.</summary>
+    private Flight _flight;
+    private bool _flightRecorded;
     private bool _client13FinishedSeen;
 
     // Standard RDP Security.
