@@ -180,7 +180,7 @@ internal sealed partial class CaptureAnalyzer
         {
             credssp = new CredsspFindings(
                 c.Rdp.LastCredsspRound ?? "negotiate",
-                c.Rdp.Flights.ConvertAll(f => new FlightFinding(f.FromClient, f.Label, f.Records, f.Bytes, f.FirstRecordLength, f.PlaintextEstimate, f.FirstFrame, f.LastFrame)),
+                FlightFindings(c.Rdp.Flights),
                 c.Rdp.ErrorSizedAnswer,
                 c.Rdp.EarlyAuthPlaintext,
                 true);
@@ -230,6 +230,18 @@ internal sealed partial class CaptureAnalyzer
             EndMicros = c.LastTimestamp,
         };
         return WithJudgement(connection, judgements);
+    }
+
+    private static FlightFinding[] FlightFindings(IReadOnlyList<Flight> flights)
+    {
+        var findings = new FlightFinding[flights.Count];
+        for (int i = 0; i < findings.Length; i++)
+        {
+            var f = flights[i];
+            findings[i] = new FlightFinding(f.FromClient, f.Label, f.Records, f.Bytes, f.FirstRecordLength, f.PlaintextEstimate, f.FirstFrame, f.LastFrame);
+        }
+
+        return findings;
     }
 
     /// <summary>

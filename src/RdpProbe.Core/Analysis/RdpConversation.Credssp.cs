@@ -128,10 +128,11 @@ internal sealed partial class RdpConversation
             FlightCount++;
             _lastFlightFromClient = fromClient;
             _flight = new Flight(fromClient, FlightCount - 1, firstFrame) { FirstRecordLength = length, PlaintextEstimate = PlaintextEstimate(length) };
-            _flightRecorded = Flights.Count < MaxRecordedFlights;
+            _flights ??= new List<Flight>(MaxRecordedFlights);
+            _flightRecorded = _flights.Count < MaxRecordedFlights;
             if (_flightRecorded)
             {
-                Flights.Add(_flight);
+                _flights.Add(_flight);
             }
         }
 
@@ -150,7 +151,7 @@ internal sealed partial class RdpConversation
 
         if (_flightRecorded)
         {
-            Flights[^1] = _flight;
+            _flights![^1] = _flight;
         }
 
         Enter(phase, firstFrame, inferred: true);

@@ -86,7 +86,11 @@ internal sealed partial class RdpConversation
     public bool Tls13 => ServerHello?.Version >= 0x0304;
 
     // Flights after the TLS handshake.
-    public List<Flight> Flights { get; } = [];
+    /// <summary>The first flights after the TLS handshake (<c>MaxRecordedFlights</c>); empty until the first one.</summary>
+    public IReadOnlyList<Flight> Flights => (IReadOnlyList<Flight>?)_flights ?? [];
+
+    /// <summary>Made at the first flight, with room for all that are recorded (one array per connection).</summary>
+    private List<Flight>? _flights;
     public int FlightCount { get; private set; }
     private bool _lastFlightFromClient;
 
