@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Collections.Concurrent;
 using SharpPcap.LibPcap;
 
 namespace RdpProbe.Analysis;
@@ -27,8 +26,8 @@ internal static class CaptureReadAhead
         Action<long>? progress, CancellationToken cancellationToken)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        using var full = new BlockingCollection<Batch>(Batches + 1);
-        using var free = new BlockingCollection<Batch>(Batches);
+        var full = new HandOff<Batch>(Batches + 1);
+        var free = new HandOff<Batch>(Batches);
         for (int i = 0; i < Batches; i++)
         {
             free.Add(new Batch(BatchBytes));
@@ -53,7 +52,7 @@ internal static class CaptureReadAhead
             }
             finally
             {
-                full.CompleteAdding();
+                full.Complete();
             }
         })
         {
@@ -66,7 +65,7 @@ internal static class CaptureReadAhead
         {
             long frames = 0;
             long position = 24;
-            foreach (var batch in full.GetConsumingEnumerable(cancellationToken))
+            while (full.TryTake(out var batch, cancellationToken))
             {
                 var data = batch.Data.AsSpan(0, batch.Length);
                 while (data.Length > 0)
@@ -88,7 +87,7 @@ internal static class CaptureReadAhead
                 if (batch.Data.Length == BatchBytes)
                 {
                     batch.Length = 0;
-                    free.Add(batch, CancellationToken.None);
+                    free.Add(batch);
                 }
             }
 
@@ -119,7 +118,7 @@ internal static class CaptureReadAhead
     }
 
     /// <summary>The reader thread's side: records copied into the current batch, full batches handed over in order.</summary>
-    private struct BatchSink(BlockingCollection<Batch> full, BlockingCollection<Batch> free, CancellationToken stop) : CaptureFileReader.IRecordSink
+    private struct BatchSink(HandOff<Batch> full, HandOff<Batch> free, CancellationToken stop) : CaptureFileReader.IRecordSink
     {
         private Batch? _current;
 
@@ -129,7 +128,7 @@ internal static class CaptureReadAhead
             if (_current is null || _current.Data.Length - _current.Length < need)
             {
                 Hand();
-                _current = need <= BatchBytes ? free.Take(stop) : new Batch(need);
+                _current = need > BatchBytes ? new Batch(need) : free.TryTake(out var batch, stop) ? batch : throw new OperationCanceledException(stop);
             }
 
             var target = _current.Data.AsSpan(_current.Length, need);

@@ -172,7 +172,10 @@ public static class AnalysisStream
     private sealed class OrderedWriter : IDisposable
     {
         private const int Capacity = 1024;
-        private readonly System.Collections.Concurrent.BlockingCollection<(FinishedFlow Flow, AnalyzerClock Clock)> _queue = new(Capacity);
+
+        /// <summary>Finished flows handed to the writer per wake-up (a straggler waits at most <see cref="HandOff{T}.StragglerWaitMs"/>).</summary>
+        private const int WakeBatch = 32;
+        private readonly HandOff<(FinishedFlow Flow, AnalyzerClock Clock)> _queue = new(Capacity, WakeBatch);
         private readonly Thread _thread;
         private System.Runtime.ExceptionServices.ExceptionDispatchInfo? _failure;
 
@@ -182,15 +185,15 @@ public static class AnalysisStream
             {
                 try
                 {
-                    foreach (var (c, clock) in _queue.GetConsumingEnumerable())
+                    while (_queue.TryTake(out var next))
                     {
-                        write(c, clock);
+                        write(next.Flow, next.Clock);
                     }
                 }
                 catch (Exception e)
                 {
                     _failure = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e);
-                    _queue.CompleteAdding();
+                    _queue.Complete();
                 }
             })
             {
@@ -215,24 +218,15 @@ public static class AnalysisStream
 
         public void Complete()
         {
-            if (!_queue.IsAddingCompleted)
-            {
-                _queue.CompleteAdding();
-            }
-
+            _queue.Complete();
             _thread.Join();
             _failure?.Throw();
         }
 
         public void Dispose()
         {
-            if (!_queue.IsAddingCompleted)
-            {
-                _queue.CompleteAdding();
-            }
-
+            _queue.Complete();
             _thread.Join();
-            _queue.Dispose();
         }
     }
 
