@@ -6,32 +6,32 @@ using System.Text.Json.Serialization.Metadata;
 namespace RdpProbe.Reports;
 
 /// <summary>
-/// The serializer settings of the streamed analysis documents. Connections, chains, RDP-UDP flows and ICMP messages
-/// are written by the source-generated metadata of the "rdpprobe.analysis/1" records (so a key added to those records
-/// appears here too), with two changes: a connection's verdict carries the id of its prose instead of the prose, and
-/// the attempt-chain keys (<c>chainId</c>, <c>attemptIndex</c>, <c>supersededByFallback</c>), which are not known when
-/// a connection is written, are left out: <c>chains[]</c> at the end says which connections each chain holds; and its
-/// client-compatibility table (seven profiles' verdicts, the same prose for every alike connection) is written once per
-/// distinct table and referenced by <c>compatibilityId</c> (<see cref="CompatibilityTables"/>).
+/// The serializer settings of the streamed analysis documents. Chains, RDP-UDP flows and ICMP messages are written by
+/// the source-generated metadata of the "rdpprobe.analysis/1" records; a connection is written as a
+/// <see cref="StreamedConnection"/> (the keys of /1's connection, held to them by a test, with three changes: the verdict
+/// carries the id of its prose instead of the prose; the client-compatibility table, the same words for every alike
+/// connection, is written once per distinct table and referenced by <c>compatibilityId</c>
+/// (<see cref="CompatibilityTables"/>); the attempt-chain keys (<c>chainId</c>, <c>attemptIndex</c>,
+/// <c>supersededByFallback</c>), not known when a connection is written, are left out: <c>chains[]</c> at the end says
+/// which connections each chain holds).
 /// </summary>
 internal sealed class StreamJson
 {
-    private static readonly HashSet<string> ChainKeys = new(StringComparer.Ordinal) { "chainId", "attemptIndex", "supersededByFallback" };
-
     private readonly CompatibilityTables _compatibility;
 
     public StreamJson()
     {
         var options = new JsonSerializerOptions
         {
-            TypeInfoResolver = JsonReportContext.Default.WithAddedModifier(ShapeConnection),
+            TypeInfoResolver = JsonReportContext.Default,
             PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
             DefaultIgnoreCondition = JsonIgnoreCondition.Never,
             Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         };
-        options.Converters.Add(new VerdictRefConverter(this));
         Encoder = options.Encoder;
-        Connection = (JsonTypeInfo<ConnectionReport>)options.GetTypeInfo(typeof(ConnectionReport));
+        // The generated options as they are (no encoder: escaping is the writer's, CreateWriter), so that the fast path
+        // applies; a converter, a modifier or other options would send serialization back to the metadata path.
+        Connection = StreamedConnectionContext.Default.StreamedConnection;
         Chain = (JsonTypeInfo<ChainReport>)options.GetTypeInfo(typeof(ChainReport));
         Udp = (JsonTypeInfo<IReadOnlyList<UdpFlowReport>>)options.GetTypeInfo(typeof(IReadOnlyList<UdpFlowReport>));
         Icmp = (JsonTypeInfo<IReadOnlyList<IcmpReport>>)options.GetTypeInfo(typeof(IReadOnlyList<IcmpReport>));
@@ -44,7 +44,7 @@ internal sealed class StreamJson
 
     public JavaScriptEncoder? Encoder { get; }
 
-    public JsonTypeInfo<ConnectionReport> Connection { get; }
+    public JsonTypeInfo<StreamedConnection> Connection { get; }
 
     public JsonTypeInfo<ChainReport> Chain { get; }
 
@@ -60,14 +60,6 @@ internal sealed class StreamJson
 
     public JsonTypeInfo<IReadOnlyList<ClientVerdictReport>> Profiles { get; }
 
-    /// <summary>The verdict id of the connection being written (null: its prose goes with it).</summary>
-    public int? CurrentVerdictId { get; set; }
-
-    /// <summary>The compatibility table id of the connection being written (null: none, or written with it).</summary>
-    private int? CurrentCompatibilityId { get; set; }
-
-    /// <summary>The connection being written carries its compatibility table itself (the table of tables is full).</summary>
-    private bool CurrentCompatibilityInline { get; set; }
 
     /// <summary>Every distinct compatibility table given an id so far, in the order of the ids.</summary>
     public IReadOnlyList<CompatibilityTable> CompatibilityTables => _compatibility.All;
@@ -80,20 +72,17 @@ internal sealed class StreamJson
     public ChainSpool CreateChainSpool(string? directory = null) => new(Chain, WriterOptions(indented: false), directory);
 
     /// <summary>
-    /// Settles the ids a connection is written with (<see cref="WriteConnection"/>); returns its compatibility table when
-    /// this is the first connection with it (the JSON Lines write it on a line of its own before the connection).
+    /// The connection as the streamed forms write it, its ids settled; with the compatibility table when this is the
+    /// first connection with it (the JSON Lines write it on a line of its own before the connection).
     /// </summary>
-    public CompatibilityTable? Prepare(ConnectionReport connection, int? verdictId)
+    public (StreamedConnection Connection, CompatibilityTable? NewTable) Prepare(ConnectionReport connection, int? verdictId)
     {
-        CurrentVerdictId = verdictId;
         var (id, fresh) = _compatibility.Lookup(connection.Compatibility);
-        CurrentCompatibilityId = id;
-        CurrentCompatibilityInline = id is null && connection.Compatibility.Count > 0;
-        return fresh;
+        bool inline = id is null && connection.Compatibility.Count > 0;
+        return (StreamedConnection.From(connection, verdictId, id, inline), fresh);
     }
 
-    /// <summary>The connection as <see cref="Prepare"/> settled it.</summary>
-    public void WriteConnection(Utf8JsonWriter writer, ConnectionReport connection) => JsonSerializer.Serialize(writer, connection, Connection);
+    public void WriteConnection(Utf8JsonWriter writer, StreamedConnection connection) => JsonSerializer.Serialize(writer, connection, Connection);
 
     /// <summary>The keys of one compatibility table: <c>id</c>, <c>profiles</c>.</summary>
     public void WriteCompatibilityTable(Utf8JsonWriter writer, CompatibilityTable table)
@@ -156,82 +145,6 @@ internal sealed class StreamJson
         writer.WritePropertyName("tool");
         JsonSerializer.Serialize(writer, ToolInfo.Current, Tool);
     }
-
-    /// <summary>A connection's keys in the streamed forms: no chain keys; <c>compatibilityId</c> where <c>compatibility</c> was,
-    /// <c>compatibility</c> itself only when the connection carries its table.</summary>
-    private void ShapeConnection(JsonTypeInfo info)
-    {
-        if (info.Type != typeof(ConnectionReport))
-        {
-            return;
-        }
-
-        for (int i = info.Properties.Count - 1; i >= 0; i--)
-        {
-            if (ChainKeys.Contains(info.Properties[i].Name))
-            {
-                info.Properties.RemoveAt(i);
-            }
-        }
-
-        for (int i = 0; i < info.Properties.Count; i++)
-        {
-            if (info.Properties[i].Name == "compatibility")
-            {
-                info.Properties[i].ShouldSerialize = (_, _) => CurrentCompatibilityInline;
-                // The metadata API the source generator itself uses (JsonTypeInfo.CreateJsonPropertyInfo is not AOT-safe).
-                var id = JsonMetadataServices.CreatePropertyInfo(info.Options, new JsonPropertyInfoValues<int?>
-                {
-                    IsProperty = true,
-                    IsPublic = true,
-                    DeclaringType = typeof(ConnectionReport),
-                    PropertyName = "CompatibilityId",
-                    JsonPropertyName = "compatibilityId",
-                    Getter = _ => CurrentCompatibilityId,
-                });
-                info.Properties.Insert(i, id);
-                break;
-            }
-        }
-    }
-
-    /// <summary>A connection's verdict with an id in place of its prose (the prose itself when it has no id).</summary>
-    private sealed class VerdictRefConverter(StreamJson owner) : JsonConverter<VerdictReport>
-    {
-        public override VerdictReport Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            throw new NotSupportedException("the streamed analysis documents are written, not read");
-
-        public override void Write(Utf8JsonWriter writer, VerdictReport value, JsonSerializerOptions options)
-        {
-            writer.WriteStartObject();
-            writer.WriteBoolean("ok", value.Ok);
-            writer.WriteString("phase", value.Phase);
-            writer.WriteString("ending", value.Ending);
-            if (value.Code is null)
-            {
-                writer.WriteNull("code");
-            }
-            else
-            {
-                writer.WriteString("code", value.Code);
-            }
-
-            writer.WriteBoolean("inferred", value.Inferred);
-            if (owner.CurrentVerdictId is int id)
-            {
-                writer.WriteNumber("id", id);
-            }
-            else
-            {
-                writer.WriteNull("id");
-                writer.WriteString("summary", value.Summary);
-                WriteStrings(writer, "causes", value.Causes);
-                WriteStrings(writer, "remedies", value.Remedies);
-            }
-
-            writer.WriteEndObject();
-        }
-    }
 }
 
 /// <summary>
@@ -274,8 +187,7 @@ public sealed class AnalysisJsonWriter : IAnalysisSink, IDisposable
 
     public void Connection(int index, ConnectionReport connection, int? verdictId, VerdictProse? newVerdict)
     {
-        _json.Prepare(connection, verdictId);
-        _json.WriteConnection(_writer, connection);
+        _json.WriteConnection(_writer, _json.Prepare(connection, verdictId).Connection);
         MaybeFlush();
     }
 
@@ -370,7 +282,8 @@ public sealed class AnalysisJsonLinesWriter : IAnalysisSink, IDisposable
             EndLine();
         }
 
-        if (_json.Prepare(connection, verdictId) is { } table)
+        var (streamed, table) = _json.Prepare(connection, verdictId);
+        if (table is not null)
         {
             _writer.WriteStartObject();
             _writer.WriteString("type", "compatibility");
@@ -384,7 +297,7 @@ public sealed class AnalysisJsonLinesWriter : IAnalysisSink, IDisposable
         _writer.WriteString("type", "connection");
         _writer.WriteNumber("index", index);
         _writer.WritePropertyName("connection");
-        _json.WriteConnection(_writer, connection);
+        _json.WriteConnection(_writer, streamed);
         _writer.WriteEndObject();
         EndLine();
         MaybeFlush();
