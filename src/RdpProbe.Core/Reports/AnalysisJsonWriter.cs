@@ -64,7 +64,8 @@ internal sealed class StreamJson
     /// <summary>Every distinct compatibility table given an id so far, in the order of the ids.</summary>
     public IReadOnlyList<CompatibilityTable> CompatibilityTables => _compatibility.All;
 
-    public Utf8JsonWriter CreateWriter(Stream stream, bool indented) => new(stream, WriterOptions(indented));
+    /// <summary>A writer into <paramref name="output"/>'s buffer (its flushes cost no write(2); <see cref="JsonOutput"/>).</summary>
+    public Utf8JsonWriter CreateWriter(JsonOutput output, bool indented) => new(output.Buffer, WriterOptions(indented));
 
     public JsonWriterOptions WriterOptions(bool indented) => new() { Indented = indented, Encoder = Encoder, SkipValidation = true };
 
@@ -82,7 +83,19 @@ internal sealed class StreamJson
         return (StreamedConnection.From(connection, verdictId, id, inline), fresh);
     }
 
-    public void WriteConnection(Utf8JsonWriter writer, StreamedConnection connection) => JsonSerializer.Serialize(writer, connection, Connection);
+    /// <summary>The generated fast path itself: <c>JsonSerializer.Serialize(writer, ...)</c> would also flush the writer to
+    /// the output after every connection (one write(2) per connection); the document's own policy flushes instead.</summary>
+    public void WriteConnection(Utf8JsonWriter writer, StreamedConnection connection)
+    {
+        if (Connection.SerializeHandler is { } fastPath)
+        {
+            fastPath(writer, connection);
+        }
+        else
+        {
+            JsonSerializer.Serialize(writer, connection, Connection);
+        }
+    }
 
     /// <summary>The keys of one compatibility table: <c>id</c>, <c>profiles</c>.</summary>
     public void WriteCompatibilityTable(Utf8JsonWriter writer, CompatibilityTable table)
@@ -112,7 +125,7 @@ internal sealed class StreamJson
     }
 
     /// <summary>The totals known at the end, as keys of the object being written (both forms share them).</summary>
-    public void WriteTotals(Utf8JsonWriter writer, AnalysisSummary summary, ChainSpool chains)
+    public void WriteTotals(Utf8JsonWriter writer, AnalysisSummary summary, ChainSpool chains, JsonOutput output)
     {
         writer.WriteNumber("packets", summary.Packets);
         writer.WriteNumber("bytes", summary.Bytes);
@@ -136,7 +149,7 @@ internal sealed class StreamJson
 
         writer.WritePropertyName("warnings");
         JsonSerializer.Serialize(writer, summary.Warnings, Strings);
-        chains.WriteArray(writer, "chains");
+        chains.WriteArray(writer, "chains", () => output.MaybeFlush(force: true));
     }
 
     public void WriteEnvelope(Utf8JsonWriter writer, string schema)
@@ -164,16 +177,15 @@ internal static class FlushPolicy
 /// </summary>
 public sealed class AnalysisJsonWriter : IAnalysisSink, IDisposable
 {
-    private readonly Stream _stream;
+    private readonly JsonOutput _output;
     private readonly StreamJson _json = new();
     private readonly Utf8JsonWriter _writer;
     private readonly ChainSpool _chains;
-    private long _lastFlush = Environment.TickCount64;
 
     public AnalysisJsonWriter(Stream stream, bool indented = true)
     {
-        _stream = stream;
-        _writer = _json.CreateWriter(stream, indented);
+        _output = new JsonOutput(stream);
+        _writer = _json.CreateWriter(_output, indented);
         _chains = _json.CreateChainSpool();
     }
 
@@ -194,7 +206,7 @@ public sealed class AnalysisJsonWriter : IAnalysisSink, IDisposable
     public void End(AnalysisSummary summary)
     {
         _writer.WriteEndArray();
-        _json.WriteTotals(_writer, summary, _chains);
+        _json.WriteTotals(_writer, summary, _chains, _output);
         _writer.WriteStartArray("verdicts");
         foreach (var prose in summary.Verdicts)
         {
@@ -215,8 +227,8 @@ public sealed class AnalysisJsonWriter : IAnalysisSink, IDisposable
         _writer.WriteEndArray();
         _writer.WriteEndObject();
         _writer.Flush();
-        _stream.WriteByte((byte)'\n');
-        _stream.Flush();
+        _output.Append("\n"u8);
+        _output.MaybeFlush(force: true);
     }
 
     /// <summary>Chains are written after the connections, at the end: until then they wait in the spool.</summary>
@@ -224,19 +236,16 @@ public sealed class AnalysisJsonWriter : IAnalysisSink, IDisposable
 
     public void Dispose()
     {
+        // What was written before an interruption still reaches the output, as a writer over the stream would leave it.
         _writer.Dispose();
         _chains.Dispose();
+        _output.Drain();
     }
 
     private void MaybeFlush()
     {
-        long now = Environment.TickCount64;
-        if (_writer.BytesPending >= FlushPolicy.PendingBytes || now - _lastFlush >= FlushPolicy.Milliseconds)
-        {
-            _writer.Flush();
-            _stream.Flush();
-            _lastFlush = now;
-        }
+        _writer.Flush();
+        _output.MaybeFlush();
     }
 }
 
@@ -248,16 +257,15 @@ public sealed class AnalysisJsonWriter : IAnalysisSink, IDisposable
 /// </summary>
 public sealed class AnalysisJsonLinesWriter : IAnalysisSink, IDisposable
 {
-    private readonly Stream _stream;
+    private readonly JsonOutput _output;
     private readonly StreamJson _json = new();
     private readonly Utf8JsonWriter _writer;
     private readonly ChainSpool _chains;
-    private long _lastFlush = Environment.TickCount64;
 
     public AnalysisJsonLinesWriter(Stream stream)
     {
-        _stream = stream;
-        _writer = _json.CreateWriter(stream, indented: false);
+        _output = new JsonOutput(stream);
+        _writer = _json.CreateWriter(_output, indented: false);
         _chains = _json.CreateChainSpool();
     }
 
@@ -307,11 +315,10 @@ public sealed class AnalysisJsonLinesWriter : IAnalysisSink, IDisposable
     {
         _writer.WriteStartObject();
         _writer.WriteString("type", "summary");
-        _json.WriteTotals(_writer, summary, _chains);
+        _json.WriteTotals(_writer, summary, _chains, _output);
         _writer.WriteEndObject();
         EndLine();
-        _writer.Flush();
-        _stream.Flush();
+        _output.MaybeFlush(force: true);
     }
 
     /// <summary>Chains are written after the connections, at the end: until then they wait in the spool.</summary>
@@ -319,23 +326,55 @@ public sealed class AnalysisJsonLinesWriter : IAnalysisSink, IDisposable
 
     public void Dispose()
     {
+        // What was written before an interruption still reaches the output, as a writer over the stream would leave it.
         _writer.Dispose();
         _chains.Dispose();
+        _output.Drain();
     }
 
     private void EndLine()
     {
         _writer.Flush();
-        _stream.WriteByte((byte)'\n');
-        _writer.Reset(_stream);
+        _output.Append("\n"u8);
+        _writer.Reset(_output.Buffer);
     }
 
-    private void MaybeFlush()
+    private void MaybeFlush() => _output.MaybeFlush();
+}
+
+/// <summary>
+/// Where a streamed document's writer puts its bytes: a buffer in memory, handed to the output stream by
+/// <see cref="FlushPolicy"/> (64 KiB pending or 200 ms since the last hand-over). A <c>Utf8JsonWriter</c> over the
+/// stream itself would reach the operating system at every flush — and <c>JsonSerializer.Serialize</c> flushes after
+/// every value it writes, the generated fast path after every nullable number — one write(2) per connection or more.
+/// </summary>
+internal sealed class JsonOutput(Stream stream)
+{
+    private readonly System.Buffers.ArrayBufferWriter<byte> _buffer = new(2 * FlushPolicy.PendingBytes);
+    private long _lastFlush = Environment.TickCount64;
+
+    public System.Buffers.IBufferWriter<byte> Buffer => _buffer;
+
+    /// <summary>Hands over whatever is still buffered (at the end, or when the document is abandoned).</summary>
+    public void Drain()
+    {
+        if (_buffer.WrittenCount > 0)
+        {
+            MaybeFlush(force: true);
+        }
+    }
+
+    public void Append(ReadOnlySpan<byte> bytes) => System.Buffers.BuffersExtensions.Write(_buffer, bytes);
+
+    /// <summary>After the writer's flush: hands what is buffered to the stream when the policy says so (or <paramref name="force"/>).</summary>
+    public void MaybeFlush(bool force = false)
     {
         long now = Environment.TickCount64;
-        if (now - _lastFlush >= FlushPolicy.Milliseconds)
+        if (force || _buffer.WrittenCount >= FlushPolicy.PendingBytes || now - _lastFlush >= FlushPolicy.Milliseconds)
         {
-            _stream.Flush();
+            stream.Write(_buffer.WrittenSpan);
+            stream.Flush();
+            _buffer.ResetWrittenCount();
             _lastFlush = now;
         }
     }

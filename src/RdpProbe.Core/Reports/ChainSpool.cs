@@ -79,7 +79,8 @@ internal sealed class ChainSpool : IDisposable
     }
 
     /// <summary>Writes <c>"name": [every chain, in the order added]</c> to <paramref name="writer"/>.</summary>
-    public void WriteArray(Utf8JsonWriter writer, string name)
+    /// <param name="flushed">Called after each time the writer was flushed, to hand its output on (<see cref="JsonOutput"/>).</param>
+    public void WriteArray(Utf8JsonWriter writer, string name, Action? flushed = null)
     {
         writer.WriteStartArray(name);
         _store.Flush();
@@ -106,6 +107,7 @@ internal sealed class ChainSpool : IDisposable
             if (writer.BytesPending >= FlushPolicy.PendingBytes)
             {
                 writer.Flush();
+                flushed?.Invoke();
             }
         }
 

@@ -42,21 +42,23 @@ public sealed class ChainSpoolTests
             Assert.True(chains.Count * 1000 > ChainSpool.MemoryLimit, "the test must pass the in-memory limit");
         }
 
-        string Write(Action<Utf8JsonWriter> body)
+        string Write(Action<Utf8JsonWriter, JsonOutput> body)
         {
             using var buffer = new MemoryStream();
-            using (var writer = json.CreateWriter(buffer, indented))
+            var output = new JsonOutput(buffer);
+            using (var writer = json.CreateWriter(output, indented))
             {
                 writer.WriteStartObject();
-                body(writer);
+                body(writer, output);
                 writer.WriteEndObject();
             }
 
+            output.Drain();
             return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
         }
 
-        string spooled = Write(w => spool.WriteArray(w, "chains"));
-        string direct = Write(w =>
+        string spooled = Write((w, o) => spool.WriteArray(w, "chains", () => o.MaybeFlush(force: true)));
+        string direct = Write((w, _) =>
         {
             w.WriteStartArray("chains");
             foreach (var chain in chains)
@@ -70,7 +72,7 @@ public sealed class ChainSpoolTests
         Assert.Contains("\"attempts\"", spooled, StringComparison.Ordinal);
 
         // Written twice (a sink may be asked again): the same bytes.
-        Assert.Equal(spooled, Write(w => spool.WriteArray(w, "chains")));
+        Assert.Equal(spooled, Write((w, _) => spool.WriteArray(w, "chains")));
     }
 
     [Fact]
@@ -86,14 +88,20 @@ public sealed class ChainSpoolTests
         }
 
         Assert.False(Directory.Exists(missing));
-        using var buffer = new MemoryStream();
-        using (var writer = json.CreateWriter(buffer, indented: false))
+        using var buffer = new WriteCountingStream();
+        var output = new JsonOutput(buffer);
+        using (var writer = json.CreateWriter(output, indented: false))
         {
             writer.WriteStartObject();
-            spool.WriteArray(writer, "chains");
+            spool.WriteArray(writer, "chains", () => output.MaybeFlush(force: true));
             writer.WriteEndObject();
         }
 
+        output.Drain();
+
+        // Handed to the output as they were copied (memory stays flat), not held to the end: many writes, none large.
+        Assert.True(buffer.Writes > 10, $"{buffer.Writes} writes");
+        Assert.True(buffer.Largest <= 2 * FlushPolicy.PendingBytes, $"largest write {buffer.Largest} B");
         var chains = JsonDocument.Parse(buffer.ToArray()).RootElement.GetProperty("chains");
         Assert.Equal(3000, chains.GetArrayLength());
         Assert.Equal(3000, chains[2999].GetProperty("id").GetInt32());
@@ -114,5 +122,19 @@ public sealed class ChainSpoolTests
         Assert.Single(during);
         spool.Dispose();
         Assert.False(File.Exists(during[0]));
+    }
+
+    private sealed class WriteCountingStream : MemoryStream
+    {
+        public int Writes { get; private set; }
+
+        public int Largest { get; private set; }
+
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            Writes++;
+            Largest = Math.Max(Largest, buffer.Length);
+            base.Write(buffer);
+        }
     }
 }
