@@ -62,21 +62,31 @@ internal static class CaptureFileReader
             return new CaptureReadResult(CaptureReadStatus.Unreadable, $"{path}: not a readable pcap/pcapng capture ({OneLine(e.Message)})", 0);
         }
 
-        using (device)
+        PcapReadBuffer? readBuffer = null;
+        try
         {
-            int linkType = (int)device.LinkType;
-            if (!LinkTypes.IsSupported(linkType))
+            using (device)
             {
-                return new CaptureReadResult(CaptureReadStatus.Unreadable, $"{path}: link type {linkType} ({device.LinkType}) is not supported (Ethernet, Linux cooked SLL/SLL2, raw IP and BSD loopback are)", 0);
-            }
+                int linkType = (int)device.LinkType;
+                if (!LinkTypes.IsSupported(linkType))
+                {
+                    return new CaptureReadResult(CaptureReadStatus.Unreadable, $"{path}: link type {linkType} ({device.LinkType}) is not supported (Ethernet, Linux cooked SLL/SLL2, raw IP and BSD loopback are)", 0);
+                }
 
-            if (readAhead)
-            {
-                return CaptureReadAhead.Read(path, device, linkType, analyzer, progress, cancellationToken);
-            }
+                // A larger stdio buffer under libpcap where the platform allows it (freed after the device is closed).
+                readBuffer = PcapReadBuffer.TryEnlarge(device);
+                if (readAhead)
+                {
+                    return CaptureReadAhead.Read(path, device, linkType, analyzer, progress, cancellationToken);
+                }
 
-            var sink = new AnalyzerSink(analyzer, linkType, progress, cancellationToken);
-            return Pump(path, device, ref sink);
+                var sink = new AnalyzerSink(analyzer, linkType, progress, cancellationToken);
+                return Pump(path, device, ref sink);
+            }
+        }
+        finally
+        {
+            readBuffer?.Dispose();
         }
     }
 

@@ -109,6 +109,47 @@ public sealed class CaptureFileReaderTests : IDisposable
         Assert.Equal(new FileInfo(path).Length, lastProgress);
     }
 
+    [Fact]
+    public void On_linux_with_glibc_libpcap_reads_through_the_larger_buffer_and_the_frames_are_the_same()
+    {
+        // The read buffer is a speed measure only where the platform allows it; where it does (this CI: Linux, glibc)
+        // it must take, and the files must read the same frames as SharpPcap's own reader (default buffer). A file
+        // larger than the buffer makes libpcap refill it.
+        if (!OperatingSystem.IsLinux() || !File.Exists("/usr/bin/ldd") || !System.Runtime.InteropServices.NativeLibrary.TryLoad("libc.so.6", out _))
+        {
+            return;
+        }
+
+        Assert.True(PcapReadBuffer.Supported);
+        var frames = new List<(long Micros, byte[] Frame, int Wire)>();
+        var random = new Random(5);
+        for (int i = 0; i < 2000; i++)
+        {
+            var frame = new byte[random.Next(60, 1514)];
+            random.NextBytes(frame);
+            frames.Add((1_700_000_000_000_000L + i, frame, frame.Length));
+        }
+
+        string pcap = Path.Combine(Path.GetTempPath(), $"rdpprobe-buffer-{Guid.NewGuid():N}.pcap");
+        _temp.Add(pcap);
+        WritePcap(pcap, frames);
+        Assert.True(new FileInfo(pcap).Length > PcapReadBuffer.Size);
+        using (var device = new CaptureFileReaderDevice(pcap))
+        {
+            device.Open();
+            using var buffer = PcapReadBuffer.TryEnlarge(device);
+            Assert.NotNull(buffer);
+        }
+
+        foreach (var path in new[] { pcap, TestCaptures.Public("zeek", "rdp-to-ssl.pcap") })
+        {
+            var (count, bytes, first, last) = ReferenceRead(path);
+            var analyzer = new CaptureAnalyzer(new AnalyzerOptions());
+            var result = CaptureFileReader.Read(path, analyzer, null, CancellationToken.None);
+            Assert.Equal((count, bytes, first, last), (result.Frames, analyzer.Bytes, analyzer.FirstTimestamp, analyzer.LastTimestamp));
+        }
+    }
+
     [Theory]
     [InlineData(777)]
     [InlineData(3001)]
