@@ -107,8 +107,35 @@ internal static class CaptureFileReader
     internal static CaptureReadResult Pump<TSink>(string path, CaptureFileReaderDevice device, ref TSink sink)
         where TSink : struct, IRecordSink
     {
+        // pcap_next_ex called directly where libpcap's exports were found (LibpcapExports), one reference held on the
+        // handle for the whole loop; otherwise through SharpPcap. Both give raw pointers into libpcap's buffer.
+        var handle = device.Handle;
+        bool referenced = false;
+        IntPtr direct = LibpcapExports.PcapNextEx;
+        if (direct != IntPtr.Zero)
+        {
+            handle.DangerousAddRef(ref referenced);
+        }
+
+        try
+        {
+            return PumpRecords(path, device, ref sink, referenced ? handle.DangerousGetHandle() : IntPtr.Zero, direct);
+        }
+        finally
+        {
+            if (referenced)
+            {
+                handle.DangerousRelease();
+            }
+        }
+    }
+
+    private static unsafe CaptureReadResult PumpRecords<TSink>(string path, CaptureFileReaderDevice device, ref TSink sink, IntPtr pcap, IntPtr nextEx)
+        where TSink : struct, IRecordSink
+    {
         // Microsecond unless the device was opened for nanoseconds (libpcap pcap_get_tstamp_precision): read once.
         bool nanoseconds = device.TimestampResolution == TimestampResolution.Nanosecond;
+        var pcapNextEx = (delegate* unmanaged<IntPtr, IntPtr*, IntPtr*, int>)nextEx;
         long frames = 0;
         IntPtr header = IntPtr.Zero;
         IntPtr data = IntPtr.Zero;
@@ -117,9 +144,9 @@ internal static class CaptureFileReader
             int status;
             try
             {
-                // pcap_next_ex through SharpPcap: raw pointers into libpcap's buffer, valid until the next call.
-                // GetNextPacket(out PacketCapture) would allocate a PcapHeader and a PosixTimeval per packet.
-                status = device.GetNextPacketPointers(ref header, ref data);
+                // pcap_next_ex: raw pointers into libpcap's buffer, valid until the next call. (SharpPcap's
+                // GetNextPacket(out PacketCapture) would allocate a PcapHeader and a PosixTimeval per packet.)
+                status = pcap != IntPtr.Zero ? pcapNextEx(pcap, &header, &data) : device.GetNextPacketPointers(ref header, ref data);
             }
             catch (Exception e) when (e is PcapException or InvalidOperationException or IndexOutOfRangeException or ObjectDisposedException)
             {

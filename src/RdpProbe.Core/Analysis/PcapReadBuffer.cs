@@ -20,14 +20,12 @@ internal sealed unsafe class PcapReadBuffer : IDisposable
 
     private const int FullyBuffered = 0; // _IOFBF in glibc's stdio.h
 
-    private static readonly Lazy<(IntPtr PcapFile, IntPtr SetVBuf)> Functions = new(Resolve);
-
     private void* _buffer;
 
     private PcapReadBuffer(void* buffer) => _buffer = buffer;
 
     /// <summary>Whether this platform's libraries allow it (Linux, glibc, libpcap found).</summary>
-    public static bool Supported => Functions.Value.PcapFile != IntPtr.Zero && Functions.Value.SetVBuf != IntPtr.Zero;
+    public static bool Supported => LibpcapExports.PcapFile != IntPtr.Zero && LibpcapExports.SetVBuf != IntPtr.Zero;
 
     /// <summary>
     /// Gives <paramref name="device"/>'s stream the larger buffer; the returned object frees it and must be disposed
@@ -43,7 +41,7 @@ internal sealed unsafe class PcapReadBuffer : IDisposable
         try
         {
             IntPtr pcap = device.Handle.DangerousGetHandle();
-            var pcapFile = (delegate* unmanaged<IntPtr, IntPtr>)Functions.Value.PcapFile;
+            var pcapFile = (delegate* unmanaged<IntPtr, IntPtr>)LibpcapExports.PcapFile;
             IntPtr file = pcapFile(pcap);
             if (file == IntPtr.Zero)
             {
@@ -51,7 +49,7 @@ internal sealed unsafe class PcapReadBuffer : IDisposable
             }
 
             void* buffer = NativeMemory.Alloc(Size);
-            var setVBuf = (delegate* unmanaged<IntPtr, void*, int, nuint, int>)Functions.Value.SetVBuf;
+            var setVBuf = (delegate* unmanaged<IntPtr, void*, int, nuint, int>)LibpcapExports.SetVBuf;
             if (setVBuf(file, buffer, FullyBuffered, Size) != 0)
             {
                 NativeMemory.Free(buffer);
@@ -75,24 +73,50 @@ internal sealed unsafe class PcapReadBuffer : IDisposable
         }
     }
 
-    private static (IntPtr, IntPtr) Resolve()
+}
+
+/// <summary>
+/// libpcap and C library functions the savefile reader calls directly on Linux (zero where not found; callers then keep
+/// to SharpPcap): <c>pcap_file</c> and glibc's <c>setvbuf</c> (<see cref="PcapReadBuffer"/>), and <c>pcap_next_ex</c>,
+/// called with the raw <c>pcap_t*</c> while the reader holds one reference on SharpPcap's handle for the whole file
+/// (SharpPcap's own call takes and drops a reference on it for every packet: 3 % of a whole analysis).
+/// </summary>
+internal static class LibpcapExports
+{
+    static LibpcapExports()
     {
-        if (!OperatingSystem.IsLinux() || !NativeLibrary.TryLoad("libc.so.6", out var libc)
-            || !NativeLibrary.TryGetExport(libc, "gnu_get_libc_version", out _)
-            || !NativeLibrary.TryGetExport(libc, "setvbuf", out var setVBuf))
+        if (!OperatingSystem.IsLinux())
         {
-            return (IntPtr.Zero, IntPtr.Zero);
+            return;
         }
 
         // The names SharpPcap itself loads libpcap by on Linux (the library is already loaded: this finds it).
         foreach (string name in (string[])["libpcap.so", "libpcap.so.1", "libpcap.so.0.8", "libpcap.so.0"])
         {
-            if (NativeLibrary.TryLoad(name, out var pcap) && NativeLibrary.TryGetExport(pcap, "pcap_file", out var pcapFile))
+            if (NativeLibrary.TryLoad(name, out var pcap)
+                && NativeLibrary.TryGetExport(pcap, "pcap_file", out var pcapFile)
+                && NativeLibrary.TryGetExport(pcap, "pcap_next_ex", out var nextEx))
             {
-                return (pcapFile, setVBuf);
+                PcapFile = pcapFile;
+                PcapNextEx = nextEx;
+                break;
             }
         }
 
-        return (IntPtr.Zero, IntPtr.Zero);
+        if (NativeLibrary.TryLoad("libc.so.6", out var libc)
+            && NativeLibrary.TryGetExport(libc, "gnu_get_libc_version", out _)
+            && NativeLibrary.TryGetExport(libc, "setvbuf", out var setVBuf))
+        {
+            SetVBuf = setVBuf;
+        }
     }
+
+    /// <summary><c>FILE *pcap_file(pcap_t *)</c>.</summary>
+    public static IntPtr PcapFile { get; }
+
+    /// <summary><c>int pcap_next_ex(pcap_t *, struct pcap_pkthdr **, const u_char **)</c>.</summary>
+    public static IntPtr PcapNextEx { get; }
+
+    /// <summary>glibc's <c>int setvbuf(FILE *, char *, int, size_t)</c> (zero with another C library).</summary>
+    public static IntPtr SetVBuf { get; }
 }

@@ -121,6 +121,9 @@ public sealed class CaptureFileReaderTests : IDisposable
         }
 
         Assert.True(PcapReadBuffer.Supported);
+
+        // And pcap_next_ex is called directly (the frames compared below, and in every test above, come through it).
+        Assert.NotEqual(IntPtr.Zero, LibpcapExports.PcapNextEx);
         var frames = new List<(long Micros, byte[] Frame, int Wire)>();
         var random = new Random(5);
         for (int i = 0; i < 2000; i++)
