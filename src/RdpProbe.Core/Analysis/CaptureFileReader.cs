@@ -190,6 +190,7 @@ internal static class CaptureFileReader
     /// <summary>Records straight into the analyzer, with progress and cancellation every <see cref="ProgressEveryFrames"/> frames.</summary>
     private struct AnalyzerSink(CaptureAnalyzer analyzer, int linkType, Action<long>? progress, CancellationToken cancellationToken) : IRecordSink
     {
+        private readonly YoungGenerationBudget _budget = new();
         private long _frames;
         private long _position = 24;
 
@@ -202,6 +203,11 @@ internal static class CaptureFileReader
             {
                 progress?.Invoke(_position);
                 cancellationToken.ThrowIfCancellationRequested();
+            }
+
+            if ((_frames & (YoungGenerationBudget.EveryFrames - 1)) == 0)
+            {
+                _budget.Check();
             }
         }
 

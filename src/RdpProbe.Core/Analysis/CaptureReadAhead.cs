@@ -63,6 +63,7 @@ internal static class CaptureReadAhead
 
         try
         {
+            var budget = new YoungGenerationBudget();
             long frames = 0;
             long position = 24;
             while (full.TryTake(out var batch, cancellationToken))
@@ -81,6 +82,11 @@ internal static class CaptureReadAhead
                     {
                         progress?.Invoke(position);
                         cancellationToken.ThrowIfCancellationRequested();
+                    }
+
+                    if ((frames & (YoungGenerationBudget.EveryFrames - 1)) == 0)
+                    {
+                        budget.Check();
                     }
                 }
 
