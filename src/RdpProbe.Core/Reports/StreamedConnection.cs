@@ -60,11 +60,17 @@ internal sealed record VerdictRef(
     int? Id,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Summary,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Causes,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Remedies)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Remedies,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Evidence,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Undecided)
 {
+    /// <summary>
+    /// The prose goes by id; what belongs to this connection alone stays on it: the attribution <c>evidence</c> (its
+    /// frames and peers) and the possibilities it could not decide between (<c>undecided</c>), each only when set.
+    /// </summary>
     public static VerdictRef From(VerdictReport v, int? id) => id is null
-        ? new(v.Ok, v.Phase, v.Ending, v.Code, v.Inferred, null, v.Summary, v.Causes, v.Remedies)
-        : new(v.Ok, v.Phase, v.Ending, v.Code, v.Inferred, id, null, null, null);
+        ? new(v.Ok, v.Phase, v.Ending, v.Code, v.Inferred, null, v.Summary, v.Causes, v.Remedies, v.Evidence, v.Undecided)
+        : new(v.Ok, v.Phase, v.Ending, v.Code, v.Inferred, id, null, null, null, v.Evidence, v.Undecided);
 }
 
 /// <summary>Source-generated serialization (fast path only) of the streamed connection: camelCase keys, nulls written.</summary>

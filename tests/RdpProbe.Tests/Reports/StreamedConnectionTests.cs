@@ -1,4 +1,5 @@
 using System.Reflection;
+using System.Text.Json;
 using RdpProbe.Reports;
 
 namespace RdpProbe.Tests.JsonReports;
@@ -37,9 +38,33 @@ public sealed class StreamedConnectionTests
     [Fact]
     public void A_verdict_by_reference_keeps_every_key_of_the_verdict_but_its_prose()
     {
+        // The prose (shared, by id) goes after the id; what is this connection's own (evidence, undecided) comes last.
         var prose = new[] { nameof(VerdictReport.Summary), nameof(VerdictReport.Causes), nameof(VerdictReport.Remedies) };
-        var unwritten = new[] { nameof(VerdictReport.Evidence), nameof(VerdictReport.Undecided) };
-        var verdict = Keys(typeof(VerdictReport)).Select(p => p.Name).Where(n => !prose.Contains(n) && !unwritten.Contains(n));
-        Assert.Equal(verdict.Append(nameof(VerdictRef.Id)).Concat(prose), Keys(typeof(VerdictRef)).Select(p => p.Name));
+        var own = new[] { nameof(VerdictReport.Evidence), nameof(VerdictReport.Undecided) };
+        var verdict = Keys(typeof(VerdictReport)).Select(p => p.Name).Where(n => !prose.Contains(n) && !own.Contains(n));
+        Assert.Equal(verdict.Append(nameof(VerdictRef.Id)).Concat(prose).Concat(own), Keys(typeof(VerdictRef)).Select(p => p.Name));
+    }
+
+    [Fact]
+    public void A_failed_verdict_keeps_its_evidence_and_what_it_could_not_decide_and_an_ok_one_writes_neither()
+    {
+        var failed = new VerdictReport(false, "tls", "reset", null, "s", ["c"], ["r"], false)
+        {
+            Evidence = "RST from the server 2 ms after the ClientHello (frame 7)",
+            Undecided = ["a firewall or the server itself: a capture on the server tells"],
+        };
+        var json = JsonSerializer.Serialize(VerdictRef.From(failed, 3), StreamedConnectionContext.Default.VerdictRef);
+        using (var doc = JsonDocument.Parse(json))
+        {
+            Assert.Equal(failed.Evidence, doc.RootElement.GetProperty("evidence").GetString());
+            Assert.Equal(failed.Undecided[0], doc.RootElement.GetProperty("undecided")[0].GetString());
+            Assert.Equal(3, doc.RootElement.GetProperty("id").GetInt32());
+            Assert.False(doc.RootElement.TryGetProperty("summary", out _));
+        }
+
+        var ok = new VerdictReport(true, "session", "ok", null, "s", [], [], false);
+        using var okDoc = JsonDocument.Parse(JsonSerializer.Serialize(VerdictRef.From(ok, 0), StreamedConnectionContext.Default.VerdictRef));
+        Assert.False(okDoc.RootElement.TryGetProperty("evidence", out _));
+        Assert.False(okDoc.RootElement.TryGetProperty("undecided", out _));
     }
 }
