@@ -9,9 +9,10 @@ namespace RdpProbe.Tests.Analysis;
 /// <summary>The analyze verb end to end with an injected console: output, JSON contract and exit codes.</summary>
 public sealed class AnalyzeCommandTests
 {
-    private static (int Exit, string Out, string Err) Run(params string[] args)
+    private static (int Exit, string Out, string Err) Run(params string[] args) => Run(new TestConsole(), args);
+
+    private static (int Exit, string Out, string Err) Run(TestConsole output, params string[] args)
     {
-        var output = new TestConsole();
         output.Profile.Width = 4000;
         var errors = new TestConsole();
         var root = new RootCommand();
@@ -41,6 +42,20 @@ public sealed class AnalyzeCommandTests
         Assert.Contains("  evidence: the server sent nothing after the client's NTLM AUTHENTICATE; ended by a bare RST with the server's address", output, StringComparison.Ordinal);
         Assert.Contains("  undecided: a middlebox or a crashed server: a capture on the server shows whether the AUTHENTICATE arrived", output, StringComparison.Ordinal);
         Assert.True(output.IndexOf("  evidence:", StringComparison.Ordinal) < output.IndexOf("  likely causes:", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("ndpi", "rdp_over_tls.pcap")]
+    [InlineData("ndpi", "rdp3.pcap")]
+    public void Without_colours_every_line_is_the_coloured_line_of_a_terminal_less_its_colours(string folder, string file)
+    {
+        // Without ANSI (a file, a pipe) the connection lines bypass Spectre's markup; the words must stay the same.
+        var (_, plain, _) = Run(new TestConsole().SupportsAnsi(false), TestCaptures.Public(folder, file));
+        var (_, coloured, _) = Run(new TestConsole().SupportsAnsi(true).EmitAnsiSequences(), TestCaptures.Public(folder, file));
+        Assert.Contains("\u001b[", coloured, StringComparison.Ordinal);
+        string stripped = System.Text.RegularExpressions.Regex.Replace(coloured, "\u001b\\[[0-9;]*m", "");
+        Assert.Contains("#1 ", plain, StringComparison.Ordinal);
+        Assert.Equal(plain, stripped);
     }
 
     [Fact]
