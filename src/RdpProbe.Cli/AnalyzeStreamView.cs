@@ -17,7 +17,7 @@ internal sealed class AnalyzeStreamView(IAnsiConsole console, int details) : IAn
     /// <summary>
     /// No colours (a file or a pipe): the per-connection lines go straight to the writer. Spectre's markup renders the
     /// same characters there but costs ≈ 20 KB of segments per line: a 12,000-connection capture ran 1.26 s instead of
-    /// 0.75 s with 142 MiB instead of 78 (bench/RESULTS-analyzer.md).
+    /// 0.49 s, with 139 MiB instead of 94 (bench/RESULTS-analyzer.md).
     /// </summary>
     private readonly TextWriter? _plain = console.Profile.Capabilities.Ansi ? null : console.Profile.Out.Writer;
     private bool _anyLine;

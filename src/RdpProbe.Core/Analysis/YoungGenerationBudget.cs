@@ -3,7 +3,7 @@ namespace RdpProbe.Analysis;
 /// <summary>
 /// Keeps the GC's youngest generation small on every machine. .NET sizes generation 0's allocation budget from the
 /// processor's last-level cache: on a Xeon reporting a 260 MiB L3 it is ≈ 80 MiB, and the peak memory of a long
-/// analysis grew by as much (the 912k-packet nla file: 133 MiB against 76 MiB with a 16 MiB budget; the live set is
+/// analysis grew by as much (the 912k-packet nla file: 130 MiB against 75 MiB with a 16 MiB budget; the live set is
 /// ≈ 37 MiB either way). The budget can only be set by the <c>DOTNET_GCgen0size</c> environment variable, which neither
 /// runtimeconfig.json nor a Native AOT binary's embedded settings carry, and which a user of a .NET tool would have to
 /// set by hand. So the analysis asks for the gen-0 collection itself once <see cref="Bytes"/> were allocated (all
