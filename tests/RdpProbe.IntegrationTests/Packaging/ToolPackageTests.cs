@@ -34,18 +34,7 @@ public sealed class ToolPackageTests(LabFixture lab)
             Assert.Equal($"RdpProbe.{version}.nupkg", Path.GetFileName(package));
             AssertToolPackage(package);
 
-            var install = await RunAsync("dotnet", ["tool", "install", "--tool-path", toolDir, "--add-source", packDir, "--version", version, "RdpProbe"], environment, PackTimeout);
-            Assert.True(install.Exit == 0, install.Output);
-
-            string command = Path.Combine(toolDir, OperatingSystem.IsWindows() ? "rdpprobe.exe" : "rdpprobe");
-            var shown = await RunAsync(command, ["--version"], environment, TimeSpan.FromSeconds(60));
-            Assert.True(shown.Exit == 0, shown.Output);
-            Assert.StartsWith(version, shown.Stdout.Trim(), StringComparison.Ordinal);
-
-            var probe = await RunAsync(command, [lab.Endpoints.Xrdp.ToString(), "--json", "--no-matrix", "--no-tls-versions", "--no-encryption-levels"], environment, TimeSpan.FromSeconds(90));
-            Assert.True(probe.Exit == 0, probe.Output);
-            var verdict = JsonDocument.Parse(probe.Stdout).RootElement.GetProperty("verdict");
-            Assert.True(verdict.GetProperty("ok").GetBoolean(), probe.Stdout);
+            var (command, verdict) = await InstallAndProbeAsync(packDir, toolDir, version, environment);
             Assert.Equal("capabilities", verdict.GetProperty("phase").GetString());
 
             var closed = await RunAsync(command, [lab.Endpoints.ClosedPort.ToString(), "--json"], environment, TimeSpan.FromSeconds(60));
@@ -58,6 +47,93 @@ public sealed class ToolPackageTests(LabFixture lab)
                 Directory.Delete(work, recursive: true);
             }
         }
+    }
+
+    /// <summary>
+    /// scripts/pack-tool.sh: the RID-specific packages (.NET SDK 10). `dotnet tool install RdpProbe` on linux-x64 gets
+    /// the Native AOT executable (no rdpprobe.dll, no JIT), every other platform the framework-dependent "any" build.
+    /// </summary>
+    [Fact]
+    public async Task Rid_specific_packages_give_linux_x64_the_native_executable_and_the_rest_the_any_build()
+    {
+        string work = Path.Combine(Path.GetTempPath(), $"rdpprobe-ridtool-{Guid.NewGuid():N}");
+        string packDir = Path.Combine(work, "pack");
+        string toolDir = Path.Combine(work, "tools");
+        string version = $"0.0.1-rid.{DateTime.UtcNow:yyyyMMddHHmmss}";
+        var environment = new Dictionary<string, string> { ["NUGET_PACKAGES"] = Path.Combine(work, "nuget") };
+        try
+        {
+            string script = Path.Combine(LabScripts.RepositoryRoot, "scripts", "pack-tool.sh");
+            var pack = await RunAsync("bash", [script, packDir, $"-p:Version={version}"], environment, TimeSpan.FromMinutes(12));
+            Assert.True(pack.Exit == 0, pack.Output);
+
+            string[] packages = Directory.GetFiles(packDir, "*.nupkg").Select(f => Path.GetFileName(f)).Order(StringComparer.Ordinal).ToArray();
+            Assert.Equal(new[] { $"RdpProbe.{version}.nupkg", $"RdpProbe.any.{version}.nupkg", $"RdpProbe.linux-x64.{version}.nupkg" }, packages);
+
+            // The package users ask for names the two others; each carries the README and the licence.
+            using (var top = ZipFile.OpenRead(Path.Combine(packDir, $"RdpProbe.{version}.nupkg")))
+            {
+                using var settings = new StreamReader(top.GetEntry("tools/any/any/DotnetToolSettings.xml")!.Open());
+                string xml = settings.ReadToEnd();
+                Assert.Contains("RuntimeIdentifier=\"any\" Id=\"RdpProbe.any\"", xml, StringComparison.Ordinal);
+                Assert.Contains("RuntimeIdentifier=\"linux-x64\" Id=\"RdpProbe.linux-x64\"", xml, StringComparison.Ordinal);
+            }
+
+            using (var any = ZipFile.OpenRead(Path.Combine(packDir, $"RdpProbe.any.{version}.nupkg")))
+            {
+                var names = any.Entries.Select(e => e.FullName).ToHashSet(StringComparer.Ordinal);
+                Assert.Contains("tools/net10.0/any/rdpprobe.dll", names);
+                Assert.Contains("tools/net10.0/any/RdpProbe.Core.dll", names);
+                Assert.Contains("README.md", names);
+                Assert.Contains("LICENSE", names);
+            }
+
+            using (var native = ZipFile.OpenRead(Path.Combine(packDir, $"RdpProbe.linux-x64.{version}.nupkg")))
+            {
+                var names = native.Entries.Select(e => e.FullName).ToHashSet(StringComparer.Ordinal);
+                Assert.Contains("tools/any/linux-x64/rdpprobe", names);
+                Assert.DoesNotContain(names, n => n.EndsWith(".dll", StringComparison.Ordinal) || n.EndsWith(".dbg", StringComparison.Ordinal));
+                Assert.Contains("LICENSE", names);
+            }
+
+            var (command, _) = await InstallAndProbeAsync(packDir, toolDir, version, environment);
+            string target = new FileInfo(command).LinkTarget is { } link ? Path.GetFullPath(link, toolDir) : command;
+            bool linuxX64 = System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier == "linux-x64";
+            Assert.Equal(linuxX64, target.Contains("rdpprobe.linux-x64", StringComparison.Ordinal));
+            Assert.Equal(!linuxX64, File.Exists(Path.Combine(Path.GetDirectoryName(target)!, "rdpprobe.dll")));
+
+            // The analyzer in the native build: a lab capture gives the verdict the repository's build gives.
+            string capture = Path.Combine(LabScripts.RepositoryRoot, "captures", "lab", "nla-success.pcap");
+            var analyzed = await RunAsync(command, ["analyze", capture, "--jsonl"], environment, TimeSpan.FromSeconds(60));
+            Assert.True(analyzed.Exit == 0, analyzed.Output);
+            Assert.Contains("\"type\":\"connection\"", analyzed.Stdout, StringComparison.Ordinal);
+            Assert.Contains("\"verdict\":{\"ok\":true", analyzed.Stdout, StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (Directory.Exists(work))
+            {
+                Directory.Delete(work, recursive: true);
+            }
+        }
+    }
+
+    /// <summary>Installs the tool from the package directory, then: --version says the packed version, xrdp probes ok.</summary>
+    private async Task<(string Command, JsonElement Verdict)> InstallAndProbeAsync(string packDir, string toolDir, string version, Dictionary<string, string> environment)
+    {
+        var install = await RunAsync("dotnet", ["tool", "install", "--tool-path", toolDir, "--add-source", packDir, "--version", version, "RdpProbe"], environment, PackTimeout);
+        Assert.True(install.Exit == 0, install.Output);
+
+        string command = Path.Combine(toolDir, OperatingSystem.IsWindows() ? "rdpprobe.exe" : "rdpprobe");
+        var shown = await RunAsync(command, ["--version"], environment, TimeSpan.FromSeconds(60));
+        Assert.True(shown.Exit == 0, shown.Output);
+        Assert.StartsWith(version, shown.Stdout.Trim(), StringComparison.Ordinal);
+
+        var probe = await RunAsync(command, [lab.Endpoints.Xrdp.ToString(), "--json", "--no-matrix", "--no-tls-versions", "--no-encryption-levels"], environment, TimeSpan.FromSeconds(90));
+        Assert.True(probe.Exit == 0, probe.Output);
+        var verdict = JsonDocument.Parse(probe.Stdout).RootElement.GetProperty("verdict").Clone();
+        Assert.True(verdict.GetProperty("ok").GetBoolean(), probe.Stdout);
+        return (command, verdict);
     }
 
     /// <summary>The package is a tool (not a library), carries README and licence, and RdpProbe.Core inside it.</summary>
